@@ -1,0 +1,509 @@
+import { EventEmitter } from 'node:events'
+import { CacheClosedError, FactoryError, FactoryTimeoutError, InvalidDurationError, ValueTooLargeError } from '../errors.js'
+import type { Counters, Level } from '../metrics/counters.js'
+import { encodeValue } from './codec.js'
+import { type Duration, toMs } from './duration.js'
+import type { Entry, Served, Source } from './entry.js'
+import type { CacheEvents } from './events.js'
+import { type Factory, FactoryRun, callFactory } from './factory.js'
+import type { ResolvedCacheOptions } from './options.js'
+import type { Found, TierHealth, TierStack } from './tier-stack.js'
+import { assertKey, assertNamespace, normalizeTags } from './validate.js'
+
+/** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
+export interface SetOptions {
+  /** How long the value is fresh. @default the cache's `ttl` */
+  readonly ttl?: Duration
+  /** How long past its ttl the value is kept and may be served stale. @default the cache's `grace` */
+  readonly grace?: Duration
+  /** Tags (surrogate keys) for {@link Cache.invalidateTags}. @default [] */
+  readonly tags?: readonly string[]
+}
+
+/** Options of {@link Cache.getOrSet}. */
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * Soft timeout: when a stale value exists and the factory takes longer, the stale value is
+   * returned and the factory completes in the background. `0` is stale-while-revalidate.
+   * @default the cache's `timeout` (none)
+   */
+  readonly timeout?: Duration
+  /**
+   * Hard timeout: when the factory takes longer, its signal is aborted and the call returns the stale
+   * value if one exists, else rejects with FactoryTimeoutError. @default the cache's `hardTimeout` (none)
+   */
+  readonly hardTimeout?: Duration
+}
+
+/** Options of {@link Cache.get}. */
+export interface GetOptions {
+  /** Also return a stale value (within grace). @default false */
+  readonly allowStale?: boolean
+}
+
+/** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
+export interface TierStats {
+  readonly kind: string
+  readonly hits: number
+  readonly misses: number
+  readonly hitRatio: number
+  readonly writes: number
+  readonly errors: number
+  /** Entries held (all namespaces); absent when the tier could not be counted. */
+  readonly entries?: number
+}
+
+/** A snapshot of a cache's counters since it was created. */
+export interface CacheStats {
+  readonly requests: number
+  /** Requests answered fresh by some tier. */
+  readonly hits: number
+  readonly hitRatio: number
+  readonly tiers: Partial<Record<Level, TierStats>>
+  readonly origin: { readonly calls: number; readonly errors: number; readonly timeouts: number }
+  readonly staleServed: number
+  /** Requests that joined a factory call already in flight (single flight). */
+  readonly coalesced: number
+}
+
+interface CallPolicy {
+  readonly ttlMs: number
+  readonly graceMs: number
+  readonly tags: readonly string[]
+  readonly timeoutMs: number | undefined
+  readonly hardTimeoutMs: number | undefined
+}
+
+interface Flight {
+  readonly answer: Promise<Served<unknown>>
+}
+
+/** How a flight answers its callers: finally, with a stale value while it goes on, or with an error. */
+interface FlightAnswers<V> {
+  final(result: Served<V>): void
+  stale(result: Served<V>): void
+  fail(error: unknown): void
+}
+
+/** State shared by a cache and its namespace views. @internal */
+export class CacheCore {
+  readonly flights = new Map<string, Flight>()
+  readonly runs = new Set<FactoryRun<unknown>>()
+  closed = false
+
+  constructor(
+    readonly options: ResolvedCacheOptions,
+    readonly stack: TierStack,
+    readonly counters: Counters,
+    readonly events: EventEmitter<CacheEvents>,
+  ) {}
+}
+
+function served<V>(entry: Entry, source: Source, now: number): Served<V> {
+  return {
+    value: entry.value as V,
+    source,
+    stale: now >= entry.freshUntil,
+    ageMs: Math.max(0, now - entry.createdAt),
+    freshUntil: entry.freshUntil,
+  }
+}
+
+/** @throws InvalidDurationError unless `ttl` is a positive duration */
+export function positiveTtl(ttl: Duration): number {
+  const ms = toMs(ttl, 'ttl')
+  if (ms === 0) throw new InvalidDurationError('ttl must be positive')
+  return ms
+}
+
+function fresher(a: Found | undefined, b: Found | undefined): Found | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return b.entry.freshUntil > a.entry.freshUntil ? b : a
+}
+
+/**
+ * A cache view on one namespace. Create one with `createCache`; `cache.namespace(name)` gives views
+ * on other namespaces that share the same tiers, counters and events.
+ *
+ * Methods reject with coded errors (`TC_...`) on bad input; tier failures never reach the caller.
+ */
+export class Cache {
+  /** The namespace of this view. */
+  readonly name: string
+  private readonly prefix: string
+
+  /** @internal Use `createCache`. */
+  constructor(
+    private readonly core: CacheCore,
+    name: string,
+  ) {
+    this.name = name
+    this.prefix = name + ':'
+  }
+
+  /**
+   * The fresh value under `key`, or undefined on a miss. Reads L1, then the shared tiers in order,
+   * backfilling the faster tiers on a lower hit.
+   * @throws InvalidKeyError, CacheClosedError
+   */
+  get<V = unknown>(key: string, options?: GetOptions): Promise<V | undefined> {
+    const hit = this.freshInL1(key)
+    if (hit !== undefined) return Promise.resolve(hit.value as V)
+    return this.getWithInfo<V>(key, options).then((result) => result?.value)
+  }
+
+  /** Like {@link get}, with how the value was served. */
+  async getWithInfo<V = unknown>(key: string, options?: GetOptions): Promise<Served<V> | undefined> {
+    const [result] = await this.getManyWithInfo<V>([key], options)
+    return result
+  }
+
+  /** Values of `keys` in order, undefined where missing. Each shared tier is asked once. */
+  async getMany<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(V | undefined)[]> {
+    return (await this.getManyWithInfo<V>(keys, options)).map((result) => result?.value)
+  }
+
+  /** Like {@link getMany}, with how each value was served. */
+  async getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
+    const { stack, counters } = this.open()
+    for (const key of keys) assertKey(key, this.core.options.limits.maxKeyLength)
+    counters.requests += keys.length
+    const since = stack.invalidations.begin()
+    try {
+      const now = Date.now()
+      const results = new Array<Served<V> | undefined>(keys.length)
+      const staleInL1 = new Array<Found | undefined>(keys.length)
+      const missing: number[] = []
+      keys.forEach((key, index) => {
+        const entry = stack.l1?.peek(this.prefix + key, now)
+        if (entry !== undefined && now < entry.freshUntil) {
+          counters.tiers.l1.hits++
+          results[index] = served(entry, 'l1', now)
+          return
+        }
+        if (stack.l1) counters.tiers.l1.misses++
+        if (entry !== undefined) staleInL1[index] = { entry, source: 'l1' }
+        missing.push(index)
+      })
+      if (missing.length === 0) return results
+      const found =
+        missing.length === 1
+          ? [await stack.lookup(this.name, keys[missing[0] as number] as string, since, now)]
+          : await stack.lookupMany(this.name, missing.map((index) => keys[index] as string), since, now)
+      missing.forEach((index, j) => {
+        const best = fresher(staleInL1[index], found[j])
+        if (best === undefined) return
+        const isFresh = now < best.entry.freshUntil
+        if (isFresh || options?.allowStale === true) {
+          if (!isFresh) counters.staleServed++
+          results[index] = served(best.entry, best.source, now)
+        }
+      })
+      return results
+    } finally {
+      stack.invalidations.end()
+    }
+  }
+
+  /**
+   * Stores `value` under `key` in every tier.
+   * @throws InvalidKeyError, InvalidValueError (undefined or unserializable), ValueTooLargeError,
+   *   InvalidDurationError, InvalidTagError, CacheClosedError
+   */
+  async set<V>(key: string, value: V, options?: SetOptions): Promise<void> {
+    const { stack } = this.open()
+    assertKey(key, this.core.options.limits.maxKeyLength)
+    const policy = this.policy(options)
+    await stack.set(this.entry(key, value, policy.ttlMs, policy.graceMs, policy.tags))
+  }
+
+  /**
+   * Read-through: the fresh value under `key`, else the factory's result, cached. The factory runs at
+   * most once per key at a time in this process (single flight); concurrent callers share its result.
+   * With grace, a stale value is served when the factory throws (fail-safe) or passes `timeout`.
+   * A factory result of `undefined`, or one the factory `skip()`ped, is returned but not cached.
+   *
+   * @throws InvalidKeyError and the errors of {@link set} for bad input or an unstorable result;
+   *   FactoryError (`cause` = the factory's error) or FactoryTimeoutError when no stale value can be
+   *   served; CacheClosedError
+   */
+  getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
+    const hit = this.freshInL1(key)
+    if (hit !== undefined) return Promise.resolve(hit.value as V)
+    return this.getOrSetWithInfo(key, factory, options).then((result) => result.value)
+  }
+
+  /** Like {@link getOrSet}, with how the value was served. */
+  async getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
+    const { counters } = this.open()
+    assertKey(key, this.core.options.limits.maxKeyLength)
+    const policy = this.policy(options)
+    counters.requests++
+    const storageKey = this.prefix + key
+    const flight = this.core.flights.get(storageKey)
+    if (flight !== undefined) {
+      counters.coalesced++
+      return flight.answer as Promise<Served<V>>
+    }
+    return this.startFlight(storageKey, key, factory, policy)
+  }
+
+  /** Removes `key` from every tier. Resolves true when some tier held it. @throws InvalidKeyError */
+  async delete(key: string): Promise<boolean> {
+    const { stack } = this.open()
+    assertKey(key, this.core.options.limits.maxKeyLength)
+    return stack.delete(this.name, key)
+  }
+
+  /**
+   * Removes every entry of this namespace that carries one of `tags`, from every tier. Factories
+   * that started before this call do not store their results afterwards.
+   * @throws InvalidTagError
+   */
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    const { stack, options } = this.open()
+    await stack.deleteByTags(normalizeTags(tags, options.limits), this.name)
+  }
+
+  /** Removes every entry of this namespace from every tier. */
+  async clear(): Promise<void> {
+    await this.open().stack.clear(this.name)
+  }
+
+  /** A view on `name`, sharing tiers, counters and events. @throws InvalidNamespaceError */
+  namespace(name: string): Cache {
+    assertNamespace(name)
+    return new Cache(this.core, name)
+  }
+
+  /** Counters since creation, with entries per tier (all namespaces). */
+  async stats(): Promise<CacheStats> {
+    const { stack, counters } = this.open()
+    const counts = await stack.counts()
+    const ratio = (n: number) => (counters.requests === 0 ? 0 : n / counters.requests)
+    const tiers: Partial<Record<Level, TierStats>> = {}
+    const kinds = new Map(stack.health().map((health) => [health.level, health.kind]))
+    let hits = 0
+    for (const level of stack.levels) {
+      const c = counters.tiers[level]
+      hits += c.hits
+      tiers[level] = {
+        kind: kinds.get(level) ?? level,
+        hits: c.hits,
+        misses: c.misses,
+        hitRatio: ratio(c.hits),
+        writes: c.writes,
+        errors: c.errors,
+        ...(counts[level] === undefined ? {} : { entries: counts[level] }),
+      }
+    }
+    return {
+      requests: counters.requests,
+      hits,
+      hitRatio: ratio(hits),
+      tiers,
+      origin: { calls: counters.originCalls, errors: counters.originErrors, timeouts: counters.originTimeouts },
+      staleServed: counters.staleServed,
+      coalesced: counters.coalesced,
+    }
+  }
+
+  /** Each tier's kind and circuit state. */
+  health(): TierHealth[] {
+    return this.core.stack.health()
+  }
+
+  /** Subscribes to a cache event (tier errors, circuit changes, factory errors, corrupt entries). */
+  on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    this.core.events.on(event, listener as never)
+    return this
+  }
+
+  /** Removes a listener added with {@link on}. */
+  off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    this.core.events.off(event, listener as never)
+    return this
+  }
+
+  /** Closes every tier and aborts running factories. Closes all views of the cache. Idempotent. */
+  async close(): Promise<void> {
+    if (this.core.closed) return
+    this.core.closed = true
+    for (const run of this.core.runs) run.abort(new CacheClosedError('cache closed'))
+    await this.core.stack.close()
+  }
+
+  /** The fresh L1 entry, counted as a request and a hit; the hot path, kept free of allocation. */
+  private freshInL1(key: string): Entry | undefined {
+    const core = this.core
+    const l1 = core.stack.l1
+    if (l1 === undefined || core.closed || typeof key !== 'string') return undefined
+    // A key in L1 was validated when it was stored, so a hit needs no validation.
+    const now = Date.now()
+    const entry = l1.peek(this.prefix + key, now)
+    if (entry === undefined || now >= entry.freshUntil) return undefined
+    core.counters.requests++
+    core.counters.tiers.l1.hits++
+    return entry
+  }
+
+  private open(): CacheCore {
+    if (this.core.closed) throw new CacheClosedError('cache is closed')
+    return this.core
+  }
+
+  private policy(options: GetOrSetOptions | undefined): CallPolicy {
+    const defaults = this.core.options
+    if (options === undefined) {
+      return { ttlMs: defaults.ttl, graceMs: defaults.grace, tags: [], timeoutMs: defaults.timeout, hardTimeoutMs: defaults.hardTimeout }
+    }
+    return {
+      ttlMs: options.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl),
+      graceMs: options.grace === undefined ? defaults.grace : toMs(options.grace, 'grace'),
+      tags: normalizeTags(options.tags, defaults.limits),
+      timeoutMs: options.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
+      hardTimeoutMs: options.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),
+    }
+  }
+
+  private entry<V>(key: string, value: V, ttlMs: number, graceMs: number, tags: readonly string[]): Entry<V> {
+    const payload = encodeValue(value)
+    const { maxValueBytes } = this.core.options.limits
+    if (payload.byteLength > maxValueBytes) {
+      throw new ValueTooLargeError(`encoded value is ${payload.byteLength} bytes; the limit is ${maxValueBytes}`)
+    }
+    const now = Date.now()
+    return {
+      namespace: this.name,
+      key,
+      value,
+      payload,
+      size: payload.byteLength,
+      createdAt: now,
+      freshUntil: now + ttlMs,
+      staleUntil: now + ttlMs + graceMs,
+      tags,
+    }
+  }
+
+  private startFlight<V>(storageKey: string, key: string, factory: Factory<V>, policy: CallPolicy): Promise<Served<V>> {
+    const flights = this.core.flights
+    let answered = false
+    let resolveAnswer!: (result: Served<V>) => void
+    let rejectAnswer!: (error: unknown) => void
+    const answer = new Promise<Served<V>>((resolve, reject) => {
+      resolveAnswer = resolve
+      rejectAnswer = reject
+    })
+    const flight: Flight = { answer }
+    // The flight leaves the map before it answers, so that a caller reacting to the answer starts
+    // anew; only a stale answer (refresh still running) keeps it, so joiners share that stale value.
+    const leave = () => {
+      if (flights.get(storageKey) === flight) flights.delete(storageKey)
+    }
+    const answers: FlightAnswers<V> = {
+      stale: (result) => {
+        if (answered) return
+        answered = true
+        resolveAnswer(result)
+      },
+      final: (result) => {
+        leave()
+        answers.stale(result)
+      },
+      fail: (error) => {
+        leave()
+        if (answered) return
+        answered = true
+        rejectAnswer(error)
+      },
+    }
+    flights.set(storageKey, flight)
+    this.fly(key, storageKey, factory, policy, answers).catch(answers.fail).finally(leave)
+    return answer
+  }
+
+  private async fly<V>(key: string, storageKey: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
+    const { stack, counters } = this.core
+    const since = stack.invalidations.begin()
+    try {
+      const now = Date.now()
+      const inL1 = stack.l1?.peek(storageKey, now)
+      if (inL1 !== undefined && now < inL1.freshUntil) {
+        counters.tiers.l1.hits++
+        return answers.final(served(inL1, 'l1', now))
+      }
+      if (stack.l1) counters.tiers.l1.misses++
+      const found = await stack.lookup(this.name, key, since, now)
+      if (found !== undefined && now < found.entry.freshUntil) return answers.final(served(found.entry, found.source, now))
+      const stale = fresher(inL1 === undefined ? undefined : { entry: inL1, source: 'l1' }, found)
+      await this.runFactory(key, factory, policy, stale, since, answers)
+    } finally {
+      stack.invalidations.end()
+    }
+  }
+
+  private async runFactory<V>(
+    key: string,
+    factory: Factory<V>,
+    policy: CallPolicy,
+    stale: Found | undefined,
+    since: number,
+    answers: FlightAnswers<V>,
+  ): Promise<void> {
+    const { counters, events, runs } = this.core
+    const run = new FactoryRun<V>(this.name, key, stale?.entry.value as V | undefined)
+    const serveStale = (): boolean => {
+      if (stale === undefined) return false
+      counters.staleServed++
+      answers.stale(served(stale.entry, stale.source, Date.now()))
+      return true
+    }
+    const timers: NodeJS.Timeout[] = []
+    if (stale !== undefined && policy.timeoutMs !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          counters.originTimeouts++
+          serveStale()
+        }, policy.timeoutMs),
+      )
+    }
+    if (policy.hardTimeoutMs !== undefined) {
+      const ms = policy.hardTimeoutMs
+      timers.push(
+        setTimeout(() => {
+          counters.originTimeouts++
+          const error = new FactoryTimeoutError(`factory took longer than its hard timeout of ${ms} ms`)
+          run.abort(error)
+          events.emit('factory:error', { namespace: this.name, key, error, servedStale: stale !== undefined })
+          if (!serveStale()) answers.fail(error)
+        }, ms),
+      )
+    }
+
+    counters.originCalls++
+    runs.add(run as FactoryRun<unknown>)
+    let value: V
+    try {
+      value = await callFactory(factory, run)
+    } catch (cause) {
+      counters.originErrors++
+      events.emit('factory:error', { namespace: this.name, key, error: cause, servedStale: stale !== undefined })
+      if (!serveStale()) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
+      return
+    } finally {
+      for (const timer of timers) clearTimeout(timer)
+      runs.delete(run as FactoryRun<unknown>)
+    }
+
+    const now = Date.now()
+    if (value === undefined || run.skipped) {
+      return answers.final({ value, source: 'origin', stale: false, ageMs: 0, freshUntil: now })
+    }
+    const tags = run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.core.options.limits)
+    const entry = this.entry(key, value, run.ttlMs ?? policy.ttlMs, run.graceMs ?? policy.graceMs, tags)
+    await this.core.stack.set(entry, since)
+    answers.final(served(entry, 'origin', entry.createdAt))
+  }
+}

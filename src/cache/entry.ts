@@ -1,0 +1,48 @@
+/**
+ * A cached value with its lifetimes, as every tier stores it. All times are epoch milliseconds.
+ *
+ * - fresh while `now < freshUntil` (set by ttl): served as is;
+ * - stale while `freshUntil <= now < staleUntil` (grace): served only where the caller allows it;
+ * - gone from `staleUntil` on: tiers treat it as absent and remove it.
+ */
+export interface Entry<V = unknown> {
+  readonly namespace: string
+  readonly key: string
+  readonly value: V
+  /** Size of the encoded value in bytes. */
+  readonly size: number
+  readonly createdAt: number
+  readonly freshUntil: number
+  readonly staleUntil: number
+  /** Tags (surrogate keys) for group invalidation, deduplicated. */
+  readonly tags: readonly string[]
+  /**
+   * The encoded value (msgpack). Present on entries read from or written to shared tiers, so that a
+   * backfill does not encode again; the memory tier drops it.
+   */
+  readonly payload?: Uint8Array
+}
+
+/** Where a value came from: a tier, or the origin (the factory). */
+export type Source = 'l1' | 'l2' | 'l3' | 'origin'
+
+/** A value with how it was served. */
+export interface Served<V> {
+  readonly value: V
+  /** The tier that answered, or `'origin'` when the factory produced the value. */
+  readonly source: Source
+  /** True when the value is past its ttl and served within grace (fail-safe or stale-while-revalidate). */
+  readonly stale: boolean
+  /** Milliseconds since the value was produced by the origin. */
+  readonly ageMs: number
+  /** When the value stops being fresh, epoch ms. */
+  readonly freshUntil: number
+}
+
+export function isFresh(entry: Entry, now: number): boolean {
+  return now < entry.freshUntil
+}
+
+export function isAlive(entry: Entry, now: number): boolean {
+  return now < entry.staleUntil
+}

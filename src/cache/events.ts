@@ -1,0 +1,40 @@
+import type { CircuitState } from './circuit-breaker.js'
+import type { Level } from '../metrics/counters.js'
+
+/** A tier operation threw; the stack carried on without that tier. */
+export interface TierErrorEvent {
+  readonly level: Level
+  readonly kind: string
+  readonly operation: string
+  readonly error: unknown
+}
+
+/** A tier's circuit changed state. */
+export interface CircuitChangeEvent {
+  readonly level: Level
+  readonly kind: string
+  readonly state: CircuitState
+}
+
+/** A factory threw or timed out. `servedStale` tells whether the caller got a stale value instead. */
+export interface FactoryErrorEvent {
+  readonly namespace: string
+  readonly key: string
+  readonly error: unknown
+  readonly servedStale: boolean
+}
+
+/** A stored entry could not be decoded and was removed. */
+export interface CorruptEntryEvent {
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+}
+
+/** Typed events of a cache; listen with `cache.on(name, listener)`. */
+export interface CacheEvents {
+  'tier:error': [TierErrorEvent]
+  'circuit:change': [CircuitChangeEvent]
+  'factory:error': [FactoryErrorEvent]
+  'entry:corrupt': [CorruptEntryEvent]
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod'
+import { InvalidOptionsError } from '../errors.js'
+import { MAX_DURATION_MS, toMs } from './duration.js'
+import { namespaceSchema } from './validate.js'
+
+const durationInput = z.union([z.number(), z.string()])
+
+function duration(name: string) {
+  return durationInput.transform((input, ctx) => {
+    try {
+      return toMs(input, name)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      return z.NEVER
+    }
+  })
+}
+
+const positiveInt = z.number().int().positive()
+
+const l1Schema = z.union([
+  z.literal(false),
+  z
+    .object({
+      maxEntries: positiveInt.default(10_000),
+      maxBytes: positiveInt.default(64 * 1024 * 1024),
+    })
+    .strict(),
+])
+
+const sqlTuning = {
+  /** How often expired rows are removed in batches. */
+  cleanupInterval: duration('l3.cleanupInterval').default(60_000),
+}
+
+const l3Schema = z.union([
+  z.literal(false),
+  z.object({ sqlite: z.string().min(1), ...sqlTuning }).strict(),
+  z.object({ postgres: z.string().min(1), ...sqlTuning }).strict(),
+])
+
+const limitsSchema = z
+  .object({
+    maxKeyLength: positiveInt.max(16_384).default(1024),
+    maxValueBytes: positiveInt.max(512 * 1024 * 1024).default(1024 * 1024),
+    maxTags: positiveInt.max(1024).default(64),
+    maxTagLength: positiveInt.max(4096).default(256),
+  })
+  .strict()
+
+const circuitBreakerSchema = z
+  .object({
+    failureThreshold: positiveInt.default(3),
+    openFor: duration('circuitBreaker.openFor').default(5_000),
+  })
+  .strict()
+
+/** The schema of {@link CacheOptions}; defaults live here. */
+export const cacheOptionsSchema = z
+  .object({
+    namespace: namespaceSchema.default('default'),
+    ttl: duration('ttl')
+      .refine((ms) => ms > 0, 'ttl must be positive')
+      .default(5 * 60_000),
+    grace: duration('grace').default(0),
+    timeout: duration('timeout').optional(),
+    hardTimeout: duration('hardTimeout').optional(),
+    l1: l1Schema.prefault({}),
+    l3: l3Schema.prefault({ sqlite: './.tiercache/cache.db' }),
+    limits: limitsSchema.prefault({}),
+    circuitBreaker: circuitBreakerSchema.prefault({}),
+  })
+  .strict()
+  .refine((o) => o.ttl + o.grace <= MAX_DURATION_MS, 'ttl + grace must be at most 100 years')
+
+/**
+ * Options of {@link createCache}. Durations are milliseconds or strings such as `'5m'`.
+ *
+ * | option | default | meaning |
+ * |---|---|---|
+ * | `namespace` | `'default'` | namespace of the returned view; `[A-Za-z0-9._-]{1,128}` |
+ * | `ttl` | `'5m'` | how long an entry is fresh |
+ * | `grace` | `0` | how long past its ttl an entry is kept and may be served stale |
+ * | `timeout` | none | soft timeout of a factory when a stale value exists: serve it, refresh in background (`0` = stale-while-revalidate) |
+ * | `hardTimeout` | none | give up on a factory: serve stale if any, else throw `TC_FACTORY_TIMEOUT` |
+ * | `l1` | `{ maxEntries: 10_000, maxBytes: 64 MiB }` | in-process tier, or `false` |
+ * | `l3` | `{ sqlite: './.tiercache/cache.db' }` | `{ sqlite: path }`, `{ postgres: url }` or `false` |
+ * | `limits` | key 1024 chars, value 1 MiB, 64 tags of 256 chars | input limits |
+ * | `circuitBreaker` | 3 failures, open 5 s | when a failing tier is skipped, and for how long |
+ */
+export type CacheOptions = z.input<typeof cacheOptionsSchema>
+
+/** {@link CacheOptions} after validation: durations in ms, defaults filled in. */
+export type ResolvedCacheOptions = Readonly<z.output<typeof cacheOptionsSchema>>
+
+/** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) listing every problem found */
+export function resolveCacheOptions(options: CacheOptions | undefined): ResolvedCacheOptions {
+  const parsed = cacheOptionsSchema.safeParse(options ?? {})
+  if (!parsed.success) throw new InvalidOptionsError(`invalid cache options: ${z.prettifyError(parsed.error)}`)
+  return Object.freeze(parsed.data)
+}

@@ -1,0 +1,267 @@
+import type { EventEmitter } from 'node:events'
+import { isTiercacheError } from '../errors.js'
+import type { Counters, Level } from '../metrics/counters.js'
+import type { MemoryTier } from '../tiers/memory.js'
+import type { Tier } from '../tiers/tier.js'
+import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import type { Entry } from './entry.js'
+import type { CacheEvents } from './events.js'
+import { InvalidationLog } from './invalidation-log.js'
+
+/** A shared tier (L2 or L3) in the stack, with its circuit. */
+interface LowerTier {
+  readonly level: Exclude<Level, 'l1'>
+  readonly tier: Tier
+  readonly breaker: CircuitBreaker
+}
+
+/** An entry and the tier that held it. */
+export interface Found {
+  readonly entry: Entry
+  readonly source: Level
+}
+
+/** A tier's state, for `/health` and the dashboard. */
+export interface TierHealth {
+  readonly level: Level
+  readonly kind: string
+  readonly circuit: CircuitState
+  readonly shared: boolean
+  readonly durable: boolean
+}
+
+export interface TierStackOptions {
+  readonly l1: MemoryTier | undefined
+  /** Shared tiers from fastest to slowest, with their level. */
+  readonly lower: readonly { readonly level: Exclude<Level, 'l1'>; readonly tier: Tier }[]
+  readonly counters: Counters
+  readonly events: EventEmitter<CacheEvents>
+  readonly circuitBreaker: { readonly failureThreshold: number; readonly openFor: number }
+}
+
+const FAILED: unique symbol = Symbol('failed')
+/** A read that met an entry it cannot decode: the tier works, the entry is dropped. */
+const CORRUPT: unique symbol = Symbol('corrupt')
+
+/**
+ * The tiers in order, fastest first. Reads stop at the first fresh hit and backfill the tiers above
+ * with the entry as is, so with its remaining ttl. Writes go to every tier. A failing tier never fails
+ * the caller: the error is counted and emitted, the tier's circuit opens after repeated failures, and
+ * the stack carries on with the tiers that work.
+ *
+ * Every read that may backfill, and every factory write, is checked against the
+ * {@link InvalidationLog}, so that nothing invalidated after the read started is written back.
+ */
+export class TierStack {
+  readonly l1: MemoryTier | undefined
+  readonly invalidations = new InvalidationLog()
+  private readonly lower: readonly LowerTier[]
+  private readonly counters: Counters
+  private readonly events: EventEmitter<CacheEvents>
+
+  constructor(options: TierStackOptions) {
+    this.l1 = options.l1
+    this.counters = options.counters
+    this.events = options.events
+    this.lower = options.lower.map(({ level, tier }) => ({
+      level,
+      tier,
+      breaker: new CircuitBreaker(options.circuitBreaker.failureThreshold, options.circuitBreaker.openFor, (state) =>
+        this.events.emit('circuit:change', { level, kind: tier.kind, state }),
+      ),
+    }))
+  }
+
+  /** Levels present, fastest first. */
+  get levels(): Level[] {
+    return [...(this.l1 ? (['l1'] as const) : []), ...this.lower.map((t) => t.level)]
+  }
+
+  /**
+   * Looks `(namespace, key)` up in the shared tiers, fastest first. Returns the first fresh entry
+   * (after backfilling the tiers above it), else the first stale one found, else undefined.
+   * @param since - the caller's {@link InvalidationLog.begin} sequence
+   */
+  async lookup(namespace: string, key: string, since: number, now: number): Promise<Found | undefined> {
+    let stale: Found | undefined
+    for (let i = 0; i < this.lower.length; i++) {
+      const lower = this.lower[i] as LowerTier
+      const counters = this.counters.tiers[lower.level]
+      const entry = await this.read(lower, namespace, key)
+      if (entry === undefined || entry.freshUntil <= now) {
+        counters.misses++
+        if (entry !== undefined) stale ??= { entry, source: lower.level }
+        continue
+      }
+      counters.hits++
+      this.backfill(i, entry, since)
+      return { entry, source: lower.level }
+    }
+    return stale
+  }
+
+  /**
+   * {@link lookup} for many keys: each shared tier is asked once for the keys still missing.
+   * Returns one slot per key, in order.
+   */
+  async lookupMany(namespace: string, keys: readonly string[], since: number, now: number): Promise<(Found | undefined)[]> {
+    const found: (Found | undefined)[] = new Array<Found | undefined>(keys.length)
+    let missing = keys.map((_, index) => index)
+    for (let i = 0; i < this.lower.length && missing.length > 0; i++) {
+      const lower = this.lower[i] as LowerTier
+      const counters = this.counters.tiers[lower.level]
+      const wanted = missing.map((index) => keys[index] as string)
+      let entries = await this.call(lower, 'getMany', () => lower.tier.getMany(namespace, wanted))
+      // One undecodable entry fails the batch: read key by key to find and drop it.
+      if (entries === CORRUPT) entries = await Promise.all(wanted.map((key) => this.read(lower, namespace, key)))
+      const stillMissing: number[] = []
+      missing.forEach((index, j) => {
+        const entry = entries === FAILED ? undefined : entries[j]
+        if (entry === undefined || entry.freshUntil <= now) {
+          counters.misses++
+          if (entry !== undefined && found[index] === undefined) found[index] = { entry, source: lower.level }
+          stillMissing.push(index)
+          return
+        }
+        counters.hits++
+        found[index] = { entry, source: lower.level }
+        this.backfill(i, entry, since)
+      })
+      missing = stillMissing
+    }
+    return found
+  }
+
+  /**
+   * Writes `entry` to every tier. With `since` (a factory's write), the write is skipped, or undone,
+   * when the entry was invalidated after `since`; without it (a caller's `set`), in-flight factories
+   * for the key are told they are outdated. Resolves false when the write was skipped or undone.
+   */
+  async set(entry: Entry, since?: number): Promise<boolean> {
+    const { namespace, key, tags } = entry
+    if (since === undefined) this.invalidations.key(namespace, key)
+    else if (this.invalidations.isOutdated(since, namespace, key, tags)) return false
+    if (this.l1) {
+      this.l1.put(entry)
+      this.counters.tiers.l1.writes++
+    }
+    await Promise.all(this.lower.map((lower) => this.write(lower, entry)))
+    // An invalidation may have run while the shared tiers were being written: undo, so it wins.
+    if (since !== undefined && this.invalidations.isOutdated(since, namespace, key, tags)) {
+      await this.delete(namespace, key)
+      return false
+    }
+    return true
+  }
+
+  /** Removes `(namespace, key)` from every tier; resolves true when any tier held it. */
+  async delete(namespace: string, key: string): Promise<boolean> {
+    this.invalidations.key(namespace, key)
+    const inL1 = this.l1?.remove(namespace, key) ?? false
+    const results = await Promise.all(
+      this.lower.map((lower) => this.call(lower, 'delete', () => lower.tier.delete(namespace, key))),
+    )
+    this.invalidations.key(namespace, key)
+    return inL1 || results.some((result) => result === true)
+  }
+
+  /** Removes entries carrying any of `tags` from every tier, in `namespace` or in all. */
+  async deleteByTags(tags: readonly string[], namespace?: string): Promise<void> {
+    if (tags.length === 0) return
+    this.invalidations.tagged(tags, namespace)
+    this.l1?.removeByTags(tags, namespace)
+    await Promise.all(
+      this.lower.map((lower) => this.call(lower, 'deleteByTags', () => lower.tier.deleteByTags(tags, namespace))),
+    )
+    // Recorded again at the end: a read that began while the tiers were being cleaned must not
+    // backfill what it read before the clean reached its tier.
+    this.invalidations.tagged(tags, namespace)
+  }
+
+  /** Removes every entry of `namespace`, or every entry, from every tier. */
+  async clear(namespace?: string): Promise<void> {
+    this.invalidations.cleared(namespace)
+    this.l1?.removeAll(namespace)
+    await Promise.all(this.lower.map((lower) => this.call(lower, 'clear', () => lower.tier.clear(namespace))))
+    this.invalidations.cleared(namespace)
+  }
+
+  /** Entries held per level; a level whose tier fails is left out. */
+  async counts(namespace?: string): Promise<Partial<Record<Level, number>>> {
+    const counts: Partial<Record<Level, number>> = {}
+    if (this.l1) counts.l1 = await this.l1.count(namespace)
+    await Promise.all(
+      this.lower.map(async (lower) => {
+        const n = await this.call(lower, 'count', () => lower.tier.count(namespace))
+        if (typeof n === 'number') counts[lower.level] = n
+      }),
+    )
+    return counts
+  }
+
+  health(): TierHealth[] {
+    const l1: TierHealth[] = this.l1 ? [{ level: 'l1', kind: this.l1.kind, circuit: 'closed', shared: false, durable: false }] : []
+    return [
+      ...l1,
+      ...this.lower.map(({ level, tier, breaker }) => ({
+        level,
+        kind: tier.kind,
+        circuit: breaker.state,
+        shared: tier.capabilities.shared,
+        durable: tier.capabilities.durable,
+      })),
+    ]
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.l1?.close(), ...this.lower.map((lower) => lower.tier.close().catch(() => undefined))])
+  }
+
+  private backfill(foundAt: number, entry: Entry, since: number): void {
+    const { namespace, key, tags } = entry
+    if (this.invalidations.isOutdated(since, namespace, key, tags)) return
+    if (this.l1) {
+      this.l1.put(entry)
+      this.counters.tiers.l1.writes++
+    }
+    if (foundAt === 0) return
+    // Shared tiers above are filled in the background: the caller has its value already.
+    void Promise.all(this.lower.slice(0, foundAt).map((lower) => this.write(lower, entry))).then(async () => {
+      if (this.invalidations.isOutdated(since, namespace, key, tags)) await this.delete(namespace, key)
+    })
+  }
+
+  private async write(lower: LowerTier, entry: Entry): Promise<void> {
+    const done = await this.call(lower, 'set', () => lower.tier.set(entry))
+    if (done === undefined) this.counters.tiers[lower.level].writes++
+  }
+
+  /** A tier's entry, or undefined when it has none, fails, or holds one it cannot decode (dropped). */
+  private async read(lower: LowerTier, namespace: string, key: string): Promise<Entry | undefined> {
+    const entry = await this.call(lower, 'get', () => lower.tier.get(namespace, key))
+    if (entry === CORRUPT) {
+      this.events.emit('entry:corrupt', { level: lower.level, namespace, key })
+      void this.call(lower, 'delete', () => lower.tier.delete(namespace, key))
+      return undefined
+    }
+    return entry === FAILED ? undefined : entry
+  }
+
+  private async call<T>(lower: LowerTier, operation: string, run: () => Promise<T>): Promise<T | typeof FAILED | typeof CORRUPT> {
+    if (!lower.breaker.allow()) return FAILED
+    try {
+      const result = await run()
+      lower.breaker.success()
+      return result
+    } catch (error) {
+      if (isTiercacheError(error, 'TC_CORRUPT_ENTRY')) {
+        lower.breaker.success()
+        return CORRUPT
+      }
+      lower.breaker.failure()
+      this.counters.tiers[lower.level].errors++
+      this.events.emit('tier:error', { level: lower.level, kind: lower.tier.kind, operation, error })
+      return FAILED
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The one catalogue of errors tiercache throws.
+ *
+ * Every error is a {@link TiercacheError} with a stable `code` (`TC_...`, never reused), the HTTP
+ * status the server answers it with, and the underlying error, if any, as `cause`. Messages never
+ * contain cache values or secrets. Match on `code`, not on message text.
+ */
+
+/** Every code tiercache can throw; stable across releases. */
+export type ErrorCode =
+  | 'TC_INVALID_KEY'
+  | 'TC_INVALID_NAMESPACE'
+  | 'TC_INVALID_TAG'
+  | 'TC_INVALID_DURATION'
+  | 'TC_INVALID_VALUE'
+  | 'TC_VALUE_TOO_LARGE'
+  | 'TC_INVALID_OPTIONS'
+  | 'TC_FACTORY_ERROR'
+  | 'TC_FACTORY_TIMEOUT'
+  | 'TC_CACHE_CLOSED'
+  | 'TC_TIER_UNAVAILABLE'
+  | 'TC_CORRUPT_ENTRY'
+  | 'TC_MIGRATION_FAILED'
+  | 'TC_BAD_REQUEST'
+  | 'TC_NOT_FOUND'
+  | 'TC_PAYLOAD_TOO_LARGE'
+  | 'TC_INTERNAL'
+  | 'TC_INVALID_TRACE'
+
+/** Base class of every error tiercache throws. */
+export class TiercacheError extends Error {
+  /** Stable machine-readable code, e.g. `TC_INVALID_KEY`. */
+  readonly code: ErrorCode
+  /** HTTP status the server answers this error with. */
+  readonly statusCode: number
+
+  constructor(code: ErrorCode, statusCode: number, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+function defineError(code: ErrorCode, statusCode: number, name: string) {
+  return class extends TiercacheError {
+    static readonly code: ErrorCode = code
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, statusCode, message, options)
+      this.name = name
+    }
+  }
+}
+
+/** A key is not a non-empty, well-formed string within the length limit, or contains NUL. 400. */
+export class InvalidKeyError extends defineError('TC_INVALID_KEY', 400, 'InvalidKeyError') {}
+/** A namespace does not match `[A-Za-z0-9._-]{1,128}`. 400. */
+export class InvalidNamespaceError extends defineError('TC_INVALID_NAMESPACE', 400, 'InvalidNamespaceError') {}
+/** A tag is empty, too long, malformed, or there are too many tags. 400. */
+export class InvalidTagError extends defineError('TC_INVALID_TAG', 400, 'InvalidTagError') {}
+/** A ttl, grace or timeout is not a valid duration. 400. */
+export class InvalidDurationError extends defineError('TC_INVALID_DURATION', 400, 'InvalidDurationError') {}
+/** A value cannot be cached: `undefined`, or not serializable. 400. */
+export class InvalidValueError extends defineError('TC_INVALID_VALUE', 400, 'InvalidValueError') {}
+/** An encoded value is larger than `limits.maxValueBytes`. 413. */
+export class ValueTooLargeError extends defineError('TC_VALUE_TOO_LARGE', 413, 'ValueTooLargeError') {}
+/** Options passed to a constructor or call are invalid. 400. */
+export class InvalidOptionsError extends defineError('TC_INVALID_OPTIONS', 400, 'InvalidOptionsError') {}
+/** The factory threw and no stale value could be served; the factory's error is the `cause`. 502. */
+export class FactoryError extends defineError('TC_FACTORY_ERROR', 502, 'FactoryError') {}
+/** The factory passed its `hardTimeout` and no stale value could be served. 504. */
+export class FactoryTimeoutError extends defineError('TC_FACTORY_TIMEOUT', 504, 'FactoryTimeoutError') {}
+/** The cache was used after `close()`. 503. */
+export class CacheClosedError extends defineError('TC_CACHE_CLOSED', 503, 'CacheClosedError') {}
+/** A tier failed or its circuit is open; raised to callers only where no other tier can answer. 503. */
+export class TierUnavailableError extends defineError('TC_TIER_UNAVAILABLE', 503, 'TierUnavailableError') {}
+/** A stored entry could not be decoded; it is treated as a miss and removed. 500. */
+export class CorruptEntryError extends defineError('TC_CORRUPT_ENTRY', 500, 'CorruptEntryError') {}
+/** A schema migration of the SQL tier failed at start. 500. */
+export class MigrationFailedError extends defineError('TC_MIGRATION_FAILED', 500, 'MigrationFailedError') {}
+/** An HTTP request's parameters or body failed validation. 400. */
+export class BadRequestError extends defineError('TC_BAD_REQUEST', 400, 'BadRequestError') {}
+/** The HTTP route or entry does not exist. 404. */
+export class NotFoundError extends defineError('TC_NOT_FOUND', 404, 'NotFoundError') {}
+/** An HTTP request body is larger than the server accepts. 413. */
+export class PayloadTooLargeError extends defineError('TC_PAYLOAD_TOO_LARGE', 413, 'PayloadTooLargeError') {}
+/** An unexpected failure; details are logged, never sent to clients. 500. */
+export class InternalError extends defineError('TC_INTERNAL', 500, 'InternalError') {}
+/** A replay trace or workload specification cannot be read. 400. */
+export class InvalidTraceError extends defineError('TC_INVALID_TRACE', 400, 'InvalidTraceError') {}
+
+/** True when `error` is a {@link TiercacheError}, optionally with the given code. */
+export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {
+  return error instanceof TiercacheError && (code === undefined || error.code === code)
+}

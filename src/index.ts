@@ -1,0 +1,70 @@
+import { EventEmitter } from 'node:events'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { Cache, CacheCore } from './cache/cache.js'
+import type { CacheEvents } from './cache/events.js'
+import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
+import { TierStack } from './cache/tier-stack.js'
+import { Counters } from './metrics/counters.js'
+import { DeferredTier } from './tiers/deferred.js'
+import { MemoryTier } from './tiers/memory.js'
+import type { Tier } from './tiers/tier.js'
+
+/**
+ * Creates a cache: an L1 memory tier and an L3 SQL tier (an SQLite file by default), behind one API.
+ * Synchronous: a PostgreSQL tier connects and migrates in the background, and calls wait for it.
+ *
+ * @example
+ * const cache = createCache({ namespace: 'flights', ttl: '5m', grace: '1h' })
+ * const fares = await cache.getOrSet('JFK:LHR', () => fetchFares('JFK', 'LHR'), { tags: ['route:JFK:LHR'] })
+ * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when options are invalid
+ */
+export function createCache(options?: CacheOptions): Cache {
+  const resolved = resolveCacheOptions(options)
+  const events = new EventEmitter<CacheEvents>()
+  const counters = new Counters()
+  const l1 = resolved.l1 === false ? undefined : new MemoryTier(resolved.l1)
+  const l3 = openL3(resolved.l3)
+  const stack = new TierStack({
+    l1,
+    lower: l3 === undefined ? [] : [{ level: 'l3', tier: l3 }],
+    counters,
+    events,
+    circuitBreaker: resolved.circuitBreaker,
+  })
+  return new Cache(new CacheCore(resolved, stack, counters, events), resolved.namespace)
+}
+
+function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
+  if (l3 === false) return undefined
+  const capabilities = { shared: true, durable: true }
+  if ('sqlite' in l3) {
+    const path = l3.sqlite
+    return new DeferredTier('sqlite', capabilities, async () => {
+      const { createSqliteTier } = await import('./tiers/sql/sqlite/index.js')
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+      return createSqliteTier({ path, cleanupIntervalMs: l3.cleanupInterval })
+    })
+  }
+  const url = l3.postgres
+  return new DeferredTier('postgres', capabilities, async () => {
+    const { createPostgresTier } = await import('./tiers/sql/postgres/index.js')
+    return createPostgresTier({ url, cleanupIntervalMs: l3.cleanupInterval })
+  })
+}
+
+export { Cache } from './cache/cache.js'
+export type { CacheStats, GetOptions, GetOrSetOptions, SetOptions, TierStats } from './cache/cache.js'
+export type { CircuitState } from './cache/circuit-breaker.js'
+export type { Duration } from './cache/duration.js'
+export { toMs } from './cache/duration.js'
+export type { Entry, Served, Source } from './cache/entry.js'
+export type { CacheEvents, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent } from './cache/events.js'
+export type { Factory, FactoryContext } from './cache/factory.js'
+export type { CacheOptions, ResolvedCacheOptions } from './cache/options.js'
+export type { TierHealth } from './cache/tier-stack.js'
+export type { Limits } from './cache/validate.js'
+export type { Level } from './metrics/counters.js'
+export type { Tier, TierCapabilities } from './tiers/tier.js'
+export { MemoryTier, type MemoryTierOptions } from './tiers/memory.js'
+export * from './errors.js'

@@ -1,0 +1,62 @@
+import type { Entry } from '../cache/entry.js'
+import type { Tier, TierCapabilities } from './tier.js'
+
+/**
+ * A tier whose backend opens asynchronously (connect, migrate), so that `createCache` can stay
+ * synchronous. Calls wait for the opening; a failed opening is retried on the next call, and the
+ * stack's circuit breaker spaces those retries out.
+ */
+export class DeferredTier implements Tier {
+  private opening: Promise<Tier> | undefined
+  private closed = false
+
+  constructor(
+    readonly kind: string,
+    readonly capabilities: TierCapabilities,
+    private readonly open: () => Promise<Tier>,
+  ) {}
+
+  /** Resolves once the backend is open; rejects with the opening error. */
+  ready(): Promise<Tier> {
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = undefined
+      throw error
+    })
+    return this.opening
+  }
+
+  async get(namespace: string, key: string): Promise<Entry | undefined> {
+    return (await this.ready()).get(namespace, key)
+  }
+
+  async getMany(namespace: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+    return (await this.ready()).getMany(namespace, keys)
+  }
+
+  async set(entry: Entry): Promise<void> {
+    return (await this.ready()).set(entry)
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    return (await this.ready()).delete(namespace, key)
+  }
+
+  async deleteByTags(tags: readonly string[], namespace?: string): Promise<number> {
+    return (await this.ready()).deleteByTags(tags, namespace)
+  }
+
+  async clear(namespace?: string): Promise<void> {
+    return (await this.ready()).clear(namespace)
+  }
+
+  async count(namespace?: string): Promise<number> {
+    return (await this.ready()).count(namespace)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const tier = await this.opening?.catch(() => undefined)
+    await tier?.close()
+  }
+}

@@ -1,0 +1,164 @@
+import { LRUCache } from 'lru-cache'
+import type { Entry } from '../cache/entry.js'
+import type { Tier, TierCapabilities } from './tier.js'
+
+/** Options of the in-process memory tier (L1). */
+export interface MemoryTierOptions {
+  /** Most entries held; the least recently used is evicted beyond it. @default 10_000 */
+  readonly maxEntries?: number
+  /** Most bytes held, counting each entry's encoded size plus key and bookkeeping. @default 67_108_864 (64 MiB) */
+  readonly maxBytes?: number
+}
+
+// Rough per-entry bookkeeping (entry object, LRU node, map slot) so that many tiny values still
+// count against maxBytes.
+const ENTRY_OVERHEAD_BYTES = 96
+
+/**
+ * In-process tier (L1): an LRU bounded by entry count and by bytes, holding decoded values so that a
+ * hit costs no decoding. Values are shared by reference: callers must not mutate what they get.
+ *
+ * Keeps a tag index (tag → keys) so that `deleteByTags` touches only tagged entries.
+ */
+export class MemoryTier implements Tier {
+  readonly kind = 'memory'
+  readonly capabilities: TierCapabilities = { shared: false, durable: false }
+  private readonly lru: LRUCache<string, Entry>
+  private readonly keysByTag = new Map<string, Set<string>>()
+
+  constructor(options: MemoryTierOptions = {}) {
+    this.lru = new LRUCache<string, Entry>({
+      max: options.maxEntries ?? 10_000,
+      maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (entry, storageKey) => entry.size + storageKey.length * 2 + ENTRY_OVERHEAD_BYTES,
+      dispose: (entry, storageKey) => this.unindex(entry, storageKey),
+    })
+  }
+
+  /** The key this tier files `(namespace, key)` under; namespaces cannot contain ':'. */
+  static storageKey(namespace: string, key: string): string {
+    return namespace + ':' + key
+  }
+
+  /** Synchronous lookup by storage key, for the hot path. Expired entries are removed and missed. */
+  peek(storageKey: string, now: number): Entry | undefined {
+    const entry = this.lru.get(storageKey)
+    if (entry !== undefined && entry.staleUntil <= now) {
+      this.lru.delete(storageKey)
+      return undefined
+    }
+    return entry
+  }
+
+  /** Synchronous store. */
+  put(entry: Entry): void {
+    const stored: Entry = entry.payload === undefined ? entry : { ...entry, payload: undefined }
+    const storageKey = MemoryTier.storageKey(entry.namespace, entry.key)
+    // The LRU disposes the entry it replaces (removing its tags) before this returns.
+    this.lru.set(storageKey, stored)
+    if (stored.tags.length > 0 && this.lru.has(storageKey)) {
+      for (const tag of stored.tags) {
+        const tagKey = MemoryTier.storageKey(entry.namespace, tag)
+        let keys = this.keysByTag.get(tagKey)
+        if (keys === undefined) this.keysByTag.set(tagKey, (keys = new Set()))
+        keys.add(storageKey)
+      }
+    }
+  }
+
+  /** Synchronous delete. */
+  remove(namespace: string, key: string): boolean {
+    return this.lru.delete(MemoryTier.storageKey(namespace, key))
+  }
+
+  /** Synchronous delete by tags; see {@link Tier.deleteByTags}. */
+  removeByTags(tags: readonly string[], namespace?: string): number {
+    const namespaces = namespace === undefined ? this.namespacesWithTags(tags) : [namespace]
+    let removed = 0
+    for (const ns of namespaces) {
+      for (const tag of tags) {
+        const keys = this.keysByTag.get(MemoryTier.storageKey(ns, tag))
+        if (keys === undefined) continue
+        for (const storageKey of [...keys]) if (this.lru.delete(storageKey)) removed++
+      }
+    }
+    return removed
+  }
+
+  /** Synchronous clear. */
+  removeAll(namespace?: string): void {
+    if (namespace === undefined) {
+      this.lru.clear()
+      return
+    }
+    const prefix = namespace + ':'
+    for (const storageKey of [...this.lru.keys()]) if (storageKey.startsWith(prefix)) this.lru.delete(storageKey)
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.lru.size
+  }
+
+  /** Bytes accounted now. */
+  get bytes(): number {
+    return this.lru.calculatedSize
+  }
+
+  async get(namespace: string, key: string): Promise<Entry | undefined> {
+    return this.peek(MemoryTier.storageKey(namespace, key), Date.now())
+  }
+
+  async getMany(namespace: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+    const now = Date.now()
+    return keys.map((key) => this.peek(MemoryTier.storageKey(namespace, key), now))
+  }
+
+  async set(entry: Entry): Promise<void> {
+    this.put(entry)
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    return this.remove(namespace, key)
+  }
+
+  async deleteByTags(tags: readonly string[], namespace?: string): Promise<number> {
+    return this.removeByTags(tags, namespace)
+  }
+
+  async clear(namespace?: string): Promise<void> {
+    this.removeAll(namespace)
+  }
+
+  async count(namespace?: string): Promise<number> {
+    if (namespace === undefined) return this.lru.size
+    const prefix = namespace + ':'
+    let n = 0
+    for (const storageKey of this.lru.keys()) if (storageKey.startsWith(prefix)) n++
+    return n
+  }
+
+  async close(): Promise<void> {
+    this.lru.clear()
+  }
+
+  private unindex(entry: Entry, storageKey: string): void {
+    for (const tag of entry.tags) {
+      const tagKey = MemoryTier.storageKey(entry.namespace, tag)
+      const keys = this.keysByTag.get(tagKey)
+      if (keys === undefined) continue
+      keys.delete(storageKey)
+      if (keys.size === 0) this.keysByTag.delete(tagKey)
+    }
+  }
+
+  private namespacesWithTags(tags: readonly string[]): string[] {
+    const wanted = new Set(tags)
+    const namespaces = new Set<string>()
+    for (const tagKey of this.keysByTag.keys()) {
+      const colon = tagKey.indexOf(':')
+      if (wanted.has(tagKey.slice(colon + 1))) namespaces.add(tagKey.slice(0, colon))
+    }
+    return [...namespaces]
+  }
+}

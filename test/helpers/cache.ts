@@ -1,0 +1,95 @@
+import { EventEmitter } from 'node:events'
+import { Cache, CacheCore } from '../../src/cache/cache.js'
+import type { Entry } from '../../src/cache/entry.js'
+import type { CacheEvents } from '../../src/cache/events.js'
+import { type CacheOptions, resolveCacheOptions } from '../../src/cache/options.js'
+import { TierStack } from '../../src/cache/tier-stack.js'
+import { Counters } from '../../src/metrics/counters.js'
+import { MemoryTier } from '../../src/tiers/memory.js'
+import type { Tier } from '../../src/tiers/tier.js'
+
+/**
+ * A stand-in for a shared tier in unit tests of the engine's logic: an in-memory store that can be
+ * made to fail, to hang until released, and that counts its calls. Real tiers are proven by the
+ * conformance suite against real backends.
+ */
+export class ControlledTier implements Tier {
+  readonly kind = 'controlled'
+  readonly capabilities = { shared: true, durable: false }
+  readonly store = new MemoryTier({ maxEntries: 100_000 })
+  failing = false
+  calls = 0
+  private gate: Promise<void> | undefined
+
+  /** Holds every get until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void
+    this.gate = new Promise((resolve) => (release = resolve))
+    return () => {
+      this.gate = undefined
+      release()
+    }
+  }
+
+  private async enter(): Promise<void> {
+    this.calls++
+    if (this.failing) throw new Error('tier down')
+  }
+
+  async get(namespace: string, key: string): Promise<Entry | undefined> {
+    await this.enter()
+    const entry = await this.store.get(namespace, key)
+    if (this.gate) await this.gate
+    return entry
+  }
+  async getMany(namespace: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+    await this.enter()
+    return this.store.getMany(namespace, keys)
+  }
+  async set(entry: Entry): Promise<void> {
+    await this.enter()
+    return this.store.set(entry)
+  }
+  async delete(namespace: string, key: string): Promise<boolean> {
+    await this.enter()
+    return this.store.delete(namespace, key)
+  }
+  async deleteByTags(tags: readonly string[], namespace?: string): Promise<number> {
+    await this.enter()
+    return this.store.deleteByTags(tags, namespace)
+  }
+  async clear(namespace?: string): Promise<void> {
+    await this.enter()
+    return this.store.clear(namespace)
+  }
+  async count(namespace?: string): Promise<number> {
+    await this.enter()
+    return this.store.count(namespace)
+  }
+  async close(): Promise<void> {}
+}
+
+/** A cache over an L1 (unless `l1: false`) and the given shared tier as L3. */
+export function cacheOver(l3: Tier | undefined, options: CacheOptions = {}): { cache: Cache; l1: MemoryTier | undefined } {
+  const resolved = resolveCacheOptions({ ...options, l3: false })
+  const events = new EventEmitter<CacheEvents>()
+  const counters = new Counters()
+  const l1 = resolved.l1 === false ? undefined : new MemoryTier(resolved.l1)
+  const stack = new TierStack({
+    l1,
+    lower: l3 === undefined ? [] : [{ level: 'l3', tier: l3 }],
+    counters,
+    events,
+    circuitBreaker: resolved.circuitBreaker,
+  })
+  return { cache: new Cache(new CacheCore(resolved, stack, counters, events), resolved.namespace), l1 }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** A promise and the function that resolves it. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => (open = resolve))
+  return { promise, open }
+}

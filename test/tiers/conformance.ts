@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { encodeValue } from '../../src/cache/codec.js'
+import type { Entry } from '../../src/cache/entry.js'
+import type { Tier } from '../../src/tiers/tier.js'
+
+/** Builds an entry as the stack would: encoded payload, size, lifetimes relative to now. */
+export function makeEntry(
+  namespace: string,
+  key: string,
+  value: unknown,
+  options: { freshMs?: number; staleMs?: number; tags?: string[]; createdAt?: number } = {},
+): Entry {
+  const now = options.createdAt ?? Date.now()
+  const payload = encodeValue(value)
+  const freshUntil = now + (options.freshMs ?? 60_000)
+  return {
+    namespace,
+    key,
+    value,
+    payload,
+    size: payload.byteLength,
+    createdAt: now,
+    freshUntil,
+    staleUntil: freshUntil + (options.staleMs ?? 0),
+    tags: options.tags ?? [],
+  }
+}
+
+/**
+ * The one suite every tier passes against its real backend. `open` returns a tier whose backend is
+ * reachable; entries left by earlier tests are cleared before each test.
+ */
+export function runTierConformance(name: string, open: () => Promise<Tier>): void {
+  describe(`${name} tier conformance`, () => {
+    let tier: Tier
+    beforeAll(async () => {
+      tier = await open()
+    })
+    beforeEach(async () => {
+      await tier.clear()
+    })
+    afterAll(async () => {
+      await tier.close()
+    })
+
+    it('misses an absent key', async () => {
+      expect(await tier.get('ns', 'absent')).toBeUndefined()
+    })
+
+    it('round-trips rich values and every entry field', async () => {
+      const value = {
+        date: new Date(1_700_000_000_123),
+        map: new Map<unknown, unknown>([['a', 1], [2, new Set(['x'])]]),
+        set: new Set([1, 'two']),
+        big: 12_345_678_901_234_567_890n,
+        bytes: new Uint8Array([0, 1, 254, 255]),
+        nested: { list: [1, null, true, 'é', -1.5] },
+      }
+      const entry = makeEntry('ns', 'rich', value, { tags: ['a', 'b'], staleMs: 5_000 })
+      await tier.set(entry)
+      const got = await tier.get('ns', 'rich')
+      expect(got).toBeDefined()
+      expect(got?.value).toEqual(value)
+      expect(got?.createdAt).toBe(entry.createdAt)
+      expect(got?.freshUntil).toBe(entry.freshUntil)
+      expect(got?.staleUntil).toBe(entry.staleUntil)
+      expect(got?.size).toBe(entry.size)
+      expect([...(got?.tags ?? [])].sort()).toEqual(['a', 'b'])
+      if (tier.capabilities.shared) expect(Buffer.from(got?.payload ?? [])).toEqual(Buffer.from(entry.payload ?? []))
+    })
+
+    it('replaces an entry on set, with its tags', async () => {
+      await tier.set(makeEntry('ns', 'k', 'old', { tags: ['old-tag'] }))
+      await tier.set(makeEntry('ns', 'k', 'new', { tags: ['new-tag'] }))
+      expect((await tier.get('ns', 'k'))?.value).toBe('new')
+      expect(await tier.deleteByTags(['old-tag'], 'ns')).toBe(0)
+      expect((await tier.get('ns', 'k'))?.value).toBe('new')
+      expect(await tier.deleteByTags(['new-tag'], 'ns')).toBe(1)
+      expect(await tier.get('ns', 'k')).toBeUndefined()
+    })
+
+    it('keeps namespaces apart', async () => {
+      await tier.set(makeEntry('a', 'k', 'in a'))
+      await tier.set(makeEntry('b', 'k', 'in b'))
+      expect((await tier.get('a', 'k'))?.value).toBe('in a')
+      expect((await tier.get('b', 'k'))?.value).toBe('in b')
+    })
+
+    it('keeps look-alike keys distinct', async () => {
+      const keys = ['a:b', 'a%3Ab', 'a/b', 'a%2Fb', 'é', 'e\u0301', '🙂', ' k', 'k ', 'K', 'x'.repeat(1024)]
+      for (const [i, key] of keys.entries()) await tier.set(makeEntry('ns', key, i))
+      for (const [i, key] of keys.entries()) expect((await tier.get('ns', key))?.value).toBe(i)
+    })
+
+    it('gets many in order, with holes for misses', async () => {
+      await tier.set(makeEntry('ns', 'one', 1))
+      await tier.set(makeEntry('ns', 'three', 3))
+      const got = await tier.getMany('ns', ['one', 'two', 'three'])
+      expect(got.map((entry) => entry?.value)).toEqual([1, undefined, 3])
+      expect(await tier.getMany('ns', [])).toEqual([])
+    })
+
+    it('deletes, reporting whether the entry existed', async () => {
+      await tier.set(makeEntry('ns', 'k', 1))
+      expect(await tier.delete('ns', 'k')).toBe(true)
+      expect(await tier.delete('ns', 'k')).toBe(false)
+      expect(await tier.get('ns', 'k')).toBeUndefined()
+    })
+
+    it('serves a stale entry within grace and drops it after', async () => {
+      const now = Date.now()
+      await tier.set({ ...makeEntry('ns', 'graced', 'g', { createdAt: now - 10_000 }), freshUntil: now - 5_000, staleUntil: now + 60_000 })
+      await tier.set({ ...makeEntry('ns', 'expired', 'e', { createdAt: now - 10_000 }), freshUntil: now - 5_000, staleUntil: now - 1 })
+      const graced = await tier.get('ns', 'graced')
+      expect(graced?.value).toBe('g')
+      expect(graced?.freshUntil).toBe(now - 5_000)
+      expect(await tier.get('ns', 'expired')).toBeUndefined()
+      expect((await tier.getMany('ns', ['expired', 'graced'])).map((e) => e?.value)).toEqual([undefined, 'g'])
+    })
+
+    it('deletes by tag within a namespace, touching nothing else', async () => {
+      await tier.set(makeEntry('ns', 'jfk-lhr', 1, { tags: ['route:JFK:LHR', 'airline:BA'] }))
+      await tier.set(makeEntry('ns', 'jfk-cdg', 2, { tags: ['route:JFK:CDG', 'airline:BA'] }))
+      await tier.set(makeEntry('ns', 'plain', 3))
+      await tier.set(makeEntry('other', 'jfk-lhr', 4, { tags: ['route:JFK:LHR'] }))
+      expect(await tier.deleteByTags(['route:JFK:LHR'], 'ns')).toBe(1)
+      expect(await tier.get('ns', 'jfk-lhr')).toBeUndefined()
+      expect((await tier.get('ns', 'jfk-cdg'))?.value).toBe(2)
+      expect((await tier.get('ns', 'plain'))?.value).toBe(3)
+      expect((await tier.get('other', 'jfk-lhr'))?.value).toBe(4)
+    })
+
+    it('deletes by several tags at once, counting each entry once', async () => {
+      await tier.set(makeEntry('ns', 'both', 1, { tags: ['t1', 't2'] }))
+      await tier.set(makeEntry('ns', 'first', 2, { tags: ['t1'] }))
+      await tier.set(makeEntry('ns', 'second', 3, { tags: ['t2'] }))
+      await tier.set(makeEntry('ns', 'none', 4, { tags: ['t3'] }))
+      expect(await tier.deleteByTags(['t1', 't2'], 'ns')).toBe(3)
+      expect((await tier.get('ns', 'none'))?.value).toBe(4)
+    })
+
+    it('deletes by tag across every namespace when none is given', async () => {
+      await tier.set(makeEntry('a', 'k', 1, { tags: ['shared'] }))
+      await tier.set(makeEntry('b', 'k', 2, { tags: ['shared'] }))
+      await tier.set(makeEntry('b', 'kept', 3, { tags: ['other'] }))
+      expect(await tier.deleteByTags(['shared'])).toBe(2)
+      expect(await tier.get('a', 'k')).toBeUndefined()
+      expect(await tier.get('b', 'k')).toBeUndefined()
+      expect((await tier.get('b', 'kept'))?.value).toBe(3)
+    })
+
+    it('clears one namespace or all', async () => {
+      await tier.set(makeEntry('a', 'k', 1))
+      await tier.set(makeEntry('b', 'k', 2, { tags: ['t'] }))
+      await tier.clear('a')
+      expect(await tier.get('a', 'k')).toBeUndefined()
+      expect((await tier.get('b', 'k'))?.value).toBe(2)
+      expect(await tier.count('b')).toBe(1)
+      await tier.clear()
+      expect(await tier.get('b', 'k')).toBeUndefined()
+      expect(await tier.count()).toBe(0)
+      // the tag index went with the entries
+      expect(await tier.deleteByTags(['t'])).toBe(0)
+    })
+
+    it('counts entries per namespace and in all', async () => {
+      await tier.set(makeEntry('a', '1', 1))
+      await tier.set(makeEntry('a', '2', 2))
+      await tier.set(makeEntry('b', '1', 3))
+      expect(await tier.count('a')).toBe(2)
+      expect(await tier.count()).toBe(3)
+    })
+
+    it('stays consistent under concurrent writes to one key', async () => {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => tier.set(makeEntry('ns', 'hot', i, { tags: [`v${i}`] }))))
+      const got = await tier.get('ns', 'hot')
+      expect(typeof got?.value).toBe('number')
+      // exactly one version's tag still finds the entry
+      const survivors = await Promise.all(Array.from({ length: 50 }, (_, i) => tier.deleteByTags([`v${i}`], 'ns')))
+      expect(survivors.reduce((a, b) => a + b, 0)).toBe(1)
+    })
+  })
+}

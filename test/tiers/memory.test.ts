@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { MemoryTier } from '../../src/tiers/memory.js'
+import { makeEntry, runTierConformance } from './conformance.js'
+
+runTierConformance('memory', async () => new MemoryTier())
+
+describe('memory tier bounds', () => {
+  it('evicts the least recently used entry past maxEntries', () => {
+    const tier = new MemoryTier({ maxEntries: 2 })
+    tier.put(makeEntry('ns', 'a', 1))
+    tier.put(makeEntry('ns', 'b', 2))
+    tier.peek('ns:a', Date.now()) // a is now more recent than b
+    tier.put(makeEntry('ns', 'c', 3))
+    expect(tier.peek('ns:b', Date.now())).toBeUndefined()
+    expect(tier.peek('ns:a', Date.now())?.value).toBe(1)
+    expect(tier.size).toBe(2)
+  })
+
+  it('evicts to stay within maxBytes', () => {
+    const tier = new MemoryTier({ maxEntries: 1000, maxBytes: 4096 })
+    for (let i = 0; i < 20; i++) tier.put(makeEntry('ns', `k${i}`, 'x'.repeat(500)))
+    expect(tier.bytes).toBeLessThanOrEqual(4096)
+    expect(tier.size).toBeLessThan(20)
+    expect(tier.peek('ns:k19', Date.now())).toBeDefined()
+  })
+
+  it('drops evicted entries from the tag index', () => {
+    const tier = new MemoryTier({ maxEntries: 1 })
+    tier.put(makeEntry('ns', 'a', 1, { tags: ['t'] }))
+    tier.put(makeEntry('ns', 'b', 2, { tags: ['u'] }))
+    expect(tier.removeByTags(['t'], 'ns')).toBe(0)
+    expect(tier.removeByTags(['u'], 'ns')).toBe(1)
+  })
+
+  it('does not keep the encoded payload', () => {
+    const tier = new MemoryTier()
+    tier.put(makeEntry('ns', 'a', { big: 'x'.repeat(100) }))
+    expect(tier.peek('ns:a', Date.now())?.payload).toBeUndefined()
+  })
+})
