@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events'
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { Cache, CacheCore } from './cache/cache.js'
 import type { CacheEvents } from './cache/events.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
@@ -37,17 +35,16 @@ export function createCache(options?: CacheOptions): Cache {
 
 function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
   if (l3 === false) return undefined
-  const capabilities = { shared: true, durable: true }
   if ('sqlite' in l3) {
     const path = l3.sqlite
-    return new DeferredTier('sqlite', capabilities, async () => {
+    const onDisk = path !== ':memory:'
+    return new DeferredTier('sqlite', { shared: onDisk, durable: onDisk }, async () => {
       const { createSqliteTier } = await import('./tiers/sql/sqlite/index.js')
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
       return createSqliteTier({ path, cleanupIntervalMs: l3.cleanupInterval })
     })
   }
   const url = l3.postgres
-  return new DeferredTier('postgres', capabilities, async () => {
+  return new DeferredTier('postgres', { shared: true, durable: true }, async () => {
     const { createPostgresTier } = await import('./tiers/sql/postgres/index.js')
     return createPostgresTier({ url, cleanupIntervalMs: l3.cleanupInterval })
   })

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import { CacheClosedError, FactoryError, FactoryTimeoutError, InvalidDurationError, ValueTooLargeError } from '../errors.js'
 import type { Counters, Level } from '../metrics/counters.js'
 import { encodeValue } from './codec.js'
@@ -257,13 +257,15 @@ export class Cache {
   }
 
   /**
-   * Removes every entry of this namespace that carries one of `tags`, from every tier. Factories
-   * that started before this call do not store their results afterwards.
+   * Removes every entry that carries one of `tags` from every tier: in this namespace, or in every
+   * namespace with `allNamespaces`. Factories that started before this call do not store their
+   * results afterwards.
    * @throws InvalidTagError
    */
-  async invalidateTags(tags: readonly string[]): Promise<void> {
-    const { stack, options } = this.open()
-    await stack.deleteByTags(normalizeTags(tags, options.limits), this.name)
+  async invalidateTags(tags: readonly string[], options?: { readonly allNamespaces?: boolean }): Promise<void> {
+    const { stack, options: cacheOptions } = this.open()
+    const namespace = options?.allNamespaces === true ? undefined : this.name
+    await stack.deleteByTags(normalizeTags(tags, cacheOptions.limits), namespace)
   }
 
   /** Removes every entry of this namespace from every tier. */

@@ -1,4 +1,5 @@
 import type { Entry } from '../cache/entry.js'
+import { CacheClosedError } from '../errors.js'
 import type { Tier, TierCapabilities } from './tier.js'
 
 /**
@@ -16,9 +17,10 @@ export class DeferredTier implements Tier {
     private readonly open: () => Promise<Tier>,
   ) {}
 
-  /** Resolves once the backend is open; rejects with the opening error. */
+  /** Resolves once the backend is open; rejects with the opening error, or CacheClosedError after close. */
   ready(): Promise<Tier> {
-    this.opening ??= this.open().catch((error: unknown) => {
+    if (this.closed) return Promise.reject(new CacheClosedError(`${this.kind} tier is closed`))
+    this.opening ??=  this.open().catch((error: unknown) => {
       this.opening = undefined
       throw error
     })

@@ -194,6 +194,17 @@ describe('invalidation', () => {
     expect(await other.get('jfk-lhr')).toBe(3)
   })
 
+  it('removes tagged entries in every namespace when asked', async () => {
+    const { cache } = cacheOver(new ControlledTier())
+    await cache.set('k', 1, { tags: ['shared'] })
+    await cache.namespace('other').set('k', 2, { tags: ['shared'] })
+    await cache.namespace('other').set('kept', 3, { tags: ['own'] })
+    await cache.invalidateTags(['shared'], { allNamespaces: true })
+    expect(await cache.get('k')).toBeUndefined()
+    expect(await cache.namespace('other').get('k')).toBeUndefined()
+    expect(await cache.namespace('other').get('kept')).toBe(3)
+  })
+
   it('keeps a factory that started before an invalidation from storing its result', async () => {
     const l3 = new ControlledTier()
     const { cache } = cacheOver(l3)

@@ -1,0 +1,101 @@
+import { and, arrayOverlaps, count, eq, lte, sql } from 'drizzle-orm'
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
+import { entries } from './schema.js'
+
+// Every statement is built once and prepared (postgres.js then prepares it once per connection), so
+// a call costs a parameter fill and a round trip, not a query build. Values come in as placeholders.
+const namespace = sql.placeholder('namespace')
+const key = sql.placeholder('key')
+const keys = sql.placeholder('keys')
+const tags = sql.placeholder('tags')
+const now = sql.placeholder('now')
+const limit = sql.placeholder('limit')
+
+const entryColumns = {
+  value: entries.value,
+  tags: entries.tags,
+  createdAt: entries.createdAt,
+  freshUntil: entries.freshUntil,
+  staleUntil: entries.staleUntil,
+}
+
+/**
+ * The prepared statements of the PostgreSQL tier, built on `db`. Exported so that tests can read
+ * their SQL (`.getQuery()`) and check the query plans.
+ */
+export function prepareQueries(db: PostgresJsDatabase) {
+  const inNamespace = eq(entries.namespace, namespace)
+  const atAddress = and(inNamespace, eq(entries.key, key))
+  const withAnyTag = arrayOverlaps(entries.tags, tags)
+  return {
+    get: db.select(entryColumns).from(entries).where(atAddress).prepare('tiercache_get'),
+    getMany: db
+      .select({ key: entries.key, ...entryColumns })
+      .from(entries)
+      .where(and(inNamespace, sql`${entries.key} = any(${keys})`))
+      .prepare('tiercache_get_many'),
+    // One statement: concurrent upserts of a key serialize on its row lock and cannot deadlock, and
+    // value, times and tags are replaced together.
+    upsert: db
+      .insert(entries)
+      .values({
+        namespace,
+        key,
+        value: sql.placeholder('value'),
+        tags,
+        createdAt: sql.placeholder('createdAt'),
+        freshUntil: sql.placeholder('freshUntil'),
+        staleUntil: sql.placeholder('staleUntil'),
+      })
+      .onConflictDoUpdate({
+        target: [entries.namespace, entries.key],
+        set: {
+          value: sql`excluded.value`,
+          tags: sql`excluded.tags`,
+          createdAt: sql`excluded.created_at`,
+          freshUntil: sql`excluded.fresh_until`,
+          staleUntil: sql`excluded.stale_until`,
+        },
+      })
+      .prepare('tiercache_upsert'),
+    delete: db.delete(entries).where(atAddress).prepare('tiercache_delete'),
+    // The stale_until condition keeps a lazy delete from removing a fresh write that landed after the read.
+    deleteExpired: db
+      .delete(entries)
+      .where(and(atAddress, lte(entries.staleUntil, now)))
+      .prepare('tiercache_delete_expired'),
+    deleteManyExpired: db
+      .delete(entries)
+      .where(and(inNamespace, sql`${entries.key} = any(${keys})`, lte(entries.staleUntil, now)))
+      .prepare('tiercache_delete_many_expired'),
+    deleteByTagsInNamespace: db
+      .delete(entries)
+      .where(and(inNamespace, withAnyTag))
+      .prepare('tiercache_delete_by_tags_in_namespace'),
+    deleteByTagsEverywhere: db.delete(entries).where(withAnyTag).prepare('tiercache_delete_by_tags_everywhere'),
+    clearNamespace: db.delete(entries).where(inNamespace).prepare('tiercache_clear_namespace'),
+    clearAll: db.delete(entries).prepare('tiercache_clear_all'),
+    countNamespace: db.select({ count: count() }).from(entries).where(inNamespace).prepare('tiercache_count_namespace'),
+    countAll: db.select({ count: count() }).from(entries).prepare('tiercache_count_all'),
+    // `ctid = any(array(...))` runs as a TID scan (unlike `ctid in (...)`, which may scan the table),
+    // and there must be no other condition, lest the planner walk the stale_until index instead and
+    // make each batch cost as much as all expired rows. The subquery locks the rows it picks (FOR
+    // UPDATE), so none can be rewritten before the delete: a concurrent upsert waits, then inserts
+    // anew. SKIP LOCKED lets cleanups in several processes, and writers, pass each other instead of
+    // queueing; a skipped row goes in a later batch.
+    cleanupBatch: db
+      .delete(entries)
+      .where(
+        sql`ctid = any(array(${db
+          .select({ ctid: sql`ctid` })
+          .from(entries)
+          .where(lte(entries.staleUntil, now))
+          .limit(limit)
+          .for('update', { skipLocked: true })}))`,
+      )
+      .prepare('tiercache_cleanup_batch'),
+  }
+}
+
+/** The prepared statements of the PostgreSQL tier; see {@link prepareQueries}. */
+export type PostgresQueries = ReturnType<typeof prepareQueries>

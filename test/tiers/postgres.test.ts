@@ -1,0 +1,260 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/postgres-js'
+import type { Sql } from 'postgres'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CorruptEntryError, InvalidOptionsError, MigrationFailedError, TierUnavailableError } from '../../src/errors.js'
+import { POSTGRES_MIGRATIONS_FOLDER, type PostgresTier, createPostgresTier } from '../../src/tiers/sql/postgres/index.js'
+import { type PostgresQueries, prepareQueries } from '../../src/tiers/sql/postgres/queries.js'
+import { crashWriterAfterAcks } from '../helpers/child-process.js'
+import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../helpers/postgres.js'
+import { makeEntry, runTierConformance } from './conformance.js'
+
+let admin: Sql
+beforeAll(async () => {
+  admin = openAdminClient()
+  // Start from nothing, so that the first tier of this file runs the migrations for real.
+  await dropTiercacheTables(admin)
+})
+afterAll(async () => {
+  await admin.end()
+})
+
+runTierConformance('postgres', async () => createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 }))
+
+/** The messages of an error and of its causes, one per line. */
+function causeChain(error: unknown): string {
+  const messages: string[] = []
+  for (let link = error; link instanceof Error; link = link.cause) messages.push(link.message)
+  return messages.join('\n')
+}
+
+function expiredEntry(namespace: string, key: string, tags: string[] = []) {
+  const now = Date.now()
+  return { ...makeEntry(namespace, key, key, { createdAt: now - 10_000, tags }), freshUntil: now - 5_000, staleUntil: now - 1 }
+}
+
+async function rowCount(namespace: string): Promise<number> {
+  const [row] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_entries where namespace = ${namespace}`
+  return row?.n ?? -1
+}
+
+describe('postgres tier', () => {
+  let tier: PostgresTier
+  beforeEach(async () => {
+    tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0, cleanupBatchSize: 10 })
+    await tier.clear()
+  })
+  afterEach(async () => {
+    await tier.close()
+  })
+
+  describe('start and migrations', () => {
+    it('finds its migrations next to the package, from src and from dist alike', () => {
+      expect(existsSync(join(POSTGRES_MIGRATIONS_FOLDER, 'meta', '_journal.json'))).toBe(true)
+      for (const build of ['src', 'dist']) {
+        const moduleUrl = new URL(`../../${build}/tiers/sql/postgres/migrate.js`, import.meta.url)
+        expect(new URL('../../../../drizzle/postgres', moduleUrl).href).toBe(new URL('../../drizzle/postgres', import.meta.url).href)
+      }
+    })
+
+    it('migrates once when many processes start at once on an empty database', async () => {
+      await tier.close()
+      await dropTiercacheTables(admin)
+      const starts = await Promise.allSettled(Array.from({ length: 8 }, () => createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })))
+      const tiers = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []))
+      try {
+        expect(starts.filter((start) => start.status === 'rejected')).toEqual([])
+        const [journal] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
+        expect(journal?.n).toBe(1)
+        const first = tiers[0]
+        const last = tiers[tiers.length - 1]
+        await first?.set(makeEntry('ns', 'k', 'works'))
+        expect((await last?.get('ns', 'k'))?.value).toBe('works')
+      } finally {
+        await Promise.all(tiers.map((started) => started.close()))
+      }
+      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+    })
+
+    it('reports a failed migration as MigrationFailedError with its cause', async () => {
+      await tier.close()
+      await dropTiercacheTables(admin)
+      await admin`create table tiercache_entries (unrelated integer)`
+      try {
+        const error = await createPostgresTier({ url: TEST_POSTGRES_URL }).catch((error: unknown) => error)
+        expect(error).toBeInstanceOf(MigrationFailedError)
+        expect(causeChain(error)).toMatch(/relation "tiercache_entries" already exists/)
+        // the failed migration left no trace in the journal, so the next start retries it
+        const [journal] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
+        expect(journal?.n).toBe(0)
+      } finally {
+        await dropTiercacheTables(admin)
+      }
+      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+    })
+
+    it('reports an unreachable server as TierUnavailableError', async () => {
+      const error = await createPostgresTier({ url: 'postgres://postgres@127.0.0.1:1/test' }).catch((error: unknown) => error)
+      expect(error).toBeInstanceOf(TierUnavailableError)
+      expect((error as TierUnavailableError).cause).toBeDefined()
+    })
+
+    it('rejects invalid options without echoing the url', async () => {
+      const error = await createPostgresTier({ url: 'mysql://user:s3cret@host/db' }).catch((error: unknown) => error)
+      expect(error).toBeInstanceOf(InvalidOptionsError)
+      expect((error as Error).message).toMatch(/url/)
+      expect((error as Error).message).not.toMatch(/s3cret/)
+      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, maxConnections: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
+      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: -5 })).rejects.toBeInstanceOf(InvalidOptionsError)
+      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, cleanupBatchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
+    })
+  })
+
+  describe('query plans (EXPLAIN)', () => {
+    let queries: PostgresQueries
+    beforeAll(() => {
+      queries = prepareQueries(drizzle({ client: admin }))
+    })
+    afterEach(async () => {
+      await admin`reset enable_seqscan`
+    })
+
+    async function plan(query: { getQuery(): { sql: string } }, parameters: unknown[]): Promise<string> {
+      const rows = await admin.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${query.getQuery().sql}`, parameters as never[])
+      return rows.map((row) => row['QUERY PLAN']).join('\n')
+    }
+
+    it('finds tagged entries through the GIN index, in one namespace or all', async () => {
+      // Enough rows, with statistics, for the planner to weigh the GIN index against the primary key.
+      await admin`insert into tiercache_entries (namespace, key, value, tags, created_at, fresh_until, stale_until)
+        select 'big', 'k' || i, '\\x00'::bytea, array['tag' || i, 'common'], 0, 9e15, 9e15 from generate_series(1, 5000) i`
+      await admin`analyze tiercache_entries`
+      await admin`set enable_seqscan = off`
+      const everywhere = await plan(queries.deleteByTagsEverywhere, [['tag7', 'tag8']])
+      const inNamespace = await plan(queries.deleteByTagsInNamespace, ['big', ['tag7', 'tag8']])
+      expect(everywhere).toMatch(/Bitmap Index Scan on tiercache_entries_tags_idx/)
+      expect(inNamespace).toMatch(/Bitmap Index Scan on tiercache_entries_tags_idx/)
+      expect(`${everywhere}\n${inNamespace}`).not.toMatch(/Seq Scan/)
+    })
+
+    it('reads by primary key and cleans up through a TID scan on the stale_until index', async () => {
+      await admin`set enable_seqscan = off`
+      expect(await plan(queries.get, ['ns', 'k'])).toMatch(/tiercache_entries_pkey/)
+      expect(await plan(queries.getMany, ['ns', ['a', 'b']])).toMatch(/tiercache_entries_pkey/)
+      const cleanup = await plan(queries.cleanupBatch, [Date.now(), 10])
+      expect(cleanup).toMatch(/Tid Scan on tiercache_entries/)
+      expect(cleanup).toMatch(/tiercache_entries_stale_until_idx/)
+    })
+  })
+
+  describe('expiry', () => {
+    it('deletes an expired entry when get meets it, in the background', async () => {
+      await tier.set(expiredEntry('ns', 'gone'))
+      await tier.set(expiredEntry('ns', 'gone2'))
+      expect(await tier.get('ns', 'gone')).toBeUndefined()
+      expect((await tier.getMany('ns', ['gone2'])).map((entry) => entry?.value)).toEqual([undefined])
+      await expect.poll(() => rowCount('ns'), { timeout: 2_000, interval: 20 }).toBe(0)
+    })
+
+    it('spares, in its lazy delete, an entry rewritten since the read that found it expired', async () => {
+      const queries = prepareQueries(drizzle({ client: admin }))
+      const readAt = Date.now()
+      await tier.set(makeEntry('ns', 'k', 'fresh again'))
+      expect((await queries.deleteExpired.execute({ namespace: 'ns', key: 'k', now: readAt })).count).toBe(0)
+      expect((await queries.deleteManyExpired.execute({ namespace: 'ns', keys: ['k'], now: readAt })).count).toBe(0)
+      expect((await tier.get('ns', 'k'))?.value).toBe('fresh again')
+    })
+
+    it('does not leave a failed background delete unhandled', async () => {
+      await tier.set(expiredEntry('ns', 'gone'))
+      const read = tier.get('ns', 'gone')
+      await tier.close()
+      expect(await read).toBeUndefined()
+      await tier.close()
+    })
+
+    it('cleans up expired entries in batches and reports how many went', async () => {
+      for (let i = 0; i < 25; i++) await tier.set(expiredEntry(i % 2 === 0 ? 'a' : 'b', `old${i}`, [`t${i}`]))
+      for (let i = 0; i < 5; i++) await tier.set(makeEntry('a', `new${i}`, i))
+      expect(await tier.cleanupExpired()).toBe(25)
+      expect(await tier.count()).toBe(5)
+      expect(await tier.cleanupExpired()).toBe(0)
+    })
+
+    it('runs the cleanup periodically on its own', async () => {
+      const periodic = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 20 })
+      try {
+        for (let i = 0; i < 3; i++) await periodic.set(expiredEntry('ns', `old${i}`))
+        await periodic.set(makeEntry('ns', 'live', 1))
+        await expect.poll(() => rowCount('ns'), { timeout: 2_000, interval: 20 }).toBe(1)
+      } finally {
+        await periodic.close()
+      }
+    })
+  })
+
+  describe('bad data, concurrency and closing', () => {
+    it('throws CorruptEntryError for an undecodable payload', async () => {
+      await tier.set(makeEntry('ns', 'bad', 1))
+      // a msgpack array announcing two items but holding one
+      await admin`update tiercache_entries set value = '\\x9201'::bytea where key = 'bad'`
+      await expect(tier.get('ns', 'bad')).rejects.toBeInstanceOf(CorruptEntryError)
+      await expect(tier.getMany('ns', ['bad'])).rejects.toBeInstanceOf(CorruptEntryError)
+      expect(await tier.delete('ns', 'bad')).toBe(true)
+    })
+
+    it('takes a storm of mixed operations on a small pool without deadlock', async () => {
+      const small = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0, maxConnections: 3 })
+      try {
+        const operations = Array.from({ length: 300 }, (_, i) => {
+          const key = `k${i % 7}`
+          switch (i % 5) {
+            case 0:
+              return small.deleteByTags([`t${i % 3}`, `t${(i + 1) % 3}`], 'ns')
+            case 1:
+              return small.getMany('ns', ['k0', 'k1', 'k2', key])
+            case 2:
+              return small.cleanupExpired()
+            default:
+              return small.set(i % 4 === 0 ? expiredEntry('ns', key, [`t${i % 3}`]) : makeEntry('ns', key, i, { tags: [`t${i % 3}`, 'all'] }))
+          }
+        })
+        await Promise.all(operations)
+        // Lazy deletes of expired rows may still be landing, so count only what must hold: every live
+        // entry is removed by its tags, and nothing of the namespace is left after.
+        const keys = Array.from({ length: 7 }, (_, i) => `k${i}`)
+        const live = (await small.getMany('ns', keys)).filter((entry) => entry !== undefined).length
+        expect(live).toBeGreaterThan(0)
+        expect(await small.deleteByTags(['all', 't0', 't1', 't2'], 'ns')).toBeGreaterThanOrEqual(live)
+        expect(await small.count('ns')).toBe(0)
+      } finally {
+        await small.close()
+      }
+    })
+
+    it('closes idempotently, after which calls fail', async () => {
+      await Promise.all([tier.close(), tier.close()])
+      await tier.close()
+      await expect(tier.get('ns', 'k')).rejects.toThrow()
+    })
+
+    it('encodes the value itself when an entry comes without its payload', async () => {
+      const { payload: _payload, ...withoutPayload } = makeEntry('ns', 'k', { a: [1, 2] })
+      await tier.set(withoutPayload)
+      expect((await tier.get('ns', 'k'))?.value).toEqual({ a: [1, 2] })
+    })
+  })
+
+  describe('durability', () => {
+    it('keeps every acknowledged write when the writing process is killed', async () => {
+      const acked = await crashWriterAfterAcks('postgres', TEST_POSTGRES_URL, 200)
+      const got = await tier.getMany(
+        'crash',
+        acked.map((i) => `k${i}`),
+      )
+      expect(got.map((entry) => (entry?.value as { i: number } | undefined)?.i)).toEqual(acked)
+      await tier.clear('crash')
+    }, 30_000)
+  })
+})
