@@ -172,8 +172,8 @@ export class Cache {
     const since = stack.invalidations.begin()
     try {
       const now = Date.now()
-      const results = new Array<Served<V> | undefined>(keys.length)
-      const staleInL1 = new Array<Found | undefined>(keys.length)
+      const results: (Served<V> | undefined)[] = keys.map(() => undefined)
+      const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
       const missing: number[] = []
       keys.forEach((key, index) => {
         const entry = stack.l1?.peek(this.prefix + key, now)

@@ -105,7 +105,7 @@ export class TierStack {
    * Returns one slot per key, in order.
    */
   async lookupMany(namespace: string, keys: readonly string[], since: number, now: number): Promise<(Found | undefined)[]> {
-    const found: (Found | undefined)[] = new Array<Found | undefined>(keys.length)
+    const found: (Found | undefined)[] = keys.map(() => undefined)
     let missing = keys.map((_, index) => index)
     for (let i = 0; i < this.lower.length && missing.length > 0; i++) {
       const lower = this.lower[i] as LowerTier

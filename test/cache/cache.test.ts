@@ -55,7 +55,9 @@ describe('get and set', () => {
     await cache.set('a', 1)
     await l3.store.set(makeEntry('default', 'b', 2))
     l3.calls = 0
-    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([1, 2, undefined])
+    const values = await cache.getMany(['a', 'b', 'c'])
+    expect(values).toEqual([1, 2, undefined])
+    expect(Object.keys(values)).toEqual(['0', '1', '2']) // dense: callers iterate with for...in
     expect(l3.calls).toBe(1)
   })
 
