@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'TC_BAD_REQUEST'
   | 'TC_NOT_FOUND'
   | 'TC_PAYLOAD_TOO_LARGE'
+  | 'TC_UNSUPPORTED_MEDIA_TYPE'
   | 'TC_INTERNAL'
   | 'TC_INVALID_TRACE'
 
@@ -83,6 +84,8 @@ export class BadRequestError extends defineError('TC_BAD_REQUEST', 400, 'BadRequ
 export class NotFoundError extends defineError('TC_NOT_FOUND', 404, 'NotFoundError') {}
 /** An HTTP request body is larger than the server accepts. 413. */
 export class PayloadTooLargeError extends defineError('TC_PAYLOAD_TOO_LARGE', 413, 'PayloadTooLargeError') {}
+/** An HTTP request body is not `application/json`. 415. */
+export class UnsupportedMediaTypeError extends defineError('TC_UNSUPPORTED_MEDIA_TYPE', 415, 'UnsupportedMediaTypeError') {}
 /** An unexpected failure; details are logged, never sent to clients. 500. */
 export class InternalError extends defineError('TC_INTERNAL', 500, 'InternalError') {}
 /** A replay trace or workload specification cannot be read. 400. */

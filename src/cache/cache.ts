@@ -8,7 +8,7 @@ import type { CacheEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
 import type { ResolvedCacheOptions } from './options.js'
 import type { Found, TierHealth, TierStack } from './tier-stack.js'
-import { assertKey, assertNamespace, normalizeTags } from './validate.js'
+import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
 /** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
 export interface SetOptions {
@@ -131,6 +131,8 @@ function fresher(a: Found | undefined, b: Found | undefined): Found | undefined 
 export class Cache {
   /** The namespace of this view. */
   readonly name: string
+  /** Input limits in force (key and tag lengths, tags per entry, value bytes). */
+  readonly limits: Limits
   private readonly prefix: string
 
   /** @internal Use `createCache`. */
@@ -140,6 +142,12 @@ export class Cache {
   ) {
     this.name = name
     this.prefix = name + ':'
+    this.limits = core.options.limits
+  }
+
+  /** True once {@link close} has been called on this cache or any of its views. */
+  get closed(): boolean {
+    return this.core.closed
   }
 
   /**
