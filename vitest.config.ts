@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // PostgreSQL suites share one database; files run one after another to keep them independent.
     fileParallelism: false,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 })
