@@ -1,11 +1,7 @@
-import { EventEmitter } from 'node:events'
-import { Cache, CacheCore } from './cache/cache.js'
-import type { CacheEvents } from './cache/events.js'
+import type { Cache } from './cache/cache.js'
+import { assembleCache } from './cache/assemble.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
-import { TierStack } from './cache/tier-stack.js'
-import { Counters } from './metrics/counters.js'
 import { DeferredTier } from './tiers/deferred.js'
-import { MemoryTier } from './tiers/memory.js'
 import type { Tier } from './tiers/tier.js'
 
 /**
@@ -19,18 +15,8 @@ import type { Tier } from './tiers/tier.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
-  const events = new EventEmitter<CacheEvents>()
-  const counters = new Counters()
-  const l1 = resolved.l1 === false ? undefined : new MemoryTier(resolved.l1)
   const l3 = openL3(resolved.l3)
-  const stack = new TierStack({
-    l1,
-    lower: l3 === undefined ? [] : [{ level: 'l3', tier: l3 }],
-    counters,
-    events,
-    circuitBreaker: resolved.circuitBreaker,
-  })
-  return new Cache(new CacheCore(resolved, stack, counters, events), resolved.namespace)
+  return assembleCache(resolved, l3 === undefined ? [] : [{ level: 'l3', tier: l3 }])
 }
 
 function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {

@@ -184,7 +184,7 @@ export class Cache {
       const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
       const missing: number[] = []
       keys.forEach((key, index) => {
-        const entry = stack.l1?.peek(this.prefix + key, now)
+        const entry = stack.l1?.peekKey(this.name, key, now)
         if (entry !== undefined && now < entry.freshUntil) {
           counters.tiers.l1.hits++
           results[index] = served(entry, 'l1', now)
@@ -351,7 +351,7 @@ export class Cache {
     if (l1 === undefined || core.closed || typeof key !== 'string') return undefined
     // A key in L1 was validated when it was stored, so a hit needs no validation.
     const now = Date.now()
-    const entry = l1.peek(this.prefix + key, now)
+    const entry = l1.peekKey(this.name, key, now)
     if (entry === undefined || now >= entry.freshUntil) return undefined
     core.counters.requests++
     core.counters.tiers.l1.hits++
@@ -430,16 +430,16 @@ export class Cache {
       },
     }
     flights.set(storageKey, flight)
-    this.fly(key, storageKey, factory, policy, answers).catch(answers.fail).finally(leave)
+    this.fly(key, factory, policy, answers).catch(answers.fail).finally(leave)
     return answer
   }
 
-  private async fly<V>(key: string, storageKey: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
+  private async fly<V>(key: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
     const { stack, counters } = this.core
     const since = stack.invalidations.begin()
     try {
       const now = Date.now()
-      const inL1 = stack.l1?.peek(storageKey, now)
+      const inL1 = stack.l1?.peekKey(this.name, key, now)
       if (inL1 !== undefined && now < inL1.freshUntil) {
         counters.tiers.l1.hits++
         return answers.final(served(inL1, 'l1', now))

@@ -10,9 +10,9 @@ export interface MemoryTierOptions {
   readonly maxBytes?: number
 }
 
-// Rough per-entry bookkeeping (entry object, LRU node, map slot) so that many tiny values still
-// count against maxBytes.
-const ENTRY_OVERHEAD_BYTES = 96
+// Rough per-entry bookkeeping (entry object, LRU node and map slot, key index slot) so that many tiny
+// values still count against maxBytes.
+const ENTRY_OVERHEAD_BYTES = 160
 
 /**
  * In-process tier (L1): an LRU bounded by entry count and by bytes, holding decoded values so that a
@@ -25,6 +25,9 @@ export class MemoryTier implements Tier {
   readonly capabilities: TierCapabilities = { shared: false, durable: false }
   private readonly lru: LRUCache<string, Entry>
   private readonly keysByTag = new Map<string, Set<string>>()
+  // namespace → key → the storage key the LRU holds. A hit then looks up a string whose hash is
+  // already cached, instead of hashing a fresh `namespace:key` concatenation on every call.
+  private readonly storageKeys = new Map<string, Map<string, string>>()
 
   constructor(options: MemoryTierOptions = {}) {
     this.lru = new LRUCache<string, Entry>({
@@ -50,13 +53,23 @@ export class MemoryTier implements Tier {
     return entry
   }
 
+  /** Synchronous lookup by address, for the hot path; see {@link peek}. */
+  peekKey(namespace: string, key: string, now: number): Entry | undefined {
+    const storageKey = this.storageKeys.get(namespace)?.get(key)
+    return storageKey === undefined ? undefined : this.peek(storageKey, now)
+  }
+
   /** Synchronous store. */
   put(entry: Entry): void {
     const stored: Entry = entry.payload === undefined ? entry : { ...entry, payload: undefined }
     const storageKey = MemoryTier.storageKey(entry.namespace, entry.key)
-    // The LRU disposes the entry it replaces (removing its tags) before this returns.
+    // The LRU disposes the entry it replaces (unindexing it) before this returns.
     this.lru.set(storageKey, stored)
-    if (stored.tags.length > 0 && this.lru.has(storageKey)) {
+    if (!this.lru.has(storageKey)) return
+    let keys = this.storageKeys.get(entry.namespace)
+    if (keys === undefined) this.storageKeys.set(entry.namespace, (keys = new Map()))
+    keys.set(entry.key, storageKey)
+    if (stored.tags.length > 0) {
       for (const tag of stored.tags) {
         const tagKey = MemoryTier.storageKey(entry.namespace, tag)
         let keys = this.keysByTag.get(tagKey)
@@ -143,6 +156,8 @@ export class MemoryTier implements Tier {
   }
 
   private unindex(entry: Entry, storageKey: string): void {
+    const keys = this.storageKeys.get(entry.namespace)
+    if (keys !== undefined && keys.delete(entry.key) && keys.size === 0) this.storageKeys.delete(entry.namespace)
     for (const tag of entry.tags) {
       const tagKey = MemoryTier.storageKey(entry.namespace, tag)
       const keys = this.keysByTag.get(tagKey)

@@ -1,10 +1,7 @@
-import { EventEmitter } from 'node:events'
-import { Cache, CacheCore } from '../../src/cache/cache.js'
+import { assembleCache } from '../../src/cache/assemble.js'
+import type { Cache } from '../../src/cache/cache.js'
 import type { Entry } from '../../src/cache/entry.js'
-import type { CacheEvents } from '../../src/cache/events.js'
 import { type CacheOptions, resolveCacheOptions } from '../../src/cache/options.js'
-import { TierStack } from '../../src/cache/tier-stack.js'
-import { Counters } from '../../src/metrics/counters.js'
 import { MemoryTier } from '../../src/tiers/memory.js'
 import type { Tier } from '../../src/tiers/tier.js'
 
@@ -71,18 +68,13 @@ export class ControlledTier implements Tier {
 
 /** A cache over an L1 (unless `l1: false`) and the given shared tier as L3. */
 export function cacheOver(l3: Tier | undefined, options: CacheOptions = {}): { cache: Cache; l1: MemoryTier | undefined } {
-  const resolved = resolveCacheOptions({ ...options, l3: false })
-  const events = new EventEmitter<CacheEvents>()
-  const counters = new Counters()
-  const l1 = resolved.l1 === false ? undefined : new MemoryTier(resolved.l1)
-  const stack = new TierStack({
-    l1,
-    lower: l3 === undefined ? [] : [{ level: 'l3', tier: l3 }],
-    counters,
-    events,
-    circuitBreaker: resolved.circuitBreaker,
-  })
-  return { cache: new Cache(new CacheCore(resolved, stack, counters, events), resolved.namespace), l1 }
+  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), l3 === undefined ? [] : [{ level: 'l3', tier: l3 }])
+  return { cache, l1: l1Of(cache) }
+}
+
+/** The memory tier behind a cache, for assertions on what L1 holds. */
+function l1Of(cache: Cache): MemoryTier | undefined {
+  return (cache as unknown as { core: { stack: { l1: MemoryTier | undefined } } }).core.stack.l1
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

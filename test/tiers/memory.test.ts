@@ -32,6 +32,24 @@ describe('memory tier bounds', () => {
     expect(tier.removeByTags(['u'], 'ns')).toBe(1)
   })
 
+  it('keeps its key index in step with overwrites, evictions, deletes and clears', () => {
+    const tier = new MemoryTier({ maxEntries: 2 })
+    const now = Date.now()
+    tier.put(makeEntry('ns', 'a', 1))
+    tier.put(makeEntry('ns', 'a', 2))
+    expect(tier.peekKey('ns', 'a', now)?.value).toBe(2)
+    tier.put(makeEntry('ns', 'b', 3))
+    tier.put(makeEntry('other', 'a', 4)) // evicts ns:a
+    expect(tier.peekKey('ns', 'a', now)).toBeUndefined()
+    expect(tier.peekKey('other', 'a', now)?.value).toBe(4)
+    tier.remove('ns', 'b')
+    expect(tier.peekKey('ns', 'b', now)).toBeUndefined()
+    tier.removeAll()
+    expect(tier.peekKey('other', 'a', now)).toBeUndefined()
+    tier.put(makeEntry('other', 'a', 5))
+    expect(tier.peekKey('other', 'a', now)?.value).toBe(5)
+  })
+
   it('does not keep the encoded payload', () => {
     const tier = new MemoryTier()
     tier.put(makeEntry('ns', 'a', { big: 'x'.repeat(100) }))

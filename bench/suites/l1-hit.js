@@ -1,0 +1,94 @@
+// Suite 1: a read served from process memory (an L1 hit), the path most cache calls take.
+import { BentoCache, bentostore } from 'bentocache'
+import { memoryDriver } from 'bentocache/drivers/memory'
+import { createCache as createCacheManager } from 'cache-manager'
+import { createCache } from '../../dist/index.js'
+import { VALUE, WARM_KEY } from '../lib/fixtures.js'
+import { figures, formatRatio, measure } from '../lib/harness.js'
+
+// Every call here is 0.1-10 µs: time them 1000 at a time (see `measure`).
+const BATCH = 1000
+const TTL_MS = 60 * 60_000
+
+// The factories never run during the measurement (the key is warm); if one did, the row would
+// silently measure something else, so count calls and fail loudly.
+let factoryCalls = 0
+const factory = () => {
+  factoryCalls++
+  return VALUE
+}
+
+export default {
+  name: 'l1',
+  title: 'L1 hit: getOrSet on a warm key in process memory',
+  async run(timing) {
+    // The floor: what any in-memory cache must at least pay, a hash lookup and an await.
+    const floor = new Map([[WARM_KEY, VALUE]])
+
+    const tiercache = createCache({ namespace: 'bench', ttl: TTL_MS, l3: false })
+    // bentocache with its memory driver as the only layer, as its users get it out of the box:
+    // entries serialized (JSON) in memory. The goal is judged against this one. A second instance
+    // keeps live objects (`serialize: false`, like tiercache's L1), to show its best case too.
+    const bento = new BentoCache({
+      default: 'memory',
+      stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) },
+    })
+    const bentoLive = new BentoCache({
+      default: 'memory',
+      stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000, serialize: false })) },
+    })
+    // cache-manager 7 with no store given: its default in-memory Keyv (a Map).
+    const manager = createCacheManager({ ttl: TTL_MS })
+
+    try {
+      await tiercache.getOrSet(WARM_KEY, factory)
+      await bento.getOrSet({ key: WARM_KEY, factory, ttl: TTL_MS })
+      await bentoLive.getOrSet({ key: WARM_KEY, factory, ttl: TTL_MS })
+      await manager.wrap(WARM_KEY, factory, TTL_MS)
+      factoryCalls = 0
+
+      const rows = await measure(
+        [
+          { name: 'floor: Map.get + await', fn: () => floor.get(WARM_KEY), batch: BATCH },
+          { name: 'tiercache getOrSet', fn: () => tiercache.getOrSet(WARM_KEY, factory), batch: BATCH },
+          { name: 'tiercache get', fn: () => tiercache.get(WARM_KEY), batch: BATCH },
+          { name: 'bentocache getOrSet', fn: () => bento.getOrSet({ key: WARM_KEY, factory, ttl: TTL_MS }), batch: BATCH },
+          {
+            name: 'bentocache getOrSet (serialize: false)',
+            fn: () => bentoLive.getOrSet({ key: WARM_KEY, factory, ttl: TTL_MS }),
+            batch: BATCH,
+          },
+          { name: 'cache-manager wrap', fn: () => manager.wrap(WARM_KEY, factory, TTL_MS), batch: BATCH },
+        ],
+        timing,
+      )
+      if (factoryCalls > 0) throw new Error(`a factory ran ${factoryCalls} times on a warm key: the rows are not L1 hits`)
+      return { rows, notes: [`p50/p99 are means of ${BATCH}-call batches.`, ratios(rows)] }
+    } finally {
+      await Promise.allSettled([tiercache.close(), bento.disconnectAll(), bentoLive.disconnectAll(), manager.disconnect()])
+    }
+  },
+}
+
+/**
+ * The goals of the L1 hit path: ≥ 10× bentocache's ops/s, and within 3× of the floor's time. Judged
+ * on the means (ops/s); the ratio of the p50s follows in brackets, as it shrugs off a busy machine.
+ */
+function ratios(rows) {
+  const floor = figures(rows, 'floor: Map.get + await')
+  const tier = figures(rows, 'tiercache getOrSet')
+  const bento = figures(rows, 'bentocache getOrSet')
+  const manager = figures(rows, 'cache-manager wrap')
+  if (tier === undefined) return 'ratios: tiercache getOrSet has no figures'
+  const parts = []
+  if (bento !== undefined) {
+    const r = bento.mean / tier.mean
+    parts.push(`${formatRatio(r)} bentocache's ops/s (p50 ${formatRatio(bento.p50 / tier.p50)}; goal ≥ 10×: ${r >= 10 ? 'met' : 'NOT met'})`)
+  }
+  if (floor !== undefined) {
+    const r = tier.mean / floor.mean
+    parts.push(`${formatRatio(r)} the floor's time (p50 ${formatRatio(tier.p50 / floor.p50)}; goal ≤ 3×: ${r <= 3 ? 'met' : 'NOT met'})`)
+  }
+  if (manager !== undefined) parts.push(`${formatRatio(manager.mean / tier.mean)} cache-manager's ops/s`)
+  return `ratios: tiercache getOrSet = ${parts.join('; ')}.`
+}
