@@ -26,10 +26,25 @@ import { createCache } from '../index.js'
  * Nothing in it changes how the adapter behaves: configure the cache instead.
  */
 export interface KeyvTiercacheOpts {
-  /** Names the adapter. Keyv also reads it to decide whether a store can be iterated; this one cannot. */
-  dialect: 'tiercache'
+  /**
+   * Keyv's switch for `keyv.iterator()`, which Keyv builds only for stores whose `opts.dialect` is on
+   * its fixed list of backends (sqlite, postgres, mysql, mongo, redis, valkey, etcd). The kind of the
+   * cache's L3, `'sqlite'` or `'postgres'`; `'sqlite'` too for a cache without L3 (or with a tier of
+   * another kind), whose keys the adapter lists just as well, from L1. So it enables iteration; it
+   * does not describe the backend: read `adapter.cache.health()` for that.
+   */
+  dialect: KeyvTiercacheDialect
   /** Whatever Keyv or its users set on `store.opts`; kept, and ignored. */
   [option: string]: unknown
+}
+
+/** The values of {@link KeyvTiercacheOpts.dialect}: names Keyv knows as iterable backends. */
+export type KeyvTiercacheDialect = 'sqlite' | 'postgres'
+
+/** {@link KeyvTiercacheOpts.dialect} for `cache`, from the kind of its L3. */
+function dialectOf(cache: Cache): KeyvTiercacheDialect {
+  const l3 = cache.health().find((tier) => tier.level === 'l3')
+  return l3?.kind === 'postgres' ? 'postgres' : 'sqlite'
 }
 
 /** The ttl given to tiercache for a Keyv write without expiry: 100 years, tiercache's longest. */
@@ -107,14 +122,15 @@ function tiercacheTtl(ttl: unknown): number {
  * (negative or non-numeric ttl) and `TC_CACHE_CLOSED` (after `disconnect()`, or when the cache was
  * closed). Keyv turns a failed `set`/`delete` into `false` and an `error` event.
  *
+ * **Iteration.** `keyv.iterator()` works: see {@link iterator} and {@link KeyvTiercacheOpts.dialect}.
+ *
  * Not provided: `setMany`, so that Keyv writes entry by entry through {@link set} (tiercache has no
  * batched write, and Keyv's own loop resolves `keyv.setMany` to one boolean per entry and runs its
- * set hooks, where a store's `setMany` would resolve nothing); and `iterator()`, since tiercache
- * cannot list keys.
+ * set hooks, where a store's `setMany` would resolve nothing).
  */
 export class KeyvTiercache extends EventEmitter implements KeyvStoreAdapter {
   /** Kept for Keyv, which reads and writes `store.opts`; see {@link KeyvTiercacheOpts}. */
-  opts: KeyvTiercacheOpts = { dialect: 'tiercache' }
+  opts: KeyvTiercacheOpts
   /** The cache this adapter reads and writes: the one given, or the one it created. */
   readonly cache: Cache
   private readonly ownsCache: boolean
@@ -147,6 +163,7 @@ export class KeyvTiercache extends EventEmitter implements KeyvStoreAdapter {
       this.cache.on('tier:error', this.onTierError)
     }
     this.view = this.cache
+    this.opts = { dialect: dialectOf(this.cache) }
   }
 
   /**
@@ -248,6 +265,35 @@ export class KeyvTiercache extends EventEmitter implements KeyvStoreAdapter {
    */
   async hasMany(keys: string[]): Promise<boolean[]> {
     return (await this.getMany(keys)).map((value) => value !== undefined)
+  }
+
+  /**
+   * The entries of a Keyv namespace, as Keyv's `keyv.iterator()` wants them: `[key, stored value]`
+   * pairs, the key with Keyv's `namespace:` prefix (Keyv checks it, then removes it) and the value as
+   * Keyv stored it (Keyv deserializes it and checks its `expires`). Keyv passes its namespace, which
+   * is `store.namespace`; without one (`undefined` or `''`), the cache's own namespace is listed, with
+   * keys as stored.
+   *
+   * Built on {@link Cache.entries}: pages of 500 keys from the cache's last tier (L3, or L1 without
+   * one), each page's values read in one batch; only live entries, in the tier's key order (UTF-8
+   * bytes in SQLite and PostgreSQL). Entries written or removed during the iteration may or may not
+   * appear, but none twice.
+   *
+   * @throws CacheClosedError (from the first `next()`) after {@link disconnect}; TierUnavailableError
+   *   (`TC_TIER_UNAVAILABLE`, the tier's error as `cause`) when the listing tier fails or its circuit is
+   *   open: unlike the other methods, iteration has no other tier to answer from
+   */
+  async *iterator<Value>(namespace?: string): AsyncGenerator<[string, Awaited<Value>], void> {
+    this.current()
+    if (namespace === undefined || namespace === '') {
+      yield* this.cache.entries<Awaited<Value>>()
+      return
+    }
+    const prefix = namespace + ':'
+    for await (const [key, value] of this.cache.namespace(keyvNamespaceToTiercache(namespace)).entries<Awaited<Value>>()) {
+      // The inverse of `key()`, which keeps a key equal to the prefix (Keyv's empty key) whole.
+      yield [key === prefix ? key : prefix + key, value]
+    }
   }
 
   /**

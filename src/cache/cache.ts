@@ -6,6 +6,7 @@ import { type Duration, toMs } from './duration.js'
 import type { Entry, Served, Source } from './entry.js'
 import type { CacheEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
+import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import type { Found, TierHealth, TierStack } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
@@ -126,7 +127,9 @@ function fresher(a: Found | undefined, b: Found | undefined): Found | undefined 
  * A cache view on one namespace. Create one with `createCache`; `cache.namespace(name)` gives views
  * on other namespaces that share the same tiers, counters and events.
  *
- * Methods reject with coded errors (`TC_...`) on bad input; tier failures never reach the caller.
+ * Methods reject with coded errors (`TC_...`) on bad input. Tier failures never reach the caller,
+ * except from {@link keys} and {@link entries}: a listing has no other tier to fall back to, so it
+ * rejects with `TC_TIER_UNAVAILABLE` rather than pass a partial list off as the whole.
  */
 export class Cache {
   /** The namespace of this view. */
@@ -174,44 +177,58 @@ export class Cache {
 
   /** Like {@link getMany}, with how each value was served. */
   async getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
-    const { stack, counters } = this.open()
+    this.open()
     for (const key of keys) assertKey(key, this.core.options.limits.maxKeyLength)
-    counters.requests += keys.length
-    const since = stack.invalidations.begin()
-    try {
-      const now = Date.now()
-      const results: (Served<V> | undefined)[] = keys.map(() => undefined)
-      const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
-      const missing: number[] = []
-      keys.forEach((key, index) => {
-        const entry = stack.l1?.peekKey(this.name, key, now)
-        if (entry !== undefined && now < entry.freshUntil) {
-          counters.tiers.l1.hits++
-          results[index] = served(entry, 'l1', now)
-          return
-        }
-        if (stack.l1) counters.tiers.l1.misses++
-        if (entry !== undefined) staleInL1[index] = { entry, source: 'l1' }
-        missing.push(index)
-      })
-      if (missing.length === 0) return results
-      const found =
-        missing.length === 1
-          ? [await stack.lookup(this.name, keys[missing[0] as number] as string, since, now)]
-          : await stack.lookupMany(this.name, missing.map((index) => keys[index] as string), since, now)
-      missing.forEach((index, j) => {
-        const best = fresher(staleInL1[index], found[j])
-        if (best === undefined) return
-        const isFresh = now < best.entry.freshUntil
-        if (isFresh || options?.allowStale === true) {
-          if (!isFresh) counters.staleServed++
-          results[index] = served(best.entry, best.source, now)
-        }
-      })
-      return results
-    } finally {
-      stack.invalidations.end()
-    }
+    return this.readMany<V>(keys, options?.allowStale === true, true)
+  }
+
+  /**
+   * The live keys of this namespace, page by page from the last tier of the stack: L3 when the cache
+   * has one (writes go through every tier, so it holds what L1 holds and more), else L1. Keys of
+   * entries within grace are listed too; {@link entries} yields fresh values only.
+   *
+   * Order is the listing tier's own (UTF-8 bytes in SQLite and PostgreSQL, UTF-16 code units in
+   * memory), and paging is by cursor: each page starts after the last key of the one before. So
+   * while the namespace does not change, each key comes exactly once; keys written or removed while
+   * the iteration runs may or may not come, but never twice. Entries whose L3 write failed (the tier
+   * was down) are in L1 only and are not listed.
+   *
+   * @example
+   * for await (const key of cache.namespace('sessions').keys({ pageSize: 1_000 })) console.log(key)
+   * @param options - `pageSize`: keys per round trip to the tier, 1 to 10,000. @default 500
+   * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) at once when `pageSize` is invalid, and
+   *   CacheClosedError when the cache is closed. While iterating, `next()` rejects with
+   *   CacheClosedError once the cache is closed, and with TierUnavailableError
+   *   (`TC_TIER_UNAVAILABLE`, the tier's error as `cause`) when the listing tier fails or its circuit
+   *   is open. Tier failures never fail reads and writes, which other tiers can answer; no other tier
+   *   holds the whole namespace, and an empty or partial list would pass for the truth, so a listing
+   *   throws. The iteration cannot go on after that error; start a new one.
+   */
+  keys(options?: ListOptions): AsyncIterableIterator<string> {
+    const pageSize = listPageSize(options)
+    this.open()
+    return listKeys(() => this.open().stack, this.name, pageSize)
+  }
+
+  /**
+   * The fresh entries of this namespace as `[key, value]` pairs: the keys of {@link keys}, in the same
+   * order and with the same options and errors, and their values read a page at a time as
+   * {@link getMany} reads them (fresh only: L1, then the shared tiers, each asked once per page).
+   * Keys whose entry went stale, expired or was removed between the listing and the read are skipped.
+   *
+   * Unlike `getMany`, these reads do not copy what they find in lower tiers into L1, so iterating a
+   * namespace larger than L1 does not evict L1's working set; they do count as requests and hits in
+   * {@link stats}. Values read from L1 are shared by reference: do not mutate them.
+   *
+   * @example
+   * for await (const [route, fares] of cache.entries<Fares>()) index.add(route, fares)
+   * @param options - `pageSize`: keys listed and values read per batch, 1 to 10,000. @default 500
+   * @throws see {@link keys}
+   */
+  entries<V = unknown>(options?: ListOptions): AsyncIterableIterator<[string, V]> {
+    const pageSize = listPageSize(options)
+    this.open()
+    return listEntries(() => this.open().stack, this.name, pageSize, (keys) => this.readMany<V>(keys, false, false))
   }
 
   /**
@@ -342,6 +359,51 @@ export class Cache {
     this.core.closed = true
     for (const run of this.core.runs) run.abort(new CacheClosedError('cache closed'))
     await this.core.stack.close()
+  }
+
+  /**
+   * The read behind {@link getManyWithInfo} and {@link entries}, for keys already validated (a listing's
+   * keys come from storage, where a cache with larger limits may have written them). `backfill: false`
+   * keeps lower hits out of the upper tiers.
+   */
+  private async readMany<V>(keys: readonly string[], allowStale: boolean, backfill: boolean): Promise<(Served<V> | undefined)[]> {
+    const { stack, counters } = this.open()
+    counters.requests += keys.length
+    const since = stack.invalidations.begin()
+    try {
+      const now = Date.now()
+      const results: (Served<V> | undefined)[] = keys.map(() => undefined)
+      const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
+      const missing: number[] = []
+      keys.forEach((key, index) => {
+        const entry = stack.l1?.peekKey(this.name, key, now)
+        if (entry !== undefined && now < entry.freshUntil) {
+          counters.tiers.l1.hits++
+          results[index] = served(entry, 'l1', now)
+          return
+        }
+        if (stack.l1) counters.tiers.l1.misses++
+        if (entry !== undefined) staleInL1[index] = { entry, source: 'l1' }
+        missing.push(index)
+      })
+      if (missing.length === 0) return results
+      const found =
+        missing.length === 1 && backfill
+          ? [await stack.lookup(this.name, keys[missing[0] as number] as string, since, now)]
+          : await stack.lookupMany(this.name, missing.map((index) => keys[index] as string), since, now, { backfill })
+      missing.forEach((index, j) => {
+        const best = fresher(staleInL1[index], found[j])
+        if (best === undefined) return
+        const isFresh = now < best.entry.freshUntil
+        if (isFresh || allowStale) {
+          if (!isFresh) counters.staleServed++
+          results[index] = served(best.entry, best.source, now)
+        }
+      })
+      return results
+    } finally {
+      stack.invalidations.end()
+    }
   }
 
   /** The fresh L1 entry, counted as a request and a hit; the hot path, kept free of allocation. */

@@ -1,7 +1,10 @@
 import type { CircuitState } from './circuit-breaker.js'
 import type { Level } from '../metrics/counters.js'
 
-/** A tier operation threw; the stack carried on without that tier. */
+/**
+ * A tier operation threw. The stack carried on without that tier, except for a key listing
+ * (`operation: 'keys'`), which has no other tier to ask and rejects with `TC_TIER_UNAVAILABLE`.
+ */
 export interface TierErrorEvent {
   readonly level: Level
   readonly kind: string

@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'node:events'
-import { isTiercacheError } from '../errors.js'
+import { TierUnavailableError, isTiercacheError } from '../errors.js'
 import type { Counters, Level } from '../metrics/counters.js'
 import type { MemoryTier } from '../tiers/memory.js'
-import type { Tier } from '../tiers/tier.js'
+import type { KeyPage, Tier } from '../tiers/tier.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 import type { Entry } from './entry.js'
 import type { CacheEvents } from './events.js'
@@ -102,9 +102,17 @@ export class TierStack {
 
   /**
    * {@link lookup} for many keys: each shared tier is asked once for the keys still missing.
-   * Returns one slot per key, in order.
+   * Returns one slot per key, in order. With `backfill: false` (a listing's reads, which would
+   * otherwise flush L1's working set with the whole namespace) nothing is copied to upper tiers.
    */
-  async lookupMany(namespace: string, keys: readonly string[], since: number, now: number): Promise<(Found | undefined)[]> {
+  async lookupMany(
+    namespace: string,
+    keys: readonly string[],
+    since: number,
+    now: number,
+    options: { readonly backfill?: boolean } = {},
+  ): Promise<(Found | undefined)[]> {
+    const backfill = options.backfill ?? true
     const found: (Found | undefined)[] = keys.map(() => undefined)
     let missing = keys.map((_, index) => index)
     for (let i = 0; i < this.lower.length && missing.length > 0; i++) {
@@ -125,7 +133,7 @@ export class TierStack {
         }
         counters.hits++
         found[index] = { entry, source: lower.level }
-        this.backfill(i, entry, since)
+        if (backfill) this.backfill(i, entry, since)
       })
       missing = stillMissing
     }
@@ -184,6 +192,34 @@ export class TierStack {
     this.l1?.removeAll(namespace)
     await Promise.all(this.lower.map((lower) => this.call(lower, 'clear', () => lower.tier.clear(namespace))))
     this.invalidations.cleared(namespace)
+  }
+
+  /**
+   * One page of the live keys of `namespace`, from the last tier of the stack: L3 when there is one
+   * (every write goes through every tier, so the last holds what the upper ones hold, and more), else
+   * L1. Keys are in that tier's order; see {@link Tier.keys}.
+   *
+   * Unlike reads and writes, a listing has no tier to fall back to: an upper tier holds only part of
+   * the namespace, and answering from it, or answering nothing, would pass a partial list off as the
+   * whole. So a failure is counted and emitted like any other (and counts against the circuit), and
+   * then thrown.
+   *
+   * @throws TierUnavailableError (`TC_TIER_UNAVAILABLE`) when that tier fails (its error is the
+   *   `cause`) or its circuit is open
+   */
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    const last = this.lower[this.lower.length - 1]
+    if (last === undefined) return this.l1 === undefined ? [] : this.l1.keys(namespace, page)
+    const { level, tier, breaker } = last
+    if (!breaker.allow()) throw new TierUnavailableError(`${level} (${tier.kind}) tier cannot list keys: its circuit is open`)
+    try {
+      const keys = await tier.keys(namespace, page)
+      breaker.success()
+      return keys
+    } catch (error) {
+      this.failed(last, 'keys', error)
+      throw new TierUnavailableError(`${level} (${tier.kind}) tier failed to list keys`, { cause: error })
+    }
   }
 
   /** Entries held per level; a level whose tier fails is left out. */
@@ -258,10 +294,15 @@ export class TierStack {
         lower.breaker.success()
         return CORRUPT
       }
-      lower.breaker.failure()
-      this.counters.tiers[lower.level].errors++
-      this.events.emit('tier:error', { level: lower.level, kind: lower.tier.kind, operation, error })
+      this.failed(lower, operation, error)
       return FAILED
     }
+  }
+
+  /** Accounts for a failed tier call: the circuit, the error counter, and a `tier:error` event. */
+  private failed(lower: LowerTier, operation: string, error: unknown): void {
+    lower.breaker.failure()
+    this.counters.tiers[lower.level].errors++
+    this.events.emit('tier:error', { level: lower.level, kind: lower.tier.kind, operation, error })
   }
 }

@@ -1,6 +1,6 @@
 import type { Entry } from '../cache/entry.js'
 import { CacheClosedError } from '../errors.js'
-import type { Tier, TierCapabilities } from './tier.js'
+import type { KeyPage, Tier, TierCapabilities } from './tier.js'
 
 /**
  * A tier whose backend opens asynchronously (connect, migrate), so that `createCache` can stay
@@ -49,6 +49,10 @@ export class DeferredTier implements Tier {
 
   async clear(namespace?: string): Promise<void> {
     return (await this.ready()).clear(namespace)
+  }
+
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    return (await this.ready()).keys(namespace, page)
   }
 
   async count(namespace?: string): Promise<number> {

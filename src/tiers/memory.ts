@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Entry } from '../cache/entry.js'
-import type { Tier, TierCapabilities } from './tier.js'
+import type { KeyPage, Tier, TierCapabilities } from './tier.js'
 
 /** Options of the in-process memory tier (L1). */
 export interface MemoryTierOptions {
@@ -141,6 +141,35 @@ export class MemoryTier implements Tier {
 
   async clear(namespace?: string): Promise<void> {
     this.removeAll(namespace)
+  }
+
+  /**
+   * {@link Tier.keys} in UTF-16 code unit order (JS `<`). The LRU keeps no sorted index, so each page
+   * filters and sorts the namespace's keys past the cursor: O(n log n) per page for n keys in the
+   * namespace. That is fine for an L1 of thousands of entries; a stack lists from its last tier,
+   * which is L1 only in a cache without shared tiers. Expired entries met are removed, as reads do.
+   */
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    const index = this.storageKeys.get(namespace)
+    if (index === undefined) return []
+    const { after, limit } = page
+    const candidates: string[] = []
+    for (const key of index.keys()) if (after === undefined || key > after) candidates.push(key)
+    // Array.prototype.sort without a comparator orders strings by UTF-16 code units, as `<` does.
+    candidates.sort()
+    const now = Date.now()
+    const live: string[] = []
+    for (const key of candidates) {
+      if (live.length >= limit) break
+      const storageKey = index.get(key)
+      if (storageKey === undefined) continue
+      // peek, not get: listing must not make every key the most recently used.
+      const entry = this.lru.peek(storageKey)
+      if (entry === undefined) continue
+      if (entry.staleUntil <= now) this.lru.delete(storageKey)
+      else live.push(key)
+    }
+    return live
   }
 
   async count(namespace?: string): Promise<number> {

@@ -8,6 +8,14 @@ export interface TierCapabilities {
   readonly durable: boolean
 }
 
+/** A page request of {@link Tier.keys}: a cursor and a size. */
+export interface KeyPage {
+  /** List keys strictly after this one in the tier's order; undefined starts at the first key. */
+  readonly after?: string
+  /** Most keys returned; a positive integer. */
+  readonly limit: number
+}
+
 /**
  * The contract every tier implements (memory, Redis, SQLite, PostgreSQL), and that
  * `test/tiers/conformance.ts` checks against the real backend.
@@ -35,6 +43,20 @@ export interface Tier {
   deleteByTags(tags: readonly string[], namespace?: string): Promise<number>
   /** Removes every entry of `namespace`, or every entry when it is undefined. */
   clear(namespace?: string): Promise<void>
+  /**
+   * One page of the live keys (`staleUntil` > now, so entries within grace included) of `namespace`:
+   * at most `page.limit` of them, in ascending order, starting strictly after `page.after`. A page
+   * shorter than `limit` is the last.
+   *
+   * Cursor paging: pass the last key of a page as the next page's `after`. The order is the tier's
+   * own total order on strings, which is what makes the cursor work (every key is either before or
+   * after it): UTF-16 code units (JS `<`) in memory, bytes of the UTF-8 encoding (that is, code
+   * points) in SQLite (BINARY collation) and PostgreSQL (`COLLATE "C"`). The two orders differ only
+   * for characters past U+FFFF against U+E000..U+FFFF; callers must not compare keys of different
+   * tiers by position. While a namespace is not written, its pages list each live key exactly once;
+   * keys written or removed during the paging may or may not appear, and never twice.
+   */
+  keys(namespace: string, page: KeyPage): Promise<string[]>
   /** Number of entries stored (expired ones not yet removed may be counted). */
   count(namespace?: string): Promise<number>
   /** Releases connections and timers. Idempotent. */

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { KEYV_NO_EXPIRY_TTL_MS, KeyvTiercache, keyvNamespaceToTiercache } from '../../src/adapters/keyv.js'
 import { NAMESPACE_PATTERN } from '../../src/cache/validate.js'
 import { type Cache, TierUnavailableError, createCache, isTiercacheError } from '../../src/index.js'
+import { ControlledTier, cacheOver } from '../helpers/cache.js'
 import { KeyvFixtures, later } from './keyv-helpers.js'
 
 const fixtures = new KeyvFixtures()
@@ -247,6 +248,97 @@ describe('batch calls', () => {
       true,
     ])
     expect(await keyv.hasMany(['a', 'c'])).toEqual([true, true])
+  })
+})
+
+describe('iteration', () => {
+  /** Everything `keyv.iterator()` yields. */
+  async function iterate(keyv: Keyv): Promise<unknown[]> {
+    const pairs: unknown[] = []
+    const iterator = keyv.iterator
+    if (iterator === undefined) throw new Error('Keyv built no iterator for this store')
+    for await (const pair of iterator(undefined)) pairs.push(pair)
+    return pairs
+  }
+
+  it("reports the L3's kind as opts.dialect, and 'sqlite' without L3, so that Keyv always builds its iterator", async () => {
+    const sqlite = fixtures.adapter({ l3: { sqlite: fixtures.sqlitePath() } })
+    // a PostgreSQL L3 connects on first use only: nothing here reaches the server
+    const postgres = fixtures.adapter({ l3: { postgres: 'postgres://nobody@127.0.0.1:1/none' } })
+    const memory = new KeyvTiercache(memoryCache())
+    expect(sqlite.opts.dialect).toBe('sqlite')
+    expect(postgres.opts.dialect).toBe('postgres')
+    expect(memory.opts.dialect).toBe('sqlite')
+    for (const store of [sqlite, postgres, memory]) expect(new Keyv({ store }).iterator).toBeTypeOf('function')
+  })
+
+  it("yields [namespace:key, stored value] for the store's namespace, as Keyv expects", async () => {
+    const cache = memoryCache()
+    const adapter = new KeyvTiercache(cache)
+    adapter.namespace = 'sessions'
+    await adapter.set('sessions:b', 'B')
+    await adapter.set('sessions:a', 'A')
+    await cache.namespace('elsewhere').set('x', 'not listed')
+    const pairs: unknown[] = []
+    for await (const pair of adapter.iterator('sessions')) pairs.push(pair)
+    expect(pairs).toEqual([
+      ['sessions:a', 'A'],
+      ['sessions:b', 'B'],
+    ])
+  })
+
+  it('iterates namespaces that are not valid tiercache names, keys with colons, and the empty key', async () => {
+    const cache = memoryCache()
+    const keyv = new Keyv({ store: new KeyvTiercache(cache), namespace: 'my app' })
+    await keyv.set('user:42', { name: 'Ada' })
+    await keyv.set('', 'empty')
+    await keyv.set('plain', 1)
+    const pairs = await iterate(keyv)
+    expect(pairs).toHaveLength(3)
+    expect(new Map(pairs as [string, unknown][])).toEqual(
+      new Map<string, unknown>([
+        ['user:42', { name: 'Ada' }],
+        ['', 'empty'],
+        ['plain', 1],
+      ]),
+    )
+  })
+
+  it('iterates raw values when Keyv does not serialize (as cache-manager does)', async () => {
+    const keyv = new Keyv({ store: new KeyvTiercache(memoryCache()), serialize: undefined, deserialize: undefined })
+    await keyv.set('when', new Date(0))
+    expect(await iterate(keyv)).toEqual([['when', new Date(0)]])
+  })
+
+  it('lists another process\'s writes from the shared L3, and not what expired there', async () => {
+    const sqlite = fixtures.sqlitePath()
+    const writer = new Keyv({ store: fixtures.adapter({ l3: { sqlite } }), namespace: 'shared' })
+    const reader = new Keyv({ store: fixtures.adapter({ l3: { sqlite } }), namespace: 'shared' })
+    await writer.set('kept', 1)
+    await writer.set('short', 2, 50)
+    expect(new Map((await iterate(reader)) as [string, unknown][])).toEqual(new Map([['kept', 1], ['short', 2]]))
+    await later(80, async () => {
+      expect(await iterate(reader)).toEqual([['kept', 1]])
+    })
+  })
+
+  it('rejects with TC_CACHE_CLOSED after disconnect', async () => {
+    const adapter = new KeyvTiercache(memoryCache())
+    await adapter.disconnect()
+    await expect(adapter.iterator('keyv').next()).rejects.toMatchObject({ code: 'TC_CACHE_CLOSED' })
+  })
+
+  it('rejects with TC_TIER_UNAVAILABLE when the listing tier fails, rather than list part of the namespace', async () => {
+    const l3 = new ControlledTier()
+    const { cache } = cacheOver(l3)
+    fixtures.track(cache)
+    const keyv = new Keyv({ store: new KeyvTiercache(cache), namespace: 'ns' })
+    await keyv.set('k', 'v')
+    l3.failing = true
+    const error = await iterate(keyv).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(TierUnavailableError)
+    expect(error).toMatchObject({ code: 'TC_TIER_UNAVAILABLE' })
+    expect(await keyv.get('k')).toBe('v')
   })
 })
 

@@ -3,7 +3,7 @@ import type { Cache } from '../../src/cache/cache.js'
 import type { Entry } from '../../src/cache/entry.js'
 import { type CacheOptions, resolveCacheOptions } from '../../src/cache/options.js'
 import { MemoryTier } from '../../src/tiers/memory.js'
-import type { Tier } from '../../src/tiers/tier.js'
+import type { KeyPage, Tier } from '../../src/tiers/tier.js'
 
 /**
  * A stand-in for a shared tier in unit tests of the engine's logic: an in-memory store that can be
@@ -58,6 +58,10 @@ export class ControlledTier implements Tier {
   async clear(namespace?: string): Promise<void> {
     await this.enter()
     return this.store.clear(namespace)
+  }
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    await this.enter()
+    return this.store.keys(namespace, page)
   }
   async count(namespace?: string): Promise<number> {
     await this.enter()

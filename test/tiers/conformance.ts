@@ -163,6 +163,112 @@ export function runTierConformance(name: string, open: () => Promise<Tier>): voi
       expect(await tier.deleteByTags(['t'])).toBe(0)
     })
 
+    describe('keys', () => {
+      /** Every key of `namespace`, page after page, with the pages' sizes. */
+      async function pageThrough(namespace: string, limit: number): Promise<{ keys: string[]; sizes: number[] }> {
+        const keys: string[] = []
+        const sizes: number[] = []
+        for (let after: string | undefined; ; ) {
+          const page = await tier.keys(namespace, after === undefined ? { limit } : { after, limit })
+          sizes.push(page.length)
+          keys.push(...page)
+          if (page.length < limit) return { keys, sizes }
+          after = page[page.length - 1]
+          // a guard, so that a tier whose cursor does not advance fails instead of looping forever
+          if (sizes.length > 1_000) throw new Error('paging does not end')
+        }
+      }
+
+      it('pages through 250 keys in pages of 100, each key exactly once, in ascending order', async () => {
+        const written = Array.from({ length: 250 }, (_, i) => `key-${String(i).padStart(3, '0')}`)
+        // written in shuffled order, so that insertion order cannot pass for key order
+        for (const i of Array.from({ length: 250 }, (_, j) => (j * 7) % 250)) await tier.set(makeEntry('ns', written[i] as string, i))
+        const { keys, sizes } = await pageThrough('ns', 100)
+        expect(sizes).toEqual([100, 100, 50])
+        expect(keys).toEqual(written)
+      })
+
+      it('ends with an empty page when the last page is exactly full', async () => {
+        for (const key of ['a', 'b', 'c', 'd']) await tier.set(makeEntry('ns', key, key))
+        const { keys, sizes } = await pageThrough('ns', 2)
+        expect(keys).toEqual(['a', 'b', 'c', 'd'])
+        expect(sizes).toEqual([2, 2, 0])
+      })
+
+      it('does not list expired entries, and lists entries within grace', async () => {
+        const now = Date.now()
+        await tier.set(makeEntry('ns', 'fresh', 1))
+        await tier.set({ ...makeEntry('ns', 'graced', 2, { createdAt: now - 10_000 }), freshUntil: now - 5_000, staleUntil: now + 60_000 })
+        for (const key of ['expired-a', 'expired-b', 'expired-c']) {
+          await tier.set({ ...makeEntry('ns', key, 3, { createdAt: now - 10_000 }), freshUntil: now - 5_000, staleUntil: now - 1 })
+        }
+        expect(await tier.keys('ns', { limit: 10 })).toEqual(['fresh', 'graced'])
+        // expired entries do not take up room in a page either
+        expect(await tier.keys('ns', { limit: 1 })).toEqual(['fresh'])
+        expect(await tier.keys('ns', { after: 'ex', limit: 1 })).toEqual(['fresh'])
+      })
+
+      it('lists only the namespace asked for', async () => {
+        await tier.set(makeEntry('a', 'k1', 1))
+        await tier.set(makeEntry('a', 'k2', 2))
+        await tier.set(makeEntry('ab', 'k3', 3))
+        await tier.set(makeEntry('b', 'k4', 4))
+        expect(await tier.keys('a', { limit: 10 })).toEqual(['k1', 'k2'])
+        expect(await tier.keys('b', { limit: 10 })).toEqual(['k4'])
+        expect(await tier.keys('none', { limit: 10 })).toEqual([])
+      })
+
+      it('starts strictly after the cursor, which need not be a stored key; past the end gives []', async () => {
+        for (const key of ['b', 'd', 'f']) await tier.set(makeEntry('ns', key, key))
+        expect(await tier.keys('ns', { after: 'b', limit: 10 })).toEqual(['d', 'f'])
+        expect(await tier.keys('ns', { after: 'c', limit: 10 })).toEqual(['d', 'f'])
+        expect(await tier.keys('ns', { after: 'a', limit: 1 })).toEqual(['b'])
+        expect(await tier.keys('ns', { after: 'f', limit: 10 })).toEqual([])
+        expect(await tier.keys('ns', { after: 'zzz', limit: 10 })).toEqual([])
+        expect(await tier.keys('ns', { after: '\u{10FFFF}', limit: 10 })).toEqual([])
+      })
+
+      it('pages correctly through keys with accents, case, combining marks and astral characters', async () => {
+        // Around the points where UTF-16 order and code point order part (U+E000..U+FFFF against
+        // astral characters), and where a linguistic collation would differ from either (case,
+        // accents, punctuation, spaces).
+        const written = [
+          'a', 'A', 'b', 'B', 'é', 'e\u0301', 'E', 'z', 'Z', ' k', 'k ', 'k', 'k:1', 'k-1', 'k_1', 'k1', 'K1',
+          'ß', 'ss', 'æ', 'ø', 'Å', '\u00ff', '\u0100', '\u07ff', '\u0800', '\ud7ff', '\ue000', '\uffef', '\ufffd',
+          '🙂', '😀', '🙂🙂', '𝄞', '\u{10000}', '\u{10FFFF}', '中文', '日本語', 'ﬁ', 'fi', '١٢', '12',
+        ]
+        for (const [i, key] of written.entries()) await tier.set(makeEntry('ns', key, i))
+        for (const limit of [1, 2, 3, 7]) {
+          const { keys } = await pageThrough('ns', limit)
+          expect(keys).toHaveLength(written.length)
+          expect(new Set(keys)).toEqual(new Set(written))
+        }
+        // the first page is the smallest keys of the tier's own order: the rest all come after it
+        const { keys } = await pageThrough('ns', 100)
+        const [first] = await tier.keys('ns', { limit: 1 })
+        expect(first).toBe(keys[0])
+      })
+
+      it('does not list a key twice when keys are written and removed between pages', async () => {
+        for (let i = 0; i < 30; i++) await tier.set(makeEntry('ns', `k${String(i).padStart(2, '0')}`, i))
+        const seen: string[] = []
+        let after: string | undefined
+        for (let round = 0; round < 100; round++) {
+          const page = await tier.keys('ns', after === undefined ? { limit: 5 } : { after, limit: 5 })
+          seen.push(...page)
+          if (page.length < 5) break
+          after = page[page.length - 1]
+          // rewrite a key already listed, remove one not yet listed, add one on each side of the cursor
+          await tier.set(makeEntry('ns', seen[0] as string, 'again'))
+          await tier.delete('ns', `k${String(29 - round).padStart(2, '0')}`)
+          await tier.set(makeEntry('ns', `a${round}`, 'before the cursor'))
+          await tier.set(makeEntry('ns', `z${round}`, 'after the cursor'))
+        }
+        expect(new Set(seen).size).toBe(seen.length)
+        expect(seen.filter((key) => key.startsWith('a'))).toEqual([])
+      })
+    })
+
     it('counts entries per namespace and in all', async () => {
       await tier.set(makeEntry('a', '1', 1))
       await tier.set(makeEntry('a', '2', 2))

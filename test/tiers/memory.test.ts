@@ -50,6 +50,26 @@ describe('memory tier bounds', () => {
     expect(tier.peekKey('other', 'a', now)?.value).toBe(5)
   })
 
+  it('lists keys in UTF-16 code unit order, without refreshing their recency', async () => {
+    const tier = new MemoryTier({ maxEntries: 3 })
+    for (const key of ['\ue000', '🙂', 'a']) tier.put(makeEntry('ns', key, key))
+    // JS `<`: 'a' (0061) < '🙂' (D83D DE42) < U+E000, where UTF-8 bytes put U+E000 before 🙂
+    expect(await tier.keys('ns', { limit: 10 })).toEqual(['a', '🙂', '\ue000'])
+    expect(await tier.keys('ns', { after: '🙂', limit: 10 })).toEqual(['\ue000'])
+    // listing touched every key; the least recently written one is still the one evicted
+    tier.put(makeEntry('ns', 'b', 'b'))
+    expect(await tier.keys('ns', { limit: 10 })).toEqual(['a', 'b', '🙂'])
+  })
+
+  it('removes the expired entries it meets while listing', async () => {
+    const tier = new MemoryTier()
+    const now = Date.now()
+    tier.put({ ...makeEntry('ns', 'gone', 1, { createdAt: now - 10_000 }), freshUntil: now - 2, staleUntil: now - 1 })
+    tier.put(makeEntry('ns', 'kept', 2))
+    expect(await tier.keys('ns', { limit: 10 })).toEqual(['kept'])
+    expect(tier.size).toBe(1)
+  })
+
   it('does not keep the encoded payload', () => {
     const tier = new MemoryTier()
     tier.put(makeEntry('ns', 'a', { big: 'x'.repeat(100) }))

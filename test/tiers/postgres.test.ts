@@ -1,10 +1,13 @@
-import { existsSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import type { Sql } from 'postgres'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { encodeValue } from '../../src/cache/codec.js'
 import { CorruptEntryError, InvalidOptionsError, MigrationFailedError, TierUnavailableError } from '../../src/errors.js'
 import { POSTGRES_MIGRATIONS_FOLDER, type PostgresTier, createPostgresTier } from '../../src/tiers/sql/postgres/index.js'
+import { migratePostgres } from '../../src/tiers/sql/postgres/migrate.js'
 import { type PostgresQueries, prepareQueries } from '../../src/tiers/sql/postgres/queries.js'
 import { crashWriterAfterAcks } from '../helpers/child-process.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../helpers/postgres.js'
@@ -21,6 +24,42 @@ afterAll(async () => {
 })
 
 runTierConformance('postgres', async () => createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 }))
+
+/** The drizzle-kit journal of the shipped migrations. */
+interface Journal {
+  readonly entries: readonly { readonly idx: number; readonly tag: string }[]
+}
+const journal = JSON.parse(readFileSync(join(POSTGRES_MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as Journal
+
+/**
+ * A migrations folder holding the first `count` shipped migrations only, as an older tiercache
+ * shipped them. Remove it after use.
+ */
+function olderMigrationsFolder(count: number): string {
+  const folder = mkdtempSync(join(tmpdir(), 'tiercache-migrations-'))
+  mkdirSync(join(folder, 'meta'))
+  const entries = journal.entries.slice(0, count)
+  for (const entry of entries) {
+    copyFileSync(join(POSTGRES_MIGRATIONS_FOLDER, `${entry.tag}.sql`), join(folder, `${entry.tag}.sql`))
+    const snapshot = `${String(entry.idx).padStart(4, '0')}_snapshot.json`
+    copyFileSync(join(POSTGRES_MIGRATIONS_FOLDER, 'meta', snapshot), join(folder, 'meta', snapshot))
+  }
+  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries }))
+  return folder
+}
+
+/** The collation of each of the entries table's text key columns (null: the database default). */
+async function keyCollations(): Promise<Record<string, string | null>> {
+  const rows = await admin<{ column_name: string; collation_name: string | null }[]>`
+    select column_name, collation_name from information_schema.columns
+    where table_name = 'tiercache_entries' and column_name in ('namespace', 'key')`
+  return Object.fromEntries(rows.map((row) => [row.column_name, row.collation_name]))
+}
+
+/** Orders strings by the bytes of their UTF-8 encoding, as the "C" collation does in a UTF-8 database. */
+function byUtf8Bytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+}
 
 /** The messages of an error and of its causes, one per line. */
 function causeChain(error: unknown): string {
@@ -65,8 +104,8 @@ describe('postgres tier', () => {
       const tiers = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []))
       try {
         expect(starts.filter((start) => start.status === 'rejected')).toEqual([])
-        const [journal] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
-        expect(journal?.n).toBe(1)
+        const [applied] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
+        expect(applied?.n).toBe(journal.entries.length)
         const first = tiers[0]
         const last = tiers[tiers.length - 1]
         await first?.set(makeEntry('ns', 'k', 'works'))
@@ -86,12 +125,51 @@ describe('postgres tier', () => {
         expect(error).toBeInstanceOf(MigrationFailedError)
         expect(causeChain(error)).toMatch(/relation "tiercache_entries" already exists/)
         // the failed migration left no trace in the journal, so the next start retries it
-        const [journal] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
-        expect(journal?.n).toBe(0)
+        const [applied] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
+        expect(applied?.n).toBe(0)
       } finally {
         await dropTiercacheTables(admin)
       }
       tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+    })
+
+    it('brings a table with data from 0000 to byte-order keys (0001), keeping every row, without a table rewrite', async () => {
+      await tier.close()
+      await dropTiercacheTables(admin)
+      const older = olderMigrationsFolder(1)
+      try {
+        await migratePostgres(TEST_POSTGRES_URL, older)
+      } finally {
+        rmSync(older, { recursive: true, force: true })
+      }
+      expect(await keyCollations()).toEqual({ namespace: null, key: null })
+      // Rows as tiercache 0000 stored them: in bulk with tags, and keys that a linguistic collation
+      // would order differently from bytes (case, accents, combining marks, astral, CJK, spaces).
+      await admin`insert into tiercache_entries (namespace, key, value, tags, created_at, fresh_until, stale_until)
+        select 'bulk', 'k' || i, ${encodeValue('bulk')}, array['t' || (i % 10)], 0, 9e15, 9e15 from generate_series(1, 3000) i`
+      const special = ['B', 'a', 'é', 'e\u0301', 'z', '🙂', '\ue000', '中文', 'k:1', 'K 1', 'ß', 'ss']
+      for (const [i, key] of special.entries()) {
+        await admin`insert into tiercache_entries (namespace, key, value, tags, created_at, fresh_until, stale_until)
+          values ('special', ${key}, ${encodeValue(i)}, ${admin.array(['special'])}, 0, 9e15, 9e15)`
+      }
+      const filenode = async () =>
+        (await admin<{ n: string }[]>`select pg_relation_filenode('tiercache_entries')::text as n`)[0]?.n
+      const before = await filenode()
+
+      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+
+      const [applied] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
+      expect(applied?.n).toBe(journal.entries.length)
+      expect(await keyCollations()).toEqual({ namespace: 'C', key: 'C' })
+      // same type, new collation: the rows stay where they are; only the primary key is rebuilt
+      expect(await filenode()).toBe(before)
+      const [pkey] = await admin<{ valid: boolean; primary: boolean }[]>`
+        select indisvalid as valid, indisprimary as primary from pg_index where indexrelid = 'tiercache_entries_pkey'::regclass`
+      expect(pkey).toEqual({ valid: true, primary: true })
+      expect(await tier.count('bulk')).toBe(3000)
+      expect(await tier.deleteByTags(['t3'], 'bulk')).toBe(300)
+      expect((await tier.getMany('special', special)).map((entry) => entry?.value)).toEqual(special.map((_, i) => i))
+      expect(await tier.keys('special', { limit: 100 })).toEqual([...special].sort(byUtf8Bytes))
     })
 
     it('reports an unreachable server as TierUnavailableError', async () => {
@@ -138,6 +216,29 @@ describe('postgres tier', () => {
       expect(`${everywhere}\n${inNamespace}`).not.toMatch(/Seq Scan/)
     })
 
+    it('lists keys by a range scan of the primary key, in its order, without sorting', async () => {
+      // Four namespaces of 5,000 rows, with statistics, and the planner left free (no enable_*
+      // switches). A page of the default size, with the namespace's first page's last key as the
+      // cursor (as a caller pages), must come from the primary key index in its order. (Near the end
+      // of a namespace the planner may rather fetch the few remaining rows by a bitmap scan of the
+      // same index and sort them: a cost it bounds by those rows.)
+      await admin`insert into tiercache_entries (namespace, key, value, tags, created_at, fresh_until, stale_until)
+        select 'ns' || (i % 4), 'k' || i, '\\x00'::bytea, '{}', 0, 9e15, 9e15 from generate_series(1, 20000) i`
+      await admin`analyze tiercache_entries`
+      const now = Date.now()
+      const firstPage = await queries.keysFirst.execute({ namespace: 'ns1', now, limit: 500 })
+      const cursor = firstPage[firstPage.length - 1]?.key ?? ''
+      const first = await plan(queries.keysFirst, ['ns1', now, 500])
+      const after = await plan(queries.keysAfter, ['ns1', cursor, now, 500])
+      for (const page of [first, after]) {
+        expect(page).toMatch(/^Limit/)
+        expect(page).toMatch(/Index Scan using tiercache_entries_pkey on tiercache_entries/)
+        expect(page).not.toMatch(/Sort|Seq Scan/)
+      }
+      expect(first).toMatch(/Index Cond: \(namespace = 'ns1'::text\)/)
+      expect(after).toContain(`Index Cond: ((namespace = 'ns1'::text) AND (key > '${cursor}'::text))`)
+    })
+
     it('reads by primary key and cleans up through a TID scan on the stale_until index', async () => {
       await admin`set enable_seqscan = off`
       expect(await plan(queries.get, ['ns', 'k'])).toMatch(/tiercache_entries_pkey/)
@@ -145,6 +246,20 @@ describe('postgres tier', () => {
       const cleanup = await plan(queries.cleanupBatch, [Date.now(), 10])
       expect(cleanup).toMatch(/Tid Scan on tiercache_entries/)
       expect(cleanup).toMatch(/tiercache_entries_stale_until_idx/)
+    })
+  })
+
+  describe('key listing', () => {
+    it('lists keys in UTF-8 byte order, the order of the "C" collation of the key columns', async () => {
+      expect(await keyCollations()).toEqual({ namespace: 'C', key: 'C' })
+      const keys = ['b', 'B', 'a', 'A', 'é', 'e\u0301', 'f', '🙂', '\ue000', '\uffef', '中文', ' k', 'k', 'k:1', 'K1', 'ß', 'ss', '12', '١٢']
+      for (const key of keys) await tier.set(makeEntry('ns', key, key))
+      const sorted = [...keys].sort(byUtf8Bytes)
+      expect(await tier.keys('ns', { limit: 100 })).toEqual(sorted)
+      // the cursor follows the same order: in UTF-8 bytes U+E000 (EE 80 80) sorts before 🙂 (F0 9F ...),
+      // where UTF-16 (JS `<`) puts 🙂 (D83D ...) first
+      const cursor = '\ue000'
+      expect(await tier.keys('ns', { after: cursor, limit: 100 })).toEqual(sorted.filter((key) => byUtf8Bytes(key, cursor) > 0))
     })
   })
 

@@ -183,8 +183,24 @@ describe('sqlite tier', () => {
       }
     })
 
+    it('lists keys by a range scan of the primary key index, in its order, with no sort (EXPLAIN QUERY PLAN)', () => {
+      expect(queryPlan(db, SQLITE_SQL.keysFirst)).toBe('SEARCH tiercache_entries USING INDEX sqlite_autoindex_tiercache_entries_1 (namespace=?)')
+      expect(queryPlan(db, SQLITE_SQL.keysAfter)).toBe(
+        'SEARCH tiercache_entries USING INDEX sqlite_autoindex_tiercache_entries_1 (namespace=? AND key>?)',
+      )
+    })
+
+    it('lists keys in UTF-8 byte order (BINARY collation)', async () => {
+      const keys = ['b', 'B', 'a', 'é', 'e\u0301', '🙂', '\ue000', '\uffef', '中文', ' k', 'k:1', 'ß', 'ss']
+      for (const key of keys) await tier.set(makeEntry('ns', key, key))
+      const byBytes = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')))
+      expect(await tier.keys('ns', { limit: 100 })).toEqual(byBytes)
+      // in bytes U+E000 (EE 80 80) comes before 🙂 (F0 9F ...); in UTF-16 🙂 (D83D ...) would come first
+      expect(await tier.keys('ns', { after: '\ue000', limit: 100 })).toEqual(['\uffef', '🙂'])
+    })
+
     it('serves reads, lazy deletes and the cleanup from indexes too', () => {
-      const statements = ['get', 'getMany', 'delete', 'deleteExpired', 'deleteManyExpired', 'cleanupBatch', 'countNamespace'] as const
+      const statements = ['get', 'getMany', 'delete', 'deleteExpired', 'deleteManyExpired', 'cleanupBatch', 'countNamespace', 'keysFirst', 'keysAfter'] as const
       for (const statement of statements) expectOnlyJsonListsScanned(queryPlan(db, SQLITE_SQL[statement]))
       expect(queryPlan(db, SQLITE_SQL.cleanupBatch)).toContain('USING COVERING INDEX tiercache_entries_stale_until_idx')
     })

@@ -3,7 +3,7 @@ import postgres, { type Sql } from 'postgres'
 import { z } from 'zod'
 import { encodeValue, entryFromRecord } from '../../../cache/codec.js'
 import type { Entry } from '../../../cache/entry.js'
-import type { Tier, TierCapabilities } from '../../tier.js'
+import type { KeyPage, Tier, TierCapabilities } from '../../tier.js'
 import { PeriodicTask, cleanupOptionsShape, deleteInBatches, parseOptions } from '../common.js'
 import { migratePostgres } from './migrate.js'
 import { type PostgresQueries, prepareQueries } from './queries.js'
@@ -124,6 +124,19 @@ export class PostgresTier implements Tier {
   async clear(namespace?: string): Promise<void> {
     if (namespace === undefined) await this.queries.clearAll.execute()
     else await this.queries.clearNamespace.execute({ namespace })
+  }
+
+  /**
+   * {@link Tier.keys} in byte order (the columns' "C" collation: code point order under UTF-8), by a
+   * range scan of the primary key index. Expired rows are skipped, not removed: the cleanup does that.
+   */
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    const now = Date.now()
+    const rows =
+      page.after === undefined
+        ? await this.queries.keysFirst.execute({ namespace, now, limit: page.limit })
+        : await this.queries.keysAfter.execute({ namespace, after: page.after, now, limit: page.limit })
+    return rows.map((row) => row.key)
   }
 
   async count(namespace?: string): Promise<number> {

@@ -1,4 +1,4 @@
-import { and, arrayOverlaps, count, eq, lte, sql } from 'drizzle-orm'
+import { and, arrayOverlaps, asc, count, eq, gt, lte, sql } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { entries } from './schema.js'
 
@@ -10,6 +10,7 @@ const keys = sql.placeholder('keys')
 const tags = sql.placeholder('tags')
 const now = sql.placeholder('now')
 const limit = sql.placeholder('limit')
+const after = sql.placeholder('after')
 
 const entryColumns = {
   value: entries.value,
@@ -75,6 +76,24 @@ export function prepareQueries(db: PostgresJsDatabase) {
     deleteByTagsEverywhere: db.delete(entries).where(withAnyTag).prepare('tiercache_delete_by_tags_everywhere'),
     clearNamespace: db.delete(entries).where(inNamespace).prepare('tiercache_clear_namespace'),
     clearAll: db.delete(entries).prepare('tiercache_clear_all'),
+    // Pages of live keys: a range scan of the primary key index, whose order is byte order since the
+    // columns' collation is "C" (schema.ts). `key > $after` and ORDER BY take that collation from the
+    // column, so they match the index; the first page has its own statement, since a nullable cursor
+    // (`$after IS NULL OR key > $after`) would keep the planner from bounding the scan.
+    keysFirst: db
+      .select({ key: entries.key })
+      .from(entries)
+      .where(and(inNamespace, gt(entries.staleUntil, now)))
+      .orderBy(asc(entries.key))
+      .limit(limit)
+      .prepare('tiercache_keys_first'),
+    keysAfter: db
+      .select({ key: entries.key })
+      .from(entries)
+      .where(and(inNamespace, gt(entries.key, after), gt(entries.staleUntil, now)))
+      .orderBy(asc(entries.key))
+      .limit(limit)
+      .prepare('tiercache_keys_after'),
     countNamespace: db.select({ count: count() }).from(entries).where(inNamespace).prepare('tiercache_count_namespace'),
     countAll: db.select({ count: count() }).from(entries).prepare('tiercache_count_all'),
     // `ctid = any(array(...))` runs as a TID scan (unlike `ctid in (...)`, which may scan the table),

@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { encodeValue, entryFromRecord } from '../../../cache/codec.js'
 import type { Entry } from '../../../cache/entry.js'
 import { CorruptEntryError, TierUnavailableError } from '../../../errors.js'
-import type { Tier, TierCapabilities } from '../../tier.js'
+import type { KeyPage, Tier, TierCapabilities } from '../../tier.js'
 import { PeriodicTask, cleanupOptionsShape, deleteInBatches, parseOptions } from '../common.js'
 import { migrateSqlite } from './migrations.js'
 import { type EntryRow, type SqliteStatements, prepareStatements } from './statements.js'
@@ -123,6 +123,17 @@ export class SqliteTier implements Tier {
   async clear(namespace?: string): Promise<void> {
     if (namespace === undefined) this.statements.clearAll.run()
     else this.statements.clearNamespace.run(namespace)
+  }
+
+  /**
+   * {@link Tier.keys} in the order of the keys' UTF-8 bytes (SQLite's BINARY collation), by a range
+   * scan of the primary key index. Expired rows are skipped, not removed: the cleanup does that.
+   */
+  async keys(namespace: string, page: KeyPage): Promise<string[]> {
+    const now = Date.now()
+    return page.after === undefined
+      ? this.statements.keysFirst.all(namespace, now, page.limit)
+      : this.statements.keysAfter.all(namespace, page.after, now, page.limit)
   }
 
   async count(namespace?: string): Promise<number> {

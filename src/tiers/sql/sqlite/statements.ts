@@ -30,6 +30,14 @@ export const SQLITE_SQL = {
       WHERE t.tag IN (SELECT value FROM json_each(?)))`,
   clearNamespace: `DELETE FROM tiercache_entries WHERE namespace = ?`,
   clearAll: `DELETE FROM tiercache_entries`,
+  // A range scan of the primary key index (namespace, key): SQLite compares TEXT with the BINARY
+  // collation, memcmp of the UTF-8 bytes, so the order is the bytes' (code points'). The first page
+  // binds NULL as the cursor; `? IS NULL OR key > ?` would defeat the index, so the first page has
+  // its own statement.
+  keysFirst: `SELECT key FROM tiercache_entries
+    WHERE namespace = ? AND stale_until > ? ORDER BY key LIMIT ?`,
+  keysAfter: `SELECT key FROM tiercache_entries
+    WHERE namespace = ? AND key > ? AND stale_until > ? ORDER BY key LIMIT ?`,
   countNamespace: `SELECT count(*) FROM tiercache_entries WHERE namespace = ?`,
   countAll: `SELECT count(*) FROM tiercache_entries`,
   cleanupBatch: `DELETE FROM tiercache_entries WHERE rowid IN (
@@ -63,12 +71,14 @@ export interface SqliteStatements {
   readonly deleteByTagsEverywhere: Statement<[string]>
   readonly clearNamespace: Statement<[string]>
   readonly clearAll: Statement<[]>
+  readonly keysFirst: Statement<[string, number, number], string>
+  readonly keysAfter: Statement<[string, string, number, number], string>
   readonly countNamespace: Statement<[string], number>
   readonly countAll: Statement<[], number>
   readonly cleanupBatch: Statement<[number, number]>
 }
 
-/** Prepares every statement once, at open; the counts return the bare number (pluck). */
+/** Prepares every statement once, at open; the counts and key lists return bare values (pluck). */
 export function prepareStatements(db: Database): SqliteStatements {
   return {
     get: db.prepare(SQLITE_SQL.get),
@@ -81,6 +91,8 @@ export function prepareStatements(db: Database): SqliteStatements {
     deleteByTagsEverywhere: db.prepare(SQLITE_SQL.deleteByTagsEverywhere),
     clearNamespace: db.prepare(SQLITE_SQL.clearNamespace),
     clearAll: db.prepare(SQLITE_SQL.clearAll),
+    keysFirst: db.prepare<[string, number, number], string>(SQLITE_SQL.keysFirst).pluck(),
+    keysAfter: db.prepare<[string, string, number, number], string>(SQLITE_SQL.keysAfter).pluck(),
     countNamespace: db.prepare<[string], number>(SQLITE_SQL.countNamespace).pluck(),
     countAll: db.prepare<[], number>(SQLITE_SQL.countAll).pluck(),
     cleanupBatch: db.prepare(SQLITE_SQL.cleanupBatch),
