@@ -37,7 +37,8 @@ function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
 }
 
 export { Cache } from './cache/cache.js'
-export type { CacheStats, GetOptions, GetOrSetOptions, SetOptions, TierStats } from './cache/cache.js'
+export type { GetOptions, GetOrSetOptions, SetOptions } from './cache/cache.js'
+export type { CacheStats, TierStats } from './metrics/stats.js'
 export type { CircuitState } from './cache/circuit-breaker.js'
 export type { Duration } from './cache/duration.js'
 export { toMs } from './cache/duration.js'

@@ -1,14 +1,15 @@
 import type { EventEmitter } from 'node:events'
-import { CacheClosedError, FactoryError, FactoryTimeoutError, InvalidDurationError, ValueTooLargeError } from '../errors.js'
-import type { Counters, Level } from '../metrics/counters.js'
-import { encodeValue } from './codec.js'
-import { type Duration, toMs } from './duration.js'
-import type { Entry, Served, Source } from './entry.js'
+import { CacheClosedError } from '../errors.js'
+import type { Counters } from '../metrics/counters.js'
+import { type CacheStats, statsSnapshot } from '../metrics/stats.js'
+import { type Duration, positiveTtl, toMs } from './duration.js'
+import { type Entry, type Served, createEntry, servedFrom } from './entry.js'
 import type { CacheEvents } from './events.js'
-import { type Factory, FactoryRun, callFactory } from './factory.js'
+import type { Factory } from './factory.js'
 import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
-import type { Found, TierHealth, TierStack } from './tier-stack.js'
+import { type CallPolicy, ReadThrough } from './read-through.js'
+import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
 /** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
@@ -42,54 +43,9 @@ export interface GetOptions {
   readonly allowStale?: boolean
 }
 
-/** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
-export interface TierStats {
-  readonly kind: string
-  readonly hits: number
-  readonly misses: number
-  readonly hitRatio: number
-  readonly writes: number
-  readonly errors: number
-  /** Entries held (all namespaces); absent when the tier could not be counted. */
-  readonly entries?: number
-}
-
-/** A snapshot of a cache's counters since it was created. */
-export interface CacheStats {
-  readonly requests: number
-  /** Requests answered fresh by some tier. */
-  readonly hits: number
-  readonly hitRatio: number
-  readonly tiers: Partial<Record<Level, TierStats>>
-  readonly origin: { readonly calls: number; readonly errors: number; readonly timeouts: number }
-  readonly staleServed: number
-  /** Requests that joined a factory call already in flight (single flight). */
-  readonly coalesced: number
-}
-
-interface CallPolicy {
-  readonly ttlMs: number
-  readonly graceMs: number
-  readonly tags: readonly string[]
-  readonly timeoutMs: number | undefined
-  readonly hardTimeoutMs: number | undefined
-}
-
-interface Flight {
-  readonly answer: Promise<Served<unknown>>
-}
-
-/** How a flight answers its callers: finally, with a stale value while it goes on, or with an error. */
-interface FlightAnswers<V> {
-  final(result: Served<V>): void
-  stale(result: Served<V>): void
-  fail(error: unknown): void
-}
-
 /** State shared by a cache and its namespace views. @internal */
 export class CacheCore {
-  readonly flights = new Map<string, Flight>()
-  readonly runs = new Set<FactoryRun<unknown>>()
+  readonly readThrough: ReadThrough
   closed = false
 
   constructor(
@@ -97,30 +53,9 @@ export class CacheCore {
     readonly stack: TierStack,
     readonly counters: Counters,
     readonly events: EventEmitter<CacheEvents>,
-  ) {}
-}
-
-function served<V>(entry: Entry, source: Source, now: number): Served<V> {
-  return {
-    value: entry.value as V,
-    source,
-    stale: now >= entry.freshUntil,
-    ageMs: Math.max(0, now - entry.createdAt),
-    freshUntil: entry.freshUntil,
+  ) {
+    this.readThrough = new ReadThrough(stack, counters, events, options.limits)
   }
-}
-
-/** @throws InvalidDurationError unless `ttl` is a positive duration */
-export function positiveTtl(ttl: Duration): number {
-  const ms = toMs(ttl, 'ttl')
-  if (ms === 0) throw new InvalidDurationError('ttl must be positive')
-  return ms
-}
-
-function fresher(a: Found | undefined, b: Found | undefined): Found | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return b.entry.freshUntil > a.entry.freshUntil ? b : a
 }
 
 /**
@@ -136,7 +71,6 @@ export class Cache {
   readonly name: string
   /** Input limits in force (key and tag lengths, tags per entry, value bytes). */
   readonly limits: Limits
-  private readonly prefix: string
 
   /** @internal Use `createCache`. */
   constructor(
@@ -144,7 +78,6 @@ export class Cache {
     name: string,
   ) {
     this.name = name
-    this.prefix = name + ':'
     this.limits = core.options.limits
   }
 
@@ -239,8 +172,7 @@ export class Cache {
   async set<V>(key: string, value: V, options?: SetOptions): Promise<void> {
     const { stack } = this.open()
     assertKey(key, this.core.options.limits.maxKeyLength)
-    const policy = this.policy(options)
-    await stack.set(this.entry(key, value, policy.ttlMs, policy.graceMs, policy.tags))
+    await stack.set(createEntry(this.name, key, value, this.policy(options), this.limits.maxValueBytes))
   }
 
   /**
@@ -261,17 +193,11 @@ export class Cache {
 
   /** Like {@link getOrSet}, with how the value was served. */
   async getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
-    const { counters } = this.open()
-    assertKey(key, this.core.options.limits.maxKeyLength)
+    const { counters, readThrough } = this.open()
+    assertKey(key, this.limits.maxKeyLength)
     const policy = this.policy(options)
     counters.requests++
-    const storageKey = this.prefix + key
-    const flight = this.core.flights.get(storageKey)
-    if (flight !== undefined) {
-      counters.coalesced++
-      return flight.answer as Promise<Served<V>>
-    }
-    return this.startFlight(storageKey, key, factory, policy)
+    return readThrough.run(this.name, key, factory, policy)
   }
 
   /** Removes `key` from every tier. Resolves true when some tier held it. @throws InvalidKeyError */
@@ -308,32 +234,10 @@ export class Cache {
   async stats(): Promise<CacheStats> {
     const { stack, counters } = this.open()
     const counts = await stack.counts()
-    const ratio = (n: number) => (counters.requests === 0 ? 0 : n / counters.requests)
-    const tiers: Partial<Record<Level, TierStats>> = {}
-    const kinds = new Map(stack.health().map((health) => [health.level, health.kind]))
-    let hits = 0
-    for (const level of stack.levels) {
-      const c = counters.tiers[level]
-      hits += c.hits
-      tiers[level] = {
-        kind: kinds.get(level) ?? level,
-        hits: c.hits,
-        misses: c.misses,
-        hitRatio: ratio(c.hits),
-        writes: c.writes,
-        errors: c.errors,
-        ...(counts[level] === undefined ? {} : { entries: counts[level] }),
-      }
-    }
-    return {
-      requests: counters.requests,
-      hits,
-      hitRatio: ratio(hits),
-      tiers,
-      origin: { calls: counters.originCalls, errors: counters.originErrors, timeouts: counters.originTimeouts },
-      staleServed: counters.staleServed,
-      coalesced: counters.coalesced,
-    }
+    return statsSnapshot(
+      counters,
+      stack.health().map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
+    )
   }
 
   /** Each tier's kind and circuit state. */
@@ -357,7 +261,7 @@ export class Cache {
   async close(): Promise<void> {
     if (this.core.closed) return
     this.core.closed = true
-    for (const run of this.core.runs) run.abort(new CacheClosedError('cache closed'))
+    this.core.readThrough.abortAll(new CacheClosedError('cache closed'))
     await this.core.stack.close()
   }
 
@@ -379,7 +283,7 @@ export class Cache {
         const entry = stack.l1?.peekKey(this.name, key, now)
         if (entry !== undefined && now < entry.freshUntil) {
           counters.tiers.l1.hits++
-          results[index] = served(entry, 'l1', now)
+          results[index] = servedFrom(entry, 'l1', now)
           return
         }
         if (stack.l1) counters.tiers.l1.misses++
@@ -397,7 +301,7 @@ export class Cache {
         const isFresh = now < best.entry.freshUntil
         if (isFresh || allowStale) {
           if (!isFresh) counters.staleServed++
-          results[index] = served(best.entry, best.source, now)
+          results[index] = servedFrom(best.entry, best.source, now)
         }
       })
       return results
@@ -437,145 +341,5 @@ export class Cache {
       timeoutMs: options.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
       hardTimeoutMs: options.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),
     }
-  }
-
-  private entry<V>(key: string, value: V, ttlMs: number, graceMs: number, tags: readonly string[]): Entry<V> {
-    const payload = encodeValue(value)
-    const { maxValueBytes } = this.core.options.limits
-    if (payload.byteLength > maxValueBytes) {
-      throw new ValueTooLargeError(`encoded value is ${payload.byteLength} bytes; the limit is ${maxValueBytes}`)
-    }
-    const now = Date.now()
-    return {
-      namespace: this.name,
-      key,
-      value,
-      payload,
-      size: payload.byteLength,
-      createdAt: now,
-      freshUntil: now + ttlMs,
-      staleUntil: now + ttlMs + graceMs,
-      tags,
-    }
-  }
-
-  private startFlight<V>(storageKey: string, key: string, factory: Factory<V>, policy: CallPolicy): Promise<Served<V>> {
-    const flights = this.core.flights
-    let answered = false
-    let resolveAnswer!: (result: Served<V>) => void
-    let rejectAnswer!: (error: unknown) => void
-    const answer = new Promise<Served<V>>((resolve, reject) => {
-      resolveAnswer = resolve
-      rejectAnswer = reject
-    })
-    const flight: Flight = { answer }
-    // The flight leaves the map before it answers, so that a caller reacting to the answer starts
-    // anew; only a stale answer (refresh still running) keeps it, so joiners share that stale value.
-    const leave = () => {
-      if (flights.get(storageKey) === flight) flights.delete(storageKey)
-    }
-    const answers: FlightAnswers<V> = {
-      stale: (result) => {
-        if (answered) return
-        answered = true
-        resolveAnswer(result)
-      },
-      final: (result) => {
-        leave()
-        answers.stale(result)
-      },
-      fail: (error) => {
-        leave()
-        if (answered) return
-        answered = true
-        rejectAnswer(error)
-      },
-    }
-    flights.set(storageKey, flight)
-    this.fly(key, factory, policy, answers).catch(answers.fail).finally(leave)
-    return answer
-  }
-
-  private async fly<V>(key: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
-    const { stack, counters } = this.core
-    const since = stack.invalidations.begin()
-    try {
-      const now = Date.now()
-      const inL1 = stack.l1?.peekKey(this.name, key, now)
-      if (inL1 !== undefined && now < inL1.freshUntil) {
-        counters.tiers.l1.hits++
-        return answers.final(served(inL1, 'l1', now))
-      }
-      if (stack.l1) counters.tiers.l1.misses++
-      const found = await stack.lookup(this.name, key, since, now)
-      if (found !== undefined && now < found.entry.freshUntil) return answers.final(served(found.entry, found.source, now))
-      const stale = fresher(inL1 === undefined ? undefined : { entry: inL1, source: 'l1' }, found)
-      await this.runFactory(key, factory, policy, stale, since, answers)
-    } finally {
-      stack.invalidations.end()
-    }
-  }
-
-  private async runFactory<V>(
-    key: string,
-    factory: Factory<V>,
-    policy: CallPolicy,
-    stale: Found | undefined,
-    since: number,
-    answers: FlightAnswers<V>,
-  ): Promise<void> {
-    const { counters, events, runs } = this.core
-    const run = new FactoryRun<V>(this.name, key, stale?.entry.value as V | undefined)
-    const serveStale = (): boolean => {
-      if (stale === undefined) return false
-      counters.staleServed++
-      answers.stale(served(stale.entry, stale.source, Date.now()))
-      return true
-    }
-    const timers: NodeJS.Timeout[] = []
-    if (stale !== undefined && policy.timeoutMs !== undefined) {
-      timers.push(
-        setTimeout(() => {
-          counters.originTimeouts++
-          serveStale()
-        }, policy.timeoutMs),
-      )
-    }
-    if (policy.hardTimeoutMs !== undefined) {
-      const ms = policy.hardTimeoutMs
-      timers.push(
-        setTimeout(() => {
-          counters.originTimeouts++
-          const error = new FactoryTimeoutError(`factory took longer than its hard timeout of ${ms} ms`)
-          run.abort(error)
-          events.emit('factory:error', { namespace: this.name, key, error, servedStale: stale !== undefined })
-          if (!serveStale()) answers.fail(error)
-        }, ms),
-      )
-    }
-
-    counters.originCalls++
-    runs.add(run as FactoryRun<unknown>)
-    let value: V
-    try {
-      value = await callFactory(factory, run)
-    } catch (cause) {
-      counters.originErrors++
-      events.emit('factory:error', { namespace: this.name, key, error: cause, servedStale: stale !== undefined })
-      if (!serveStale()) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
-      return
-    } finally {
-      for (const timer of timers) clearTimeout(timer)
-      runs.delete(run as FactoryRun<unknown>)
-    }
-
-    const now = Date.now()
-    if (value === undefined || run.skipped) {
-      return answers.final({ value, source: 'origin', stale: false, ageMs: 0, freshUntil: now })
-    }
-    const tags = run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.core.options.limits)
-    const entry = this.entry(key, value, run.ttlMs ?? policy.ttlMs, run.graceMs ?? policy.graceMs, tags)
-    await this.core.stack.set(entry, since)
-    answers.final(served(entry, 'origin', entry.createdAt))
   }
 }

@@ -31,3 +31,10 @@ export function toMs(input: Duration, what = 'duration'): number {
   if (ms > MAX_DURATION_MS) throw new InvalidDurationError(`${what} must be at most 100 years`)
   return Math.round(ms)
 }
+
+/** @throws InvalidDurationError unless `ttl` is a positive duration */
+export function positiveTtl(ttl: Duration): number {
+  const ms = toMs(ttl, 'ttl')
+  if (ms === 0) throw new InvalidDurationError('ttl must be positive')
+  return ms
+}

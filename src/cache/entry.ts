@@ -1,3 +1,6 @@
+import { ValueTooLargeError } from '../errors.js'
+import { encodeValue } from './codec.js'
+
 /**
  * A cached value with its lifetimes, as every tier stores it. All times are epoch milliseconds.
  *
@@ -45,4 +48,46 @@ export function isFresh(entry: Entry, now: number): boolean {
 
 export function isAlive(entry: Entry, now: number): boolean {
   return now < entry.staleUntil
+}
+
+/** How `entry`, found at `source`, is served at `now`. */
+export function servedFrom<V>(entry: Entry, source: Source, now: number): Served<V> {
+  return {
+    value: entry.value as V,
+    source,
+    stale: now >= entry.freshUntil,
+    ageMs: Math.max(0, now - entry.createdAt),
+    freshUntil: entry.freshUntil,
+  }
+}
+
+/** What {@link createEntry} needs besides the value. Durations in ms. */
+export interface EntryPolicy {
+  readonly ttlMs: number
+  readonly graceMs: number
+  readonly tags: readonly string[]
+}
+
+/**
+ * A new entry created now, with its value encoded once for every tier.
+ * @throws InvalidValueError when the value cannot be encoded; ValueTooLargeError when its encoding
+ *   is larger than `maxValueBytes`
+ */
+export function createEntry<V>(namespace: string, key: string, value: V, policy: EntryPolicy, maxValueBytes: number): Entry<V> {
+  const payload = encodeValue(value)
+  if (payload.byteLength > maxValueBytes) {
+    throw new ValueTooLargeError(`encoded value is ${payload.byteLength} bytes; the limit is ${maxValueBytes}`)
+  }
+  const now = Date.now()
+  return {
+    namespace,
+    key,
+    value,
+    payload,
+    size: payload.byteLength,
+    createdAt: now,
+    freshUntil: now + policy.ttlMs,
+    staleUntil: now + policy.ttlMs + policy.graceMs,
+    tags: policy.tags,
+  }
 }

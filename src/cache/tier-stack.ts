@@ -21,6 +21,13 @@ export interface Found {
   readonly source: Level
 }
 
+/** Of two finds, the one fresh for longer. */
+export function fresher(a: Found | undefined, b: Found | undefined): Found | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return b.entry.freshUntil > a.entry.freshUntil ? b : a
+}
+
 /** A tier's state, for `/health` and the dashboard. */
 export interface TierHealth {
   readonly level: Level
@@ -70,11 +77,6 @@ export class TierStack {
         this.events.emit('circuit:change', { level, kind: tier.kind, state }),
       ),
     }))
-  }
-
-  /** Levels present, fastest first. */
-  get levels(): Level[] {
-    return [...(this.l1 ? (['l1'] as const) : []), ...this.lower.map((t) => t.level)]
   }
 
   /**

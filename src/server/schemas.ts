@@ -7,7 +7,7 @@
  * error codes (see `errors.ts`), so a client sees the same answer whichever layer rejects its input.
  */
 import { z } from 'zod'
-import type { CacheStats, TierStats } from '../cache/cache.js'
+import type { CacheStats, TierStats } from '../metrics/stats.js'
 import type { TierHealth } from '../cache/tier-stack.js'
 import { type Limits, keySchema, namespaceSchema, tagSchema } from '../cache/validate.js'
 

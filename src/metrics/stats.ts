@@ -1,0 +1,63 @@
+import type { Counters, Level } from './counters.js'
+
+/** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
+export interface TierStats {
+  readonly kind: string
+  readonly hits: number
+  readonly misses: number
+  readonly hitRatio: number
+  readonly writes: number
+  readonly errors: number
+  /** Entries held (all namespaces); absent when the tier could not be counted. */
+  readonly entries?: number
+}
+
+/** A snapshot of a cache's counters since it was created. */
+export interface CacheStats {
+  readonly requests: number
+  /** Requests answered fresh by some tier. */
+  readonly hits: number
+  readonly hitRatio: number
+  readonly tiers: Partial<Record<Level, TierStats>>
+  readonly origin: { readonly calls: number; readonly errors: number; readonly timeouts: number }
+  readonly staleServed: number
+  /** Requests that joined a factory call already in flight (single flight). */
+  readonly coalesced: number
+}
+
+/** A tier present in the stack, as the snapshot needs it. */
+export interface TierPresence {
+  readonly level: Level
+  readonly kind: string
+  /** Entries held, when the tier could be counted. */
+  readonly entries: number | undefined
+}
+
+/** The snapshot of `counters` for the tiers present, fastest first. */
+export function statsSnapshot(counters: Counters, tiers: readonly TierPresence[]): CacheStats {
+  const ratio = (n: number) => (counters.requests === 0 ? 0 : n / counters.requests)
+  const perTier: Partial<Record<Level, TierStats>> = {}
+  let hits = 0
+  for (const { level, kind, entries } of tiers) {
+    const c = counters.tiers[level]
+    hits += c.hits
+    perTier[level] = {
+      kind,
+      hits: c.hits,
+      misses: c.misses,
+      hitRatio: ratio(c.hits),
+      writes: c.writes,
+      errors: c.errors,
+      ...(entries === undefined ? {} : { entries }),
+    }
+  }
+  return {
+    requests: counters.requests,
+    hits,
+    hitRatio: ratio(hits),
+    tiers: perTier,
+    origin: { calls: counters.originCalls, errors: counters.originErrors, timeouts: counters.originTimeouts },
+    staleServed: counters.staleServed,
+    coalesced: counters.coalesced,
+  }
+}
