@@ -1,0 +1,43 @@
+import { type Command, Option } from 'commander'
+import type { CliContext } from '../context.js'
+import { tagsFlag } from '../flags.js'
+import { callServer, isRecord } from '../http.js'
+import { type RemoteFlags, addRemoteOptions } from './remote.js'
+
+interface PurgeFlags extends RemoteFlags {
+  readonly tags: string[]
+  readonly namespace?: string
+}
+
+/**
+ * `tiercache purge --tags a,b [--namespace ns]`: `POST <url>/v1/invalidate` with `{ tags, namespace? }`,
+ * which removes the entries carrying any of the tags in that namespace, or in every namespace.
+ * It goes through the running server, not straight to the database, because the server's in-process
+ * L1 must drop the entries too. The server validates tags and namespace (TC_INVALID_TAG,
+ * TC_INVALID_NAMESPACE).
+ */
+export function registerPurge(program: Command, ctx: CliContext): void {
+  const command = program
+    .command('purge')
+    .description('invalidate every entry carrying one of the tags, in every tier of a running server')
+    .addOption(new Option('--tags <tags>', 'comma-separated tags, e.g. user:42,catalog').argParser(tagsFlag('--tags')).makeOptionMandatory())
+    .option('--namespace <namespace>', 'namespace to purge (default: every namespace)')
+  addRemoteOptions(command).action(async (flags: PurgeFlags) => {
+    const body = flags.namespace === undefined ? { tags: flags.tags } : { tags: flags.tags, namespace: flags.namespace }
+    const answer = await callServer({ url: flags.url, path: '/v1/invalidate', method: 'POST', body, token: flags.token })
+    if (flags.json === true) {
+      ctx.stdout.write(answer.text.endsWith('\n') ? answer.text : answer.text + '\n')
+      return
+    }
+    const where = flags.namespace === undefined ? 'every namespace' : `namespace ${flags.namespace}`
+    const tags = invalidatedTags(answer.json) ?? flags.tags
+    ctx.stdout.write(`invalidated every entry tagged ${tags.join(', ')} in ${where}, from every tier\n`)
+  })
+}
+
+/** The tags the server says it invalidated (`{ invalidated: string[] }`), if it says so. */
+function invalidatedTags(json: unknown): string[] | undefined {
+  if (!isRecord(json) || !Array.isArray(json.invalidated)) return undefined
+  const tags = json.invalidated.filter((tag): tag is string => typeof tag === 'string')
+  return tags.length > 0 ? tags : undefined
+}

@@ -1,0 +1,25 @@
+import { type Command, Option } from 'commander'
+import { urlFlag } from '../flags.js'
+
+/** Default address of a running server: `tiercache serve`'s default host and port. */
+export const DEFAULT_SERVER_URL = 'http://127.0.0.1:4100'
+
+/** Flags shared by the commands that talk to a running server. */
+export interface RemoteFlags {
+  readonly url: string
+  readonly token?: string
+  readonly json?: boolean
+}
+
+/** Adds `--url` (TIERCACHE_URL), `--token` (TIERCACHE_TOKEN) and `--json` to `command`. */
+export function addRemoteOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--url <url>', 'address of the running tiercache server')
+        .env('TIERCACHE_URL')
+        .argParser(urlFlag('--url'))
+        .default(DEFAULT_SERVER_URL),
+    )
+    .addOption(new Option('--token <token>', 'bearer token, when the server requires one').env('TIERCACHE_TOKEN'))
+    .option('--json', "print the server's JSON answer as is")
+}

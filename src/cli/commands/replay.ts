@@ -1,0 +1,128 @@
+import { SingleBar } from 'cli-progress'
+import { type Command, Option } from 'commander'
+import { InvalidOptionsError } from '../../index.js'
+import type { CliContext } from '../context.js'
+import { CliError, ExitCode } from '../errors.js'
+import { bytesFlag, durationMsFlag, integerFlag, l3Flag } from '../flags.js'
+import { formatInteger } from '../format.js'
+import { formatReport } from '../replay/report.js'
+import { DEFAULT_REPLAY_CONCURRENCY, DEFAULT_REPLAY_L1, type ReplayL3, type ReplayProgress, runReplay } from '../replay/run.js'
+import { DEFAULT_WORKLOAD_REQUESTS, DEFAULT_WORKLOAD_SEED, isWorkloadSpec } from '../replay/workload.js'
+
+interface ReplayFlags {
+  readonly l1: boolean
+  readonly l1Entries: number
+  readonly l1Bytes: number
+  readonly l3: ReplayL3
+  readonly originLatency: number
+  readonly concurrency: number
+  readonly limit?: number
+  readonly requests: number
+  readonly seed: number
+  readonly valueBytes: number
+  readonly json?: boolean
+}
+
+const HELP = `
+<trace> is a file with one key per line, plain text or gzip, or a workload:
+  zipf:<s>:<keys>   requests for keys "1".."<keys>", drawn with P(k) ~ 1/k^s
+                    (s = 0 uniform, 0.99 the YCSB default); --requests, --seed
+
+Each request is cache.getOrSet(key, origin), where the origin waits --origin-latency.
+Hit ratios are fractions of all requests. With --concurrency > 1, requests start in trace
+order but a missed key enters L1 only when its answer arrives, and a request for a key
+whose origin call is in flight joins it (reported as "coalesced", not as a hit): use
+--concurrency 1 for figures comparable to a cache simulator's.
+
+Examples:
+  tiercache replay ./traces/oltp.keys.gz --l1-entries 1000
+  tiercache replay zipf:0.99:1000000 --requests 2000000 --l3 none --json`
+
+/**
+ * `tiercache replay <trace>`: the sizing tool. Replays a trace or workload through a cache (see
+ * {@link runReplay}) and prints a report, or with `--json` the {@link ReplayReport} as one object.
+ * A progress bar is drawn on stderr when it is a terminal, unless `--json`. SIGINT stops the replay
+ * (requests in flight finish, the temporary L3 is deleted) and exits 130.
+ */
+export function registerReplay(program: Command, ctx: CliContext): void {
+  program
+    .command('replay')
+    .description('replay an access trace through a cache and report hit ratios and latencies (the sizing tool)')
+    .argument('<trace>', 'trace file (plain or gzip, one key per line) or workload zipf:<s>:<keys>')
+    .addOption(new Option('--l1-entries <n>', 'most entries in L1').argParser(integerFlag('--l1-entries')).default(DEFAULT_REPLAY_L1.maxEntries))
+    .addOption(new Option('--l1-bytes <size>', 'most bytes in L1, e.g. 64MiB').argParser(bytesFlag('--l1-bytes')).default(DEFAULT_REPLAY_L1.maxBytes, '64MiB'))
+    .option('--no-l1', 'replay without L1')
+    .addOption(
+      new Option('--l3 <l3>', 'none | temp | sqlite:<path> | postgres:<url> (temp: a new SQLite file, deleted afterwards)')
+        .argParser(l3Flag('--l3'))
+        .default('temporary', 'temp'),
+    )
+    .addOption(new Option('--origin-latency <duration>', 'delay of each origin call, e.g. 1ms, 0').argParser(durationMsFlag('--origin-latency')).default(1, '1ms'))
+    .addOption(new Option('--concurrency <n>', 'requests in flight at once').argParser(integerFlag('--concurrency', 1, 100_000)).default(DEFAULT_REPLAY_CONCURRENCY))
+    .addOption(new Option('--limit <n>', 'replay at most this many requests').argParser(integerFlag('--limit')))
+    .addOption(new Option('--requests <n>', 'requests of a zipf workload').argParser(integerFlag('--requests')).default(DEFAULT_WORKLOAD_REQUESTS, '1000000'))
+    .addOption(new Option('--seed <n>', 'seed of a zipf workload').argParser(integerFlag('--seed', 0)).default(DEFAULT_WORKLOAD_SEED))
+    .addOption(new Option('--value-bytes <n>', 'size of each value').argParser(integerFlag('--value-bytes', 0, 1_000_000)).default(100))
+    .option('--json', 'print the report as one JSON object')
+    .addHelpText('after', HELP)
+    .action(async (trace: string, flags: ReplayFlags, command: Command) => {
+      checkFlags(trace, flags, command)
+      const controller = new AbortController()
+      const onSigint = () => controller.abort()
+      process.once('SIGINT', onSigint)
+      const bar = ctx.stderr.isTTY === true && flags.json !== true ? progressBar(ctx) : undefined
+      try {
+        const report = await runReplay({
+          trace,
+          workload: { requests: flags.requests, seed: flags.seed },
+          l1: flags.l1 ? { maxEntries: flags.l1Entries, maxBytes: flags.l1Bytes } : false,
+          l3: flags.l3,
+          originLatencyMs: flags.originLatency,
+          concurrency: flags.concurrency,
+          limit: flags.limit,
+          valueBytes: flags.valueBytes,
+          onProgress: bar?.update,
+          signal: controller.signal,
+        })
+        bar?.stop()
+        ctx.stdout.write((flags.json === true ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n')
+      } catch (error) {
+        bar?.stop()
+        if (controller.signal.aborted) throw new CliError('replay interrupted', ExitCode.interrupted, undefined, { cause: error })
+        throw error
+      } finally {
+        process.off('SIGINT', onSigint)
+      }
+    })
+}
+
+function checkFlags(trace: string, flags: ReplayFlags, command: Command): void {
+  const given = (name: string) => command.getOptionValueSource(name) === 'cli'
+  if (!flags.l1 && (given('l1Entries') || given('l1Bytes'))) {
+    throw new InvalidOptionsError('--no-l1 cannot be combined with --l1-entries or --l1-bytes')
+  }
+  if (!isWorkloadSpec(trace) && (given('requests') || given('seed'))) {
+    throw new InvalidOptionsError('--requests and --seed apply to zipf:<s>:<keys> workloads, not to trace files (use --limit)')
+  }
+}
+
+/** A bar on stderr, in thousandths of the replay. */
+function progressBar(ctx: CliContext): { update: (progress: ReplayProgress) => void; stop: () => void } {
+  const bar = new SingleBar({
+    stream: ctx.stderr,
+    format: 'replay [{bar}] {percentage}% | {requests} requests | ETA {eta_formatted}',
+    hideCursor: true,
+    clearOnComplete: true,
+    etaBuffer: 50,
+  })
+  bar.start(1000, 0, { requests: '0' })
+  let stopped = false
+  return {
+    update: (progress) => bar.update(Math.round(progress.fraction * 1000), { requests: formatInteger(progress.requests) }),
+    stop: () => {
+      if (stopped) return
+      stopped = true
+      bar.stop()
+    },
+  }
+}

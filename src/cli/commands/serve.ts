@@ -1,0 +1,131 @@
+import { type Command, Option } from 'commander'
+import { type Cache, type CacheOptions, InvalidOptionsError, createCache } from '../../index.js'
+import type { CliContext } from '../context.js'
+import { bytesFlag, durationFlag, integerFlag, portFlag } from '../flags.js'
+
+/** Default SQLite file of `tiercache serve`, relative to the working directory: the library's default. */
+export const DEFAULT_SQLITE_PATH = './.tiercache/cache.db'
+
+interface ServeFlags {
+  readonly host: string
+  readonly port: number
+  readonly postgres?: string
+  readonly sqlite: string
+  readonly redis?: string
+  readonly l1Entries?: number
+  readonly l1Bytes?: number
+  readonly ttl?: number | string
+  readonly grace?: number | string
+  readonly namespace?: string
+  readonly quiet?: boolean
+}
+
+/** What `startServer` resolves. */
+interface RunningServer {
+  readonly app: { close(): PromiseLike<unknown> }
+  readonly url: string
+}
+
+// How long a shutdown may take before the process exits anyway.
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+/**
+ * `tiercache serve`: opens a cache (L1 memory, L3 PostgreSQL when `--postgres`/DATABASE_URL is given,
+ * else SQLite at `--sqlite`/TIERCACHE_SQLITE) and serves it over REST until SIGINT or SIGTERM, which
+ * close the server and then the cache. A second signal exits at once.
+ */
+export function registerServe(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('start the REST server')
+    .addOption(new Option('--host <host>', 'interface to listen on').env('TIERCACHE_HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('TIERCACHE_PORT').argParser(portFlag('--port')).default(4100))
+    .addOption(new Option('--postgres <url>', 'L3 in PostgreSQL (takes precedence over --sqlite from the environment)').env('DATABASE_URL'))
+    .addOption(new Option('--sqlite <path>', 'L3 in this SQLite file, when no PostgreSQL URL is given').env('TIERCACHE_SQLITE').default(DEFAULT_SQLITE_PATH))
+    .addOption(new Option('--redis <url>', 'L2 in Redis (not available yet)').env('REDIS_URL'))
+    .addOption(new Option('--l1-entries <n>', 'most entries in the in-process L1 (default 10000)').argParser(integerFlag('--l1-entries')))
+    .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
+    .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
+    .addOption(new Option('--grace <duration>', 'default grace past the ttl, e.g. 1h (default 0)').argParser(durationFlag('--grace')))
+    .option('--namespace <namespace>', 'default namespace (default "default")')
+    .option('--quiet', 'do not log requests')
+    .action(async (flags: ServeFlags, command: Command) => {
+      if (flags.redis !== undefined) {
+        const source = command.getOptionValueSource('redis') === 'env' ? 'REDIS_URL is set' : '--redis was given'
+        throw new InvalidOptionsError(`${source}, but the Redis tier (L2) is not available yet; unset it to serve with L1 and L3 only`)
+      }
+      const cache = createCache(cacheOptions(flags, command))
+      let server: RunningServer
+      try {
+        // Loaded on demand: the other commands do not need Fastify.
+        const { startServer } = await import('../../server/index.js')
+        server = await startServer({ cache, host: flags.host, port: flags.port, logger: flags.quiet !== true })
+      } catch (error) {
+        await cache.close()
+        throw error
+      }
+      ctx.stdout.write(`tiercache listening on ${server.url}\n`)
+      closeOnSignals(server, cache, ctx)
+    })
+}
+
+/** The cache options the flags ask for; unset flags take the library's defaults. */
+function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
+  const l1 = {
+    ...(flags.l1Entries === undefined ? {} : { maxEntries: flags.l1Entries }),
+    ...(flags.l1Bytes === undefined ? {} : { maxBytes: flags.l1Bytes }),
+  }
+  return {
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
+    ...(flags.grace === undefined ? {} : { grace: flags.grace }),
+    l1,
+    l3: chooseL3(flags, command),
+  }
+}
+
+/**
+ * PostgreSQL when a URL is given, else SQLite. A flag on the command line wins over the environment,
+ * so `--sqlite x` with DATABASE_URL set serves from SQLite; both flags on the command line is an error.
+ */
+function chooseL3(flags: ServeFlags, command: Command): NonNullable<CacheOptions['l3']> {
+  if (flags.postgres === undefined) return { sqlite: flags.sqlite }
+  const postgresFrom = command.getOptionValueSource('postgres')
+  const sqliteFrom = command.getOptionValueSource('sqlite')
+  if (postgresFrom === 'cli' && sqliteFrom === 'cli') throw new InvalidOptionsError('give --postgres or --sqlite, not both')
+  if (postgresFrom === 'env' && sqliteFrom === 'cli') return { sqlite: flags.sqlite }
+  return { postgres: flags.postgres }
+}
+
+function closeOnSignals(server: RunningServer, cache: Cache, ctx: CliContext): void {
+  let closing = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) {
+      ctx.stderr.write(`${signal} again: exiting without waiting\n`)
+      process.exit(1)
+    }
+    closing = true
+    ctx.stderr.write(`${signal}: closing the server and the cache\n`)
+    // Exits anyway if a connection or a tier hangs; unref'd so that it does not itself keep the process up.
+    setTimeout(() => {
+      ctx.stderr.write(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s: exiting\n`)
+      process.exit(1)
+    }, SHUTDOWN_TIMEOUT_MS).unref()
+    // The app closes the cache on close; closing it again is a no-op, and covers a server that does not.
+    Promise.resolve(server.app.close())
+      .then(() => cache.close())
+      .then(
+        () => {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+          process.exitCode = 0
+        },
+        (error: unknown) => {
+          ctx.stderr.write(`error: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`)
+          process.exit(1)
+        },
+      )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}

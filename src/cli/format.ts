@@ -1,0 +1,68 @@
+/** Formatting of numbers and tables for the command line's human output (never for --json). */
+
+const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
+/** `914145` → `'914,145'`. */
+export function formatInteger(n: number): string {
+  return integerFormat.format(n)
+}
+
+/** A fraction as a percentage: `0.32831` → `'32.83%'`. */
+export function formatPercent(fraction: number, digits = 2): string {
+  return `${(fraction * 100).toFixed(digits)}%`
+}
+
+/** Three significant digits, without a trailing `.0`. */
+function threeDigits(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)
+}
+
+/** A duration in ms in the unit that reads best: `0.0123` → `'12.3 µs'`, `1534` → `'1.53 s'`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1) return `${threeDigits(ms * 1000)} µs`
+  if (ms < 1000) return `${threeDigits(ms)} ms`
+  if (ms < 60_000) return `${threeDigits(ms / 1000)} s`
+  const minutes = Math.floor(ms / 60_000)
+  return `${minutes} min ${Math.round((ms - minutes * 60_000) / 1000)} s`
+}
+
+/** Bytes in binary units: `67108864` → `'64 MiB'`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`
+}
+
+/** How a table column is aligned: text left, numbers right. */
+export type Align = 'left' | 'right'
+
+/**
+ * Lays `rows` out as columns separated by two spaces; the first row is the header. Columns beyond
+ * `align` are left-aligned. Trailing spaces are trimmed.
+ */
+export function formatTable(rows: readonly (readonly string[])[], align: readonly Align[]): string {
+  const widths: number[] = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => {
+          const width = widths[i] ?? 0
+          return align[i] === 'right' ? cell.padStart(width) : cell.padEnd(width)
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}
+
+/** `label value` lines with the values aligned. */
+export function formatFields(fields: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...fields.map(([label]) => label.length))
+  return fields.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
