@@ -5,6 +5,7 @@ import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
+import { logCacheEvents } from './cache-events.js'
 import { handleError, installErrorHandling } from './errors.js'
 import { adminRoutes } from './routes/admin.js'
 import { entryRoutes } from './routes/entries.js'
@@ -103,7 +104,9 @@ async function build(options: BuildServerOptions, ownsCache: () => boolean): Pro
   await app.register(entryRoutes, { cache, schemas })
   await app.register(adminRoutes, { cache, schemas })
 
+  const stopLogging = logCacheEvents(cache, app.log)
   app.addHook('onClose', async () => {
+    stopLogging()
     if (ownsCache()) await cache.close()
   })
   return app

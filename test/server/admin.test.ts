@@ -97,6 +97,27 @@ describe('GET /health', () => {
   })
 })
 
+describe('logs', () => {
+  it('record tier failures and circuit changes, without keys, and stop when the app closes', async () => {
+    const l3 = new ControlledTier()
+    const { cache } = cacheOver(l3, { l1: false, circuitBreaker: { failureThreshold: 2, openFor: 60_000 } })
+    const lines: { event?: string; tier?: string; state?: string; level?: number }[] = []
+    const app = await buildServer({ cache, logger: { level: 'info', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } } })
+    l3.failing = true
+    await app.inject({ method: 'GET', url: entryUrl('ns', 'secret-key-1') })
+    await app.inject({ method: 'GET', url: entryUrl('ns', 'secret-key-2') })
+    expect(lines.filter((line) => line.event === 'tier:error')).toHaveLength(2)
+    expect(lines.find((line) => line.event === 'circuit:change')).toMatchObject({ tier: 'l3', state: 'open', level: 40 })
+    expect(JSON.stringify(lines)).not.toContain('secret-key')
+    await app.close()
+    const before = lines.length
+    await cache.set('k', 1).catch(() => undefined)
+    expect(cache.health()[0]?.circuit).toBe('open')
+    expect(lines.length).toBe(before)
+    await cache.close()
+  })
+})
+
 describe('GET /health on a closed cache', () => {
   it('answers 503 TC_CACHE_CLOSED', async () => {
     const { cache } = cacheOver(new ControlledTier())
