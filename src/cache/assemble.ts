@@ -15,6 +15,6 @@ export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers):
   const events = new EventEmitter<CacheEvents>()
   const counters = new Counters()
   const l1 = options.l1 === false ? undefined : new MemoryTier(options.l1)
-  const stack = new TierStack({ l1, lower, counters, events, circuitBreaker: options.circuitBreaker })
+  const stack = new TierStack({ l1, lower, counters, events, circuitBreaker: options.circuitBreaker, tierTimeoutMs: options.tierTimeout })
   return new Cache(new CacheCore(options, stack, counters, events), options.namespace)
 }

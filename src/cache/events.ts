@@ -34,10 +34,28 @@ export interface CorruptEntryEvent {
   readonly key: string
 }
 
+/** The bus failed to publish, or a receiver learned it may have missed messages. */
+export interface BusErrorEvent {
+  readonly operation: 'publish' | 'subscribe'
+  readonly error: unknown
+}
+
+/**
+ * The bus stopped or started listening. While deaf, L1 is cleared and bypassed, so that no value
+ * invalidated elsewhere meanwhile is served from it.
+ */
+export interface BusStateEvent {
+  readonly listening: boolean
+  /** Why it went deaf: `'disconnected'`, `'gap'`, `'bad-message'`, `'unsubscribed'`. */
+  readonly reason?: string
+}
+
 /** Typed events of a cache; listen with `cache.on(name, listener)`. */
 export interface CacheEvents {
   'tier:error': [TierErrorEvent]
   'circuit:change': [CircuitChangeEvent]
   'factory:error': [FactoryErrorEvent]
   'entry:corrupt': [CorruptEntryEvent]
+  'bus:error': [BusErrorEvent]
+  'bus:state': [BusStateEvent]
 }

@@ -69,6 +69,9 @@ export const cacheOptionsSchema = z
     l3: l3Schema.prefault({ sqlite: './.tiercache/cache.db' }),
     limits: limitsSchema.prefault({}),
     circuitBreaker: circuitBreakerSchema.prefault({}),
+    tierTimeout: duration('tierTimeout')
+      .refine((ms) => ms > 0, 'tierTimeout must be positive')
+      .default(2_000),
   })
   .strict()
   .refine((o) => o.ttl + o.grace <= MAX_DURATION_MS, 'ttl + grace must be at most 100 years')
@@ -87,6 +90,7 @@ export const cacheOptionsSchema = z
  * | `l3` | `{ sqlite: './.tiercache/cache.db' }` | `{ sqlite: path }`, `{ postgres: url }` or `false` |
  * | `limits` | key 1024 chars, value 1 MiB, 64 tags of 256 chars | input limits |
  * | `circuitBreaker` | 3 failures, open 5 s | when a failing tier is skipped, and for how long |
+ * | `tierTimeout` | `'2s'` | longest a call to a shared tier (L2, L3) may take before it counts as failed |
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>
 

@@ -1,19 +1,14 @@
 import type { EventEmitter } from 'node:events'
-import { TierUnavailableError, isTiercacheError } from '../errors.js'
+import type { Bus, BusMessage } from '../bus/bus.js'
+import { TierUnavailableError } from '../errors.js'
 import type { Counters, Level } from '../metrics/counters.js'
 import type { MemoryTier } from '../tiers/memory.js'
 import type { KeyPage, Tier } from '../tiers/tier.js'
-import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import type { CircuitState } from './circuit-breaker.js'
 import type { Entry } from './entry.js'
 import type { CacheEvents } from './events.js'
+import { CORRUPT, FAILED, GuardedTier, type Repair } from './guarded-tier.js'
 import { InvalidationLog } from './invalidation-log.js'
-
-/** A shared tier (L2 or L3) in the stack, with its circuit. */
-interface LowerTier {
-  readonly level: Exclude<Level, 'l1'>
-  readonly tier: Tier
-  readonly breaker: CircuitBreaker
-}
 
 /** An entry and the tier that held it. */
 export interface Found {
@@ -44,17 +39,20 @@ export interface TierStackOptions {
   readonly counters: Counters
   readonly events: EventEmitter<CacheEvents>
   readonly circuitBreaker: { readonly failureThreshold: number; readonly openFor: number }
+  /** Longest a shared-tier call may take, in ms. */
+  readonly tierTimeoutMs: number
+  /** Missed removals remembered per shared tier before it is cleared instead. @default 10_000 */
+  readonly maxRepairs?: number
+  /** Tells other instances what changed here; absent without Redis. */
+  readonly bus?: Bus
 }
-
-const FAILED: unique symbol = Symbol('failed')
-/** A read that met an entry it cannot decode: the tier works, the entry is dropped. */
-const CORRUPT: unique symbol = Symbol('corrupt')
 
 /**
  * The tiers in order, fastest first. Reads stop at the first fresh hit and backfill the tiers above
  * with the entry as is, so with its remaining ttl. Writes go to every tier. A failing tier never fails
- * the caller: the error is counted and emitted, the tier's circuit opens after repeated failures, and
- * the stack carries on with the tiers that work.
+ * the caller: each shared tier is a {@link GuardedTier} (timeouts, a circuit, removals it missed
+ * replayed before it serves again), and the stack carries on with the tiers that work. Every change
+ * is published on the bus, when there is one, so that other instances drop it from their L1.
  *
  * Every read that may backfill, and every factory write, is checked against the
  * {@link InvalidationLog}, so that nothing invalidated after the read started is written back.
@@ -62,21 +60,30 @@ const CORRUPT: unique symbol = Symbol('corrupt')
 export class TierStack {
   readonly l1: MemoryTier | undefined
   readonly invalidations = new InvalidationLog()
-  private readonly lower: readonly LowerTier[]
+  private readonly lower: readonly GuardedTier[]
   private readonly counters: Counters
   private readonly events: EventEmitter<CacheEvents>
+  private readonly bus: Bus | undefined
 
   constructor(options: TierStackOptions) {
     this.l1 = options.l1
     this.counters = options.counters
     this.events = options.events
-    this.lower = options.lower.map(({ level, tier }) => ({
-      level,
-      tier,
-      breaker: new CircuitBreaker(options.circuitBreaker.failureThreshold, options.circuitBreaker.openFor, (state) =>
-        this.events.emit('circuit:change', { level, kind: tier.kind, state }),
-      ),
-    }))
+    this.bus = options.bus
+    this.lower = options.lower.map(
+      ({ level, tier }) =>
+        new GuardedTier(level, tier, {
+          failureThreshold: options.circuitBreaker.failureThreshold,
+          openForMs: options.circuitBreaker.openFor,
+          timeoutMs: options.tierTimeoutMs,
+          maxRepairs: options.maxRepairs ?? 10_000,
+          onFailure: (operation, error) => {
+            this.counters.tiers[level].errors++
+            this.events.emit('tier:error', { level, kind: tier.kind, operation, error })
+          },
+          onCircuit: (state) => this.events.emit('circuit:change', { level, kind: tier.kind, state }),
+        }),
+    )
   }
 
   /**
@@ -87,7 +94,7 @@ export class TierStack {
   async lookup(namespace: string, key: string, since: number, now: number): Promise<Found | undefined> {
     let stale: Found | undefined
     for (let i = 0; i < this.lower.length; i++) {
-      const lower = this.lower[i] as LowerTier
+      const lower = this.lower[i] as GuardedTier
       const counters = this.counters.tiers[lower.level]
       const entry = await this.read(lower, namespace, key)
       if (entry === undefined || entry.freshUntil <= now) {
@@ -118,10 +125,10 @@ export class TierStack {
     const found: (Found | undefined)[] = keys.map(() => undefined)
     let missing = keys.map((_, index) => index)
     for (let i = 0; i < this.lower.length && missing.length > 0; i++) {
-      const lower = this.lower[i] as LowerTier
+      const lower = this.lower[i] as GuardedTier
       const counters = this.counters.tiers[lower.level]
       const wanted = missing.map((index) => keys[index] as string)
-      let entries = await this.call(lower, 'getMany', () => lower.tier.getMany(namespace, wanted))
+      let entries = await lower.call('getMany', (tier) => tier.getMany(namespace, wanted))
       // One undecodable entry fails the batch: read key by key to find and drop it.
       if (entries === CORRUPT) entries = await Promise.all(wanted.map((key) => this.read(lower, namespace, key)))
       const stillMissing: number[] = []
@@ -155,7 +162,7 @@ export class TierStack {
       this.l1.put(entry)
       this.counters.tiers.l1.writes++
     }
-    await Promise.all(this.lower.map((lower) => this.write(lower, entry)))
+    await Promise.all([...this.lower.map((lower) => this.write(lower, entry)), this.publish({ type: 'set', namespace, keys: [key] })])
     // An invalidation may have run while the shared tiers were being written: undo, so it wins.
     if (since !== undefined && this.invalidations.isOutdated(since, namespace, key, tags)) {
       await this.delete(namespace, key)
@@ -164,36 +171,64 @@ export class TierStack {
     return true
   }
 
-  /** Removes `(namespace, key)` from every tier; resolves true when any tier held it. */
+  /** Removes `(namespace, key)` from every tier and every instance's L1; true when any tier here held it. */
   async delete(namespace: string, key: string): Promise<boolean> {
     this.invalidations.key(namespace, key)
     const inL1 = this.l1?.remove(namespace, key) ?? false
-    const results = await Promise.all(
-      this.lower.map((lower) => this.call(lower, 'delete', () => lower.tier.delete(namespace, key))),
-    )
+    const [results] = await Promise.all([
+      this.removeEverywhere({ kind: 'key', namespace, key }),
+      this.publish({ type: 'delete', namespace, keys: [key] }),
+    ])
     this.invalidations.key(namespace, key)
     return inL1 || results.some((result) => result === true)
   }
 
-  /** Removes entries carrying any of `tags` from every tier, in `namespace` or in all. */
+  /** Removes entries carrying any of `tags` from every tier and every instance's L1, in `namespace` or in all. */
   async deleteByTags(tags: readonly string[], namespace?: string): Promise<void> {
     if (tags.length === 0) return
     this.invalidations.tagged(tags, namespace)
     this.l1?.removeByTags(tags, namespace)
-    await Promise.all(
-      this.lower.map((lower) => this.call(lower, 'deleteByTags', () => lower.tier.deleteByTags(tags, namespace))),
-    )
+    await Promise.all([
+      this.removeEverywhere({ kind: 'tags', namespace, tags }),
+      this.publish(namespace === undefined ? { type: 'invalidate-tags', tags } : { type: 'invalidate-tags', namespace, tags }),
+    ])
     // Recorded again at the end: a read that began while the tiers were being cleaned must not
     // backfill what it read before the clean reached its tier.
     this.invalidations.tagged(tags, namespace)
   }
 
-  /** Removes every entry of `namespace`, or every entry, from every tier. */
+  /** Removes every entry of `namespace`, or every entry, from every tier and every instance's L1. */
   async clear(namespace?: string): Promise<void> {
     this.invalidations.cleared(namespace)
     this.l1?.removeAll(namespace)
-    await Promise.all(this.lower.map((lower) => this.call(lower, 'clear', () => lower.tier.clear(namespace))))
+    await Promise.all([
+      this.removeEverywhere({ kind: 'clear', namespace }),
+      this.publish(namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace }),
+    ])
     this.invalidations.cleared(namespace)
+  }
+
+  /**
+   * Applies what another instance changed: drops the entries from L1, and tells reads and factories
+   * in flight here that those entries are outdated, so that they do not write them back.
+   */
+  applyRemote(message: BusMessage): void {
+    switch (message.type) {
+      case 'set':
+      case 'delete':
+        for (const key of message.keys) {
+          this.invalidations.key(message.namespace, key)
+          this.l1?.remove(message.namespace, key)
+        }
+        return
+      case 'invalidate-tags':
+        this.invalidations.tagged(message.tags, message.namespace)
+        this.l1?.removeByTags(message.tags, message.namespace)
+        return
+      case 'clear':
+        this.invalidations.cleared(message.namespace)
+        this.l1?.removeAll(message.namespace)
+    }
   }
 
   /**
@@ -212,16 +247,10 @@ export class TierStack {
   async keys(namespace: string, page: KeyPage): Promise<string[]> {
     const last = this.lower[this.lower.length - 1]
     if (last === undefined) return this.l1 === undefined ? [] : this.l1.keys(namespace, page)
-    const { level, tier, breaker } = last
-    if (!breaker.allow()) throw new TierUnavailableError(`${level} (${tier.kind}) tier cannot list keys: its circuit is open`)
-    try {
-      const keys = await tier.keys(namespace, page)
-      breaker.success()
-      return keys
-    } catch (error) {
-      this.failed(last, 'keys', error)
-      throw new TierUnavailableError(`${level} (${tier.kind}) tier failed to list keys`, { cause: error })
-    }
+    const keys = await last.call('keys', (tier) => tier.keys(namespace, page))
+    if (keys !== FAILED && keys !== CORRUPT) return keys
+    const why = last.breaker.state === 'open' ? 'cannot list keys: its circuit is open' : 'failed to list keys'
+    throw new TierUnavailableError(`${last.level} (${last.tier.kind}) tier ${why}`, { cause: last.lastError })
   }
 
   /** Entries held per level; a level whose tier fails is left out. */
@@ -230,7 +259,7 @@ export class TierStack {
     if (this.l1) counts.l1 = await this.l1.count(namespace)
     await Promise.all(
       this.lower.map(async (lower) => {
-        const n = await this.call(lower, 'count', () => lower.tier.count(namespace))
+        const n = await lower.call('count', (tier) => tier.count(namespace))
         if (typeof n === 'number') counts[lower.level] = n
       }),
     )
@@ -269,42 +298,52 @@ export class TierStack {
     })
   }
 
-  private async write(lower: LowerTier, entry: Entry): Promise<void> {
-    const done = await this.call(lower, 'set', () => lower.tier.set(entry))
-    if (done === undefined) this.counters.tiers[lower.level].writes++
+  /** Writes to one shared tier; a failed write is remembered as a removal of the key there. */
+  private async write(lower: GuardedTier, entry: Entry): Promise<void> {
+    const done = await lower.call('set', (tier) => tier.set(entry))
+    if (done === FAILED) lower.missed({ kind: 'key', namespace: entry.namespace, key: entry.key })
+    else this.counters.tiers[lower.level].writes++
+  }
+
+  /** Applies a removal to every shared tier; a tier that misses it replays it before serving again. */
+  private removeEverywhere(removal: Repair): Promise<unknown[]> {
+    const run = (tier: Tier): Promise<unknown> => {
+      switch (removal.kind) {
+        case 'key':
+          return tier.delete(removal.namespace, removal.key)
+        case 'tags':
+          return tier.deleteByTags(removal.tags, removal.namespace)
+        case 'clear':
+          return tier.clear(removal.namespace)
+      }
+    }
+    return Promise.all(
+      this.lower.map(async (lower) => {
+        const result = await lower.call(removal.kind === 'key' ? 'delete' : removal.kind === 'tags' ? 'deleteByTags' : 'clear', run)
+        if (result === FAILED) lower.missed(removal)
+        return result
+      }),
+    )
+  }
+
+  /** Tells the other instances; a failure is reported, not thrown: their L1 expires it at worst. */
+  private async publish(message: BusMessage): Promise<void> {
+    if (this.bus === undefined) return
+    try {
+      await this.bus.publish(message)
+    } catch (error) {
+      this.events.emit('bus:error', { operation: 'publish', error })
+    }
   }
 
   /** A tier's entry, or undefined when it has none, fails, or holds one it cannot decode (dropped). */
-  private async read(lower: LowerTier, namespace: string, key: string): Promise<Entry | undefined> {
-    const entry = await this.call(lower, 'get', () => lower.tier.get(namespace, key))
+  private async read(lower: GuardedTier, namespace: string, key: string): Promise<Entry | undefined> {
+    const entry = await lower.call('get', (tier) => tier.get(namespace, key))
     if (entry === CORRUPT) {
       this.events.emit('entry:corrupt', { level: lower.level, namespace, key })
-      void this.call(lower, 'delete', () => lower.tier.delete(namespace, key))
+      void lower.call('delete', (tier) => tier.delete(namespace, key))
       return undefined
     }
     return entry === FAILED ? undefined : entry
-  }
-
-  private async call<T>(lower: LowerTier, operation: string, run: () => Promise<T>): Promise<T | typeof FAILED | typeof CORRUPT> {
-    if (!lower.breaker.allow()) return FAILED
-    try {
-      const result = await run()
-      lower.breaker.success()
-      return result
-    } catch (error) {
-      if (isTiercacheError(error, 'TC_CORRUPT_ENTRY')) {
-        lower.breaker.success()
-        return CORRUPT
-      }
-      this.failed(lower, operation, error)
-      return FAILED
-    }
-  }
-
-  /** Accounts for a failed tier call: the circuit, the error counter, and a `tier:error` event. */
-  private failed(lower: LowerTier, operation: string, error: unknown): void {
-    lower.breaker.failure()
-    this.counters.tiers[lower.level].errors++
-    this.events.emit('tier:error', { level: lower.level, kind: lower.tier.kind, operation, error })
   }
 }
