@@ -1,20 +1,55 @@
 import { EventEmitter } from 'node:events'
+import type { Bus } from '../bus/bus.js'
 import { Counters, type Level } from '../metrics/counters.js'
 import { MemoryTier } from '../tiers/memory.js'
 import type { Tier } from '../tiers/tier.js'
 import { Cache, CacheCore } from './cache.js'
 import type { CacheEvents } from './events.js'
 import type { ResolvedCacheOptions } from './options.js'
+import type { CrossProcessLock } from './read-through.js'
 import { TierStack } from './tier-stack.js'
 
 /** The shared tiers of a cache, fastest first, with their levels. */
 export type LowerTiers = readonly { readonly level: Exclude<Level, 'l1'>; readonly tier: Tier }[]
 
-/** Builds a cache from resolved options and already opened shared tiers; L1 comes from the options. */
-export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers): Cache {
+/** What connects a cache to other processes: the bus (L1 coherence) and the lock (single flight). */
+export interface Coordination {
+  readonly bus?: Bus
+  readonly crossProcess?: CrossProcessLock
+}
+
+/**
+ * Builds a cache from resolved options and already opened shared tiers; L1 comes from the options.
+ * With a bus, L1 starts suspended and is used only while the bus listens: an instance that may have
+ * missed an invalidation serves nothing from L1.
+ */
+export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, coordination: Coordination = {}): Cache {
   const events = new EventEmitter<CacheEvents>()
   const counters = new Counters()
   const l1 = options.l1 === false ? undefined : new MemoryTier(options.l1)
-  const stack = new TierStack({ l1, lower, counters, events, circuitBreaker: options.circuitBreaker, tierTimeoutMs: options.tierTimeout })
-  return new Cache(new CacheCore(options, stack, counters, events), options.namespace)
+  const { bus, crossProcess } = coordination
+  const stack = new TierStack({ l1, lower, counters, events, circuitBreaker: options.circuitBreaker, tierTimeoutMs: options.tierTimeout, bus })
+  if (bus !== undefined) listen(bus, stack, events)
+  const cache = new Cache(new CacheCore(options, stack, counters, events, crossProcess), options.namespace)
+  return cache
+}
+
+function listen(bus: Bus, stack: TierStack, events: EventEmitter<CacheEvents>): void {
+  stack.l1?.suspend()
+  bus
+    .start({
+      message: (message) => stack.applyRemote(message),
+      deaf: (reason) => {
+        stack.l1?.suspend()
+        events.emit('bus:state', { listening: false, reason })
+      },
+      listening: () => {
+        stack.l1?.resume()
+        events.emit('bus:state', { listening: true })
+      },
+    })
+    .then(() => {
+      if (bus.listening && stack.l1?.isSuspended === true) stack.l1.resume()
+    })
+    .catch((error: unknown) => events.emit('bus:error', { operation: 'subscribe', error }))
 }

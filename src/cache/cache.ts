@@ -8,7 +8,7 @@ import type { CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
 import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
-import { type CallPolicy, ReadThrough } from './read-through.js'
+import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
 import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
@@ -53,8 +53,9 @@ export class CacheCore {
     readonly stack: TierStack,
     readonly counters: Counters,
     readonly events: EventEmitter<CacheEvents>,
+    crossProcess?: CrossProcessLock,
   ) {
-    this.readThrough = new ReadThrough(stack, counters, events, options.limits)
+    this.readThrough = new ReadThrough(stack, counters, events, options.limits, crossProcess)
   }
 }
 

@@ -34,9 +34,9 @@ export interface CorruptEntryEvent {
   readonly key: string
 }
 
-/** The bus failed to publish, or a receiver learned it may have missed messages. */
+/** The bus failed to publish or subscribe, or the cross-process lock failed (each process then flies alone). */
 export interface BusErrorEvent {
-  readonly operation: 'publish' | 'subscribe'
+  readonly operation: 'publish' | 'subscribe' | 'lock'
   readonly error: unknown
 }
 

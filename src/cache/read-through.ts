@@ -4,6 +4,7 @@ import type { Counters } from '../metrics/counters.js'
 import { type EntryPolicy, type Served, createEntry, servedFrom } from './entry.js'
 import type { CacheEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
+import type { DistributedLock } from './lock.js'
 import { type Found, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, normalizeTags } from './validate.js'
 
@@ -17,6 +18,20 @@ interface Flight {
   readonly answer: Promise<Served<unknown>>
 }
 
+/** What a factory call produced: a value from the origin, or one another process stored meanwhile. */
+type Produced<V> =
+  | { readonly kind: 'origin'; readonly value: V; readonly release: () => Promise<void> }
+  | { readonly kind: 'found'; readonly found: Found }
+
+/** The lock that makes read-through single flight across processes. */
+export interface CrossProcessLock {
+  readonly lock: DistributedLock
+  /** How long a holder keeps the lock without extending it: a crashed holder delays others this long at most. */
+  readonly ttlMs: number
+}
+
+const noRelease = async (): Promise<void> => {}
+
 /** How a flight answers its callers: finally, with a stale value while it goes on, or with an error. */
 interface FlightAnswers<V> {
   final(result: Served<V>): void
@@ -27,6 +42,11 @@ interface FlightAnswers<V> {
 /**
  * Read-through for every namespace of a cache: single flight per key, the lookup in the shared
  * tiers, the factory call with its soft and hard timeouts, fail-safe, and the guarded write.
+ *
+ * With a {@link CrossProcessLock}, single flight holds across processes too: the process that takes
+ * the lock on a key runs the factory (extending the lock while it runs) and releases it once the
+ * value is stored; the others wait for the release and read the value from the shared tiers. If the
+ * lock backend fails, each process falls back to its own single flight.
  */
 export class ReadThrough {
   private readonly flights = new Map<string, Flight>()
@@ -37,6 +57,7 @@ export class ReadThrough {
     private readonly counters: Counters,
     private readonly events: EventEmitter<CacheEvents>,
     private readonly limits: Limits,
+    private readonly crossProcess?: CrossProcessLock,
   ) {}
 
   /**
@@ -154,11 +175,10 @@ export class ReadThrough {
       )
     }
 
-    counters.originCalls++
     runs.add(run as FactoryRun<unknown>)
-    let value: V
+    let produced: Produced<V>
     try {
-      value = await callFactory(factory, run)
+      produced = await this.produce(namespace, key, factory, run, since)
     } catch (cause) {
       counters.originErrors++
       events.emit('factory:error', { namespace, key, error: cause, servedStale: stale !== undefined })
@@ -168,23 +188,85 @@ export class ReadThrough {
       for (const timer of timers) clearTimeout(timer)
       runs.delete(run as FactoryRun<unknown>)
     }
+    if (produced.kind === 'found') return answers.final(servedFrom(produced.found.entry, produced.found.source, Date.now()))
 
-    const now = Date.now()
-    if (value === undefined || run.skipped) {
-      return answers.final({ value, source: 'origin', stale: false, ageMs: 0, freshUntil: now })
+    try {
+      const { value } = produced
+      const now = Date.now()
+      if (value === undefined || run.skipped) {
+        return answers.final({ value, source: 'origin', stale: false, ageMs: 0, freshUntil: now })
+      }
+      const entry = createEntry(
+        namespace,
+        key,
+        value,
+        {
+          ttlMs: run.ttlMs ?? policy.ttlMs,
+          graceMs: run.graceMs ?? policy.graceMs,
+          tags: run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.limits),
+        },
+        this.limits.maxValueBytes,
+      )
+      await this.stack.set(entry, since)
+      answers.final(servedFrom(entry, 'origin', entry.createdAt))
+    } finally {
+      // Only now: processes waiting on the lock read the value the moment it is released.
+      await produced.release()
     }
-    const entry = createEntry(
-      namespace,
-      key,
-      value,
-      {
-        ttlMs: run.ttlMs ?? policy.ttlMs,
-        graceMs: run.graceMs ?? policy.graceMs,
-        tags: run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.limits),
-      },
-      this.limits.maxValueBytes,
-    )
-    await this.stack.set(entry, since)
-    answers.final(servedFrom(entry, 'origin', entry.createdAt))
+  }
+
+  /**
+   * Calls the factory, under the cross-process lock when there is one. Without the lock, waits for
+   * its holder and takes what it stored; if the holder stored nothing (it failed, or crashed and its
+   * lock expired), tries to take the lock itself. Rejects with the factory's error.
+   */
+  private async produce<V>(namespace: string, key: string, factory: Factory<V>, run: FactoryRun<V>, since: number): Promise<Produced<V>> {
+    const crossProcess = this.crossProcess
+    if (crossProcess === undefined) return this.callOrigin(factory, run, noRelease)
+    const { lock, ttlMs } = crossProcess
+    const name = namespace + ':' + key
+    for (;;) {
+      if (run.signal.aborted) throw run.signal.reason
+      let token: string | undefined
+      try {
+        token = await lock.acquire(name, ttlMs)
+      } catch (error) {
+        this.events.emit('bus:error', { operation: 'lock', error })
+        return this.callOrigin(factory, run, noRelease)
+      }
+      if (token !== undefined) {
+        const held = token
+        const release = () => lock.release(name, held).catch((error: unknown) => void this.events.emit('bus:error', { operation: 'lock', error }))
+        // Another process may have stored the value between our miss and our lock.
+        const found = await this.freshBelowL1(namespace, key, since)
+        if (found !== undefined) {
+          await release()
+          return { kind: 'found', found }
+        }
+        const renewal = setInterval(() => void lock.extend(name, held, ttlMs).catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)))
+        try {
+          return await this.callOrigin(factory, run, release)
+        } catch (error) {
+          await release()
+          throw error
+        } finally {
+          clearInterval(renewal)
+        }
+      }
+      await lock.waitForRelease(name, ttlMs)
+      const found = await this.freshBelowL1(namespace, key, since)
+      if (found !== undefined) return { kind: 'found', found }
+    }
+  }
+
+  private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>): Promise<Produced<V>> {
+    this.counters.originCalls++
+    return { kind: 'origin', value: await callFactory(factory, run), release }
+  }
+
+  private async freshBelowL1(namespace: string, key: string, since: number): Promise<Found | undefined> {
+    const now = Date.now()
+    const found = await this.stack.lookup(namespace, key, since, now, { record: false })
+    return found !== undefined && now < found.entry.freshUntil ? found : undefined
   }
 }

@@ -90,19 +90,22 @@ export class TierStack {
    * Looks `(namespace, key)` up in the shared tiers, fastest first. Returns the first fresh entry
    * (after backfilling the tiers above it), else the first stale one found, else undefined.
    * @param since - the caller's {@link InvalidationLog.begin} sequence
+   * @param options - `record: false` for a second look within one request, so that its hits and
+   *   misses are not counted twice
    */
-  async lookup(namespace: string, key: string, since: number, now: number): Promise<Found | undefined> {
+  async lookup(namespace: string, key: string, since: number, now: number, options?: { readonly record?: boolean }): Promise<Found | undefined> {
+    const record = options?.record ?? true
     let stale: Found | undefined
     for (let i = 0; i < this.lower.length; i++) {
       const lower = this.lower[i] as GuardedTier
       const counters = this.counters.tiers[lower.level]
       const entry = await this.read(lower, namespace, key)
       if (entry === undefined || entry.freshUntil <= now) {
-        counters.misses++
+        if (record) counters.misses++
         if (entry !== undefined) stale ??= { entry, source: lower.level }
         continue
       }
-      counters.hits++
+      if (record) counters.hits++
       this.backfill(i, entry, since)
       return { entry, source: lower.level }
     }

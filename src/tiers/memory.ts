@@ -28,6 +28,7 @@ export class MemoryTier implements Tier {
   // namespace → key → the storage key the LRU holds. A hit then looks up a string whose hash is
   // already cached, instead of hashing a fresh `namespace:key` concatenation on every call.
   private readonly storageKeys = new Map<string, Map<string, string>>()
+  private suspended = false
 
   constructor(options: MemoryTierOptions = {}) {
     this.lru = new LRUCache<string, Entry>({
@@ -59,8 +60,29 @@ export class MemoryTier implements Tier {
     return storageKey === undefined ? undefined : this.peek(storageKey, now)
   }
 
-  /** Synchronous store. */
+  /**
+   * Empties the tier and keeps it empty until {@link resume}: stores are dropped, so every lookup
+   * misses. For an instance that may have missed invalidations (its bus connection dropped).
+   */
+  suspend(): void {
+    this.suspended = true
+    this.lru.clear()
+  }
+
+  /** Empties the tier again, then lets it fill: the instance hears every invalidation again. */
+  resume(): void {
+    this.lru.clear()
+    this.suspended = false
+  }
+
+  /** True between {@link suspend} and {@link resume}. */
+  get isSuspended(): boolean {
+    return this.suspended
+  }
+
+  /** Synchronous store; dropped while suspended. */
   put(entry: Entry): void {
+    if (this.suspended) return
     const stored: Entry = entry.payload === undefined ? entry : { ...entry, payload: undefined }
     const storageKey = MemoryTier.storageKey(entry.namespace, entry.key)
     // The LRU disposes the entry it replaces (unindexing it) before this returns.

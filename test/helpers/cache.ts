@@ -1,6 +1,7 @@
 import { assembleCache } from '../../src/cache/assemble.js'
 import type { Cache } from '../../src/cache/cache.js'
 import type { Entry } from '../../src/cache/entry.js'
+import type { DistributedLock } from '../../src/cache/lock.js'
 import { type CacheOptions, resolveCacheOptions } from '../../src/cache/options.js'
 import { MemoryTier } from '../../src/tiers/memory.js'
 import type { KeyPage, Tier } from '../../src/tiers/tier.js'
@@ -70,9 +71,17 @@ export class ControlledTier implements Tier {
   async close(): Promise<void> {}
 }
 
-/** A cache over an L1 (unless `l1: false`) and the given shared tier as L3. */
-export function cacheOver(l3: Tier | undefined, options: CacheOptions = {}): { cache: Cache; l1: MemoryTier | undefined } {
-  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), l3 === undefined ? [] : [{ level: 'l3', tier: l3 }])
+/**
+ * A cache over an L1 (unless `l1: false`) and the given shared tier as L3; with `lock`, read-through
+ * is single flight across every cache sharing that lock, as across processes.
+ */
+export function cacheOver(
+  l3: Tier | undefined,
+  options: CacheOptions = {},
+  lock?: { readonly lock: DistributedLock; readonly ttlMs: number },
+): { cache: Cache; l1: MemoryTier | undefined } {
+  const lower = l3 === undefined ? [] : [{ level: 'l3' as const, tier: l3 }]
+  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), lower, lock === undefined ? {} : { crossProcess: lock })
   return { cache, l1: l1Of(cache) }
 }
 

@@ -70,6 +70,20 @@ describe('memory tier bounds', () => {
     expect(tier.size).toBe(1)
   })
 
+  it('holds nothing while suspended, and fills again once resumed', () => {
+    const tier = new MemoryTier()
+    const now = Date.now()
+    tier.put(makeEntry('ns', 'a', 1))
+    tier.suspend()
+    expect(tier.peekKey('ns', 'a', now)).toBeUndefined()
+    tier.put(makeEntry('ns', 'b', 2))
+    expect(tier.peekKey('ns', 'b', now)).toBeUndefined()
+    expect(tier.size).toBe(0)
+    tier.resume()
+    tier.put(makeEntry('ns', 'b', 3))
+    expect(tier.peekKey('ns', 'b', now)?.value).toBe(3)
+  })
+
   it('does not keep the encoded payload', () => {
     const tier = new MemoryTier()
     tier.put(makeEntry('ns', 'a', { big: 'x'.repeat(100) }))
