@@ -53,7 +53,7 @@ export class CacheCore {
     readonly stack: TierStack,
     readonly counters: Counters,
     readonly events: EventEmitter<CacheEvents>,
-    crossProcess?: CrossProcessLock,
+    readonly crossProcess?: CrossProcessLock,
   ) {
     this.readThrough = new ReadThrough(stack, counters, events, options.limits, crossProcess)
   }
@@ -258,12 +258,12 @@ export class Cache {
     return this
   }
 
-  /** Closes every tier and aborts running factories. Closes all views of the cache. Idempotent. */
+  /** Closes every tier, the bus and the lock, and aborts running factories. Closes all views of the cache. Idempotent. */
   async close(): Promise<void> {
     if (this.core.closed) return
     this.core.closed = true
     this.core.readThrough.abortAll(new CacheClosedError('cache closed'))
-    await this.core.stack.close()
+    await Promise.all([this.core.stack.close(), this.core.crossProcess?.lock.close()])
   }
 
   /**

@@ -284,7 +284,11 @@ export class TierStack {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.l1?.close(), ...this.lower.map((lower) => lower.tier.close().catch(() => undefined))])
+    await Promise.all([
+      this.l1?.close(),
+      this.bus?.close().catch(() => undefined),
+      ...this.lower.map((lower) => lower.tier.close().catch(() => undefined)),
+    ])
   }
 
   private backfill(foundAt: number, entry: Entry, since: number): void {
