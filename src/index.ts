@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto'
+import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
-import { assembleCache } from './cache/assemble.js'
+import { type Coordination, assembleCache } from './cache/assemble.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
 import { DeferredTier } from './tiers/deferred.js'
 import type { Tier } from './tiers/tier.js'
@@ -15,8 +17,39 @@ import type { Tier } from './tiers/tier.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
+  const lower: { level: 'l2' | 'l3'; tier: Tier }[] = []
+  const l2 = resolved.l2 === false ? undefined : openRedis(resolved.l2)
+  if (l2 !== undefined) lower.push({ level: 'l2', tier: l2.tier })
   const l3 = openL3(resolved.l3)
-  return assembleCache(resolved, l3 === undefined ? [] : [{ level: 'l3', tier: l3 }])
+  if (l3 !== undefined) lower.push({ level: 'l3', tier: l3 })
+  return assembleCache(resolved, lower, l2?.coordination)
+}
+
+/**
+ * The Redis tier, bus and lock of an `l2` option. ioredis is an optional dependency, so their
+ * modules are imported on first use; the three share the key prefix, so that caches with different
+ * prefixes share nothing.
+ */
+function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier; coordination: Coordination } {
+  const { redis: connection, prefix, commandTimeout: commandTimeoutMs } = l2
+  const tier = new DeferredTier('redis', { shared: true, durable: false }, async () => {
+    const { createRedisTier } = await import('./tiers/redis/index.js')
+    return createRedisTier({ connection, prefix, commandTimeoutMs })
+  })
+  const id = randomUUID()
+  const bus = l2.bus
+    ? new DeferredBus(id, async () => {
+        const { createRedisBus } = await import('./bus/redis.js')
+        return createRedisBus({ connection, id, channel: `${prefix}:bus`, commandTimeoutMs })
+      })
+    : undefined
+  const lock = l2.lock
+    ? new DeferredLock(async () => {
+        const { createRedisLock } = await import('./bus/redis-lock.js')
+        return createRedisLock({ connection, prefix: `${prefix}:lock:`, channel: `${prefix}:lock-released`, commandTimeoutMs })
+      })
+    : undefined
+  return { tier, coordination: { bus, crossProcess: lock === undefined ? undefined : { lock, ttlMs: l2.lockTtl } } }
 }
 
 function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {

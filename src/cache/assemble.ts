@@ -35,12 +35,12 @@ export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, 
 }
 
 function listen(bus: Bus, stack: TierStack, events: EventEmitter<CacheEvents>): void {
-  stack.l1?.suspend()
+  stack.distrustL1()
   bus
     .start({
       message: (message) => stack.applyRemote(message),
       deaf: (reason) => {
-        stack.l1?.suspend()
+        stack.distrustL1()
         events.emit('bus:state', { listening: false, reason })
       },
       listening: () => {

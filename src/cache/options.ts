@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
 import { MAX_DURATION_MS, toMs } from './duration.js'
@@ -39,6 +40,35 @@ const l3Schema = z.union([
   z.object({ postgres: z.string().min(1), ...sqlTuning }).strict(),
 ])
 
+/** An ioredis `Redis` or `Cluster`, recognised by shape so that ioredis need not be loaded to check. */
+function isRedisClient(value: unknown): value is Redis | Cluster {
+  return typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function'
+}
+
+const l2Schema = z.union([
+  z.literal(false),
+  z
+    .object({
+      redis: z.union([
+        z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+        z.custom<Redis | Cluster>(isRedisClient, 'must be a redis:// URL or an ioredis Redis or Cluster'),
+      ]),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._:/-]{1,64}$/)
+        .default('tc'),
+      bus: z.boolean().default(true),
+      lock: z.boolean().default(true),
+      lockTtl: duration('l2.lockTtl')
+        .refine((ms) => ms >= 100, 'l2.lockTtl must be at least 100 ms')
+        .default(5_000),
+      commandTimeout: duration('l2.commandTimeout')
+        .refine((ms) => ms > 0, 'l2.commandTimeout must be positive')
+        .default(1_000),
+    })
+    .strict(),
+])
+
 const limitsSchema = z
   .object({
     maxKeyLength: positiveInt.max(16_384).default(1024),
@@ -66,6 +96,7 @@ export const cacheOptionsSchema = z
     timeout: duration('timeout').optional(),
     hardTimeout: duration('hardTimeout').optional(),
     l1: l1Schema.prefault({}),
+    l2: l2Schema.default(false),
     l3: l3Schema.prefault({ sqlite: './.tiercache/cache.db' }),
     limits: limitsSchema.prefault({}),
     circuitBreaker: circuitBreakerSchema.prefault({}),
@@ -87,6 +118,7 @@ export const cacheOptionsSchema = z
  * | `timeout` | none | soft timeout of a factory when a stale value exists: serve it, refresh in background (`0` = stale-while-revalidate) |
  * | `hardTimeout` | none | give up on a factory: serve stale if any, else throw `TC_FACTORY_TIMEOUT` |
  * | `l1` | `{ maxEntries: 10_000, maxBytes: 64 MiB }` | in-process tier, or `false` |
+ * | `l2` | `false` | `{ redis: url \| Redis \| Cluster, prefix?, bus?, lock?, lockTtl?, commandTimeout? }`: Redis tier, bus, cross-process lock |
  * | `l3` | `{ sqlite: './.tiercache/cache.db' }` | `{ sqlite: path }`, `{ postgres: url }` or `false` |
  * | `limits` | key 1024 chars, value 1 MiB, 64 tags of 256 chars | input limits |
  * | `circuitBreaker` | 3 failures, open 5 s | when a failing tier is skipped, and for how long |

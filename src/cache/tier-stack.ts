@@ -212,6 +212,16 @@ export class TierStack {
   }
 
   /**
+   * For an instance that may have missed what others changed (its bus went deaf): empties L1 and
+   * keeps it empty until `l1.resume()`, and marks everything outdated for the reads and factories in
+   * flight, so that none of them writes back a value it read before the deaf spell.
+   */
+  distrustL1(): void {
+    this.invalidations.cleared(undefined)
+    this.l1?.suspend()
+  }
+
+  /**
    * Applies what another instance changed: drops the entries from L1, and tells reads and factories
    * in flight here that those entries are outdated, so that they do not write them back.
    */

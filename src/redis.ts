@@ -1,0 +1,10 @@
+/**
+ * `tiercache/redis`: the Redis pieces, for callers who assemble them themselves. `createCache({ l2:
+ * { redis } })` uses them for you. Requires the optional dependency ioredis (5.9 or later) and Redis
+ * or Valkey 6.2 or later.
+ */
+export { createRedisTier, RedisTier, type RedisTierOptions } from './tiers/redis/index.js'
+export { createRedisBus, RedisBus, type RedisBusOptions } from './bus/redis.js'
+export { createRedisLock, RedisLock, type RedisLockOptions } from './bus/redis-lock.js'
+export type { Bus, BusEnvelope, BusHandlers, BusMessage, DeafReason } from './bus/bus.js'
+export type { DistributedLock } from './cache/lock.js'
