@@ -11,6 +11,7 @@ import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
 import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
 import { startServer } from '../../src/server/index.js'
+import { TEST_REDIS_URL } from '../helpers/redis-server.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const bin = join(root, 'bin/tiercache.js')
@@ -108,7 +109,7 @@ describe('tiercache (built, spawned)', () => {
     [['replay', smallTrace, '--concurrency', '0'], /^error TC_INVALID_OPTIONS: --concurrency must be an integer from 1/],
     [['replay', smallTrace, '--l3', 'mysql:x'], /^error TC_INVALID_OPTIONS: --l3 must be/],
     [['replay', smallTrace, '--seed', '3'], /^error TC_INVALID_OPTIONS: --requests and --seed apply to zipf/],
-    [['serve', '--redis', 'redis://127.0.0.1:6379'], /^error TC_INVALID_OPTIONS: --redis was given, but the Redis tier \(L2\) is not available yet/],
+    [['serve', '--redis', 'localhost:6379'], /^error TC_INVALID_OPTIONS: invalid cache options: .*redis:\/\/ or rediss:\/\/ URL/s],
     [['serve', '--postgres', 'postgres://x', '--sqlite', 'x.db'], /^error TC_INVALID_OPTIONS: give --postgres or --sqlite, not both/],
     [['serve', '--port', '70000'], /^error TC_INVALID_OPTIONS: --port must be an integer from 0 to 65535/],
     [['purge', '--tags', ' , '], /^error TC_INVALID_OPTIONS: --tags needs at least one tag/],
@@ -117,12 +118,6 @@ describe('tiercache (built, spawned)', () => {
     const run = tiercache(args)
     expect(run.stderr).toMatch(message)
     expect(run.stderr).not.toMatch(/\n\s+at /)
-    expect(run.code).toBe(2)
-  })
-
-  it('says REDIS_URL is not usable yet, with exit code 2', () => {
-    const run = tiercache(['serve'], { REDIS_URL: 'redis://127.0.0.1:6379' })
-    expect(run.stderr).toMatch(/^error TC_INVALID_OPTIONS: REDIS_URL is set, but the Redis tier \(L2\) is not available yet/)
     expect(run.code).toBe(2)
   })
 
@@ -140,6 +135,28 @@ describe('tiercache (built, spawned)', () => {
     for (const run of [tiercache(['stats', '--url', url]), tiercache(['purge', '--tags', 'a'], { TIERCACHE_URL: url })]) {
       expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
       expect(run.code).toBe(1)
+    }
+  })
+
+  it('serves with Redis as L2 when REDIS_URL is set', async () => {
+    const port = await freePort()
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', join(dir, 'serve-redis/cache.db'), '--quiet'], {
+      cwd: dir,
+      env: { ...cleanEnv(), REDIS_URL: TEST_REDIS_URL },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    try {
+      const url = await listening(child)
+      const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
+      expect(JSON.parse(stats.stdout)).toMatchObject({ tiers: { l1: { kind: 'memory' }, l2: { kind: 'redis' }, l3: { kind: 'sqlite' } } })
+      const health = (await (await fetch(`${url}/health`)).json()) as { tiers: { level: string; circuit: string }[] }
+      expect(health.tiers.map((tier) => [tier.level, tier.circuit])).toEqual([
+        ['l1', 'closed'],
+        ['l2', 'closed'],
+        ['l3', 'closed'],
+      ])
+    } finally {
+      child.kill('SIGKILL')
     }
   })
 

@@ -30,8 +30,8 @@ interface RunningServer {
 const SHUTDOWN_TIMEOUT_MS = 10_000
 
 /**
- * `tiercache serve`: opens a cache (L1 memory, L3 PostgreSQL when `--postgres`/DATABASE_URL is given,
- * else SQLite at `--sqlite`/TIERCACHE_SQLITE) and serves it over REST until SIGINT or SIGTERM, which
+ * `tiercache serve`: opens a cache (L1 memory; L2 Redis when `--redis`/REDIS_URL is given; L3 PostgreSQL
+ * when `--postgres`/DATABASE_URL is given, else SQLite at `--sqlite`/TIERCACHE_SQLITE) and serves it over REST until SIGINT or SIGTERM, which
  * close the server and then the cache. A second signal exits at once.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -42,7 +42,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('TIERCACHE_PORT').argParser(portFlag('--port')).default(4100))
     .addOption(new Option('--postgres <url>', 'L3 in PostgreSQL (takes precedence over --sqlite from the environment)').env('DATABASE_URL'))
     .addOption(new Option('--sqlite <path>', 'L3 in this SQLite file, when no PostgreSQL URL is given').env('TIERCACHE_SQLITE').default(DEFAULT_SQLITE_PATH))
-    .addOption(new Option('--redis <url>', 'L2 in Redis (not available yet)').env('REDIS_URL'))
+    .addOption(new Option('--redis <url>', 'L2 in Redis, with the bus and the cross-process lock').env('REDIS_URL'))
     .addOption(new Option('--l1-entries <n>', 'most entries in the in-process L1 (default 10000)').argParser(integerFlag('--l1-entries')))
     .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
     .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
@@ -50,10 +50,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--namespace <namespace>', 'default namespace (default "default")')
     .option('--quiet', 'do not log requests')
     .action(async (flags: ServeFlags, command: Command) => {
-      if (flags.redis !== undefined) {
-        const source = command.getOptionValueSource('redis') === 'env' ? 'REDIS_URL is set' : '--redis was given'
-        throw new InvalidOptionsError(`${source}, but the Redis tier (L2) is not available yet; unset it to serve with L1 and L3 only`)
-      }
       const cache = createCache(cacheOptions(flags, command))
       let server: RunningServer
       try {
@@ -80,6 +76,7 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
     ...(flags.grace === undefined ? {} : { grace: flags.grace }),
     l1,
+    ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis } }),
     l3: chooseL3(flags, command),
   }
 }
