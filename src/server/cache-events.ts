@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Cache } from '../cache/cache.js'
-import type { CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent } from '../cache/events.js'
+import type { BusErrorEvent, BusStateEvent, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent } from '../cache/events.js'
 
 /**
  * Writes the cache's events to the server's log, so that an operator sees a failing tier, a circuit
@@ -17,8 +17,25 @@ export function logCacheEvents(cache: Cache, log: FastifyBaseLogger): () => void
     log.warn({ event: 'factory:error', namespace, servedStale }, `origin failed in namespace ${namespace}`)
   const onCorrupt = ({ level, namespace }: CorruptEntryEvent) =>
     log.error({ event: 'entry:corrupt', tier: level, namespace }, `corrupt entry dropped from ${level}`)
-  cache.on('tier:error', onTierError).on('circuit:change', onCircuit).on('factory:error', onFactoryError).on('entry:corrupt', onCorrupt)
+  const onBusError = ({ operation, error }: BusErrorEvent) => log.warn({ event: 'bus:error', operation, err: error }, `bus ${operation} failed`)
+  const onBusState = ({ listening, reason }: BusStateEvent) =>
+    listening
+      ? log.info({ event: 'bus:state', listening }, 'bus listening: L1 in use')
+      : log.warn({ event: 'bus:state', listening, reason }, `bus deaf (${reason ?? 'unknown'}): L1 cleared and bypassed`)
+  cache
+    .on('tier:error', onTierError)
+    .on('circuit:change', onCircuit)
+    .on('factory:error', onFactoryError)
+    .on('entry:corrupt', onCorrupt)
+    .on('bus:error', onBusError)
+    .on('bus:state', onBusState)
   return () => {
-    cache.off('tier:error', onTierError).off('circuit:change', onCircuit).off('factory:error', onFactoryError).off('entry:corrupt', onCorrupt)
+    cache
+      .off('tier:error', onTierError)
+      .off('circuit:change', onCircuit)
+      .off('factory:error', onFactoryError)
+      .off('entry:corrupt', onCorrupt)
+      .off('bus:error', onBusError)
+      .off('bus:state', onBusState)
   }
 }
