@@ -2,8 +2,8 @@
  * Connection plumbing shared by the Redis bus and the Redis lock: turning the `connection` option into
  * a command client, bounding every command in time, running Lua scripts, and closing what we opened.
  */
-import { createHash } from 'node:crypto'
 import { Cluster, Redis } from 'ioredis'
+import { createClient } from '../redis/client.js'
 import { z } from 'zod'
 import { TierUnavailableError } from '../errors.js'
 
@@ -28,29 +28,18 @@ export interface CommandClient {
   firstReady(timeoutMs: number): Promise<void>
 }
 
-/** Reconnect delay after the `attempt`-th failure (1, 2, ...), ms: 100 ms doubling, at most 2 s. */
-export function backoffMs(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt, 6), 2_000)
-}
-
 /**
  * The client for commands. A passed-in client is used as is (its owner chose its retry and queueing
  * policy, and we bound each call in time anyway with {@link withTimeout}). For a URL we create one
- * that fails fast: no offline queue (a command while disconnected rejects at once instead of
- * waiting for a reconnect that may never come), one retry per request, and a command timeout.
+ * that fails fast, as the Redis tier's does (see `createClient` in src/redis/client.ts): no offline
+ * queue (a command while disconnected rejects at once instead of waiting for a reconnect that may
+ * never come), no retries, and a command timeout.
  */
 export function openCommandClient(connection: RedisConnection, commandTimeoutMs: number, connectionName: string): CommandClient {
   if (typeof connection !== 'string') {
     return { client: connection, owned: false, firstReady: async () => {} }
   }
-  const client = new Redis(connection, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(commandTimeoutMs, 1_000),
-    retryStrategy: backoffMs,
-    connectionName,
-  })
+  const client = createClient(connection, commandTimeoutMs, connectionName)
   // Errors are also reported by the failing command; without a listener ioredis would log them.
   client.on('error', () => {})
   let everReady = false
@@ -98,51 +87,4 @@ export async function withTimeout<T>(operation: Promise<T>, timeoutMs: number, w
   }
 }
 
-/** A Lua script, run by EVALSHA with a fallback to EVAL when the server does not have it cached. */
-export interface LuaScript {
-  /** The Lua source, for EVAL. */
-  readonly source: string
-  /** Its SHA-1 in hex, for EVALSHA. */
-  readonly sha1: string
-}
-
-/** Prepares a {@link LuaScript}. */
-export function luaScript(source: string): LuaScript {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') }
-}
-
-/**
- * Runs `script` with one key (so that a Cluster routes it by that key's slot) and `args`.
- * Uses EVALSHA and falls back to EVAL on NOSCRIPT (after a restart or SCRIPT FLUSH) rather than
- * `defineCommand`, which would add methods to a client the caller owns. Resolves the script's reply;
- * rejects with the client's error as is (callers wrap it with {@link withTimeout}).
- */
-export async function runScript(client: Redis | Cluster, script: LuaScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
-  try {
-    return await client.evalsha(script.sha1, 1, key, ...args)
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-    return await client.eval(script.source, 1, key, ...args)
-  }
-}
-
-/**
- * Closes a client we created: QUIT when connected (lets in-flight commands finish), else a plain
- * disconnect. Resolves once the connection has ended, or after `timeoutMs` at most.
- */
-export async function closeClient(client: Redis | Cluster, timeoutMs = 1_000): Promise<void> {
-  if (client.status === 'end') return
-  const ended = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs)
-    client.once('end', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-  })
-  if (client.status === 'ready') {
-    client.quit().catch(() => client.disconnect())
-  } else {
-    client.disconnect()
-  }
-  await ended
-}
+export { closeClient, luaScript, runScript, type LuaScript } from '../redis/client.js'

@@ -18,11 +18,12 @@
  * Wake-ups may be spurious (the lock was extended, or re-taken at once by another process): callers
  * try to acquire again, or read the value the holder wrote.
  */
+import { parseOptions } from '../options.js'
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import type { DistributedLock } from '../cache/lock.js'
-import { CacheClosedError, InvalidDurationError, InvalidKeyError, InvalidOptionsError } from '../errors.js'
+import { CacheClosedError, InvalidDurationError, InvalidKeyError } from '../errors.js'
 import { type CommandClient, closeClient, luaScript, openCommandClient, redisConnectionSchema, runScript, withTimeout } from './connection.js'
 import { Subscriber } from './subscriber.js'
 
@@ -68,7 +69,7 @@ const optionsSchema = z.strictObject({
 type ParsedOptions = z.output<typeof optionsSchema>
 
 /** KEYS[1] lock key; ARGV[1] token, ARGV[2] channel. Deletes and notifies only for the holder. */
-const RELEASE = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
+const RELEASE = luaScript('lock-release', `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('PUBLISH', ARGV[2], KEYS[1])
   return 1
@@ -76,7 +77,7 @@ end
 return 0`)
 
 /** KEYS[1] lock key; ARGV[1] token, ARGV[2] ttl ms. Extends only for the holder. */
-const EXTEND = luaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
+const EXTEND = luaScript('lock-extend', `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0`)
@@ -90,11 +91,7 @@ const MAX_TTL_MS = 100 * 365 * 24 * 3_600_000
  * @throws InvalidOptionsError when `options` are invalid
  */
 export function createRedisLock(options: RedisLockOptions): RedisLock {
-  const parsed = optionsSchema.safeParse(options)
-  if (!parsed.success) {
-    throw new InvalidOptionsError(`invalid lock options: ${z.prettifyError(parsed.error)}`, { cause: parsed.error })
-  }
-  return new RedisLock(Object.freeze(parsed.data))
+  return new RedisLock(parseOptions(optionsSchema, options, 'lock'))
 }
 
 interface Waiter {
@@ -145,7 +142,7 @@ export class RedisLock implements DistributedLock {
     const key = this.#key(name)
     checkTtl(ttlMs)
     const client = await this.#client()
-    const reply = await withTimeout(runScript(client, EXTEND, key, [token, ttlMs]), this.#options.commandTimeoutMs, 'lock extend')
+    const reply = await withTimeout(runScript(client, EXTEND, [key], [token, ttlMs]), this.#options.commandTimeoutMs, 'lock extend')
     return reply === 1
   }
 
@@ -157,7 +154,7 @@ export class RedisLock implements DistributedLock {
   async release(name: string, token: string): Promise<void> {
     const key = this.#key(name)
     const client = await this.#client()
-    await withTimeout(runScript(client, RELEASE, key, [token, this.#options.channel]), this.#options.commandTimeoutMs, 'lock release')
+    await withTimeout(runScript(client, RELEASE, [key], [token, this.#options.channel]), this.#options.commandTimeoutMs, 'lock release')
   }
 
   /**

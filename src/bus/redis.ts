@@ -17,6 +17,7 @@
  * and `listening()` follows as soon as the subscription is known good again: at once after a gap or
  * a bad message (the subscription itself is fine), after a confirmed SUBSCRIBE on reconnection.
  */
+import { parseOptions } from '../options.js'
 import { randomUUID } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
 import { z } from 'zod'
@@ -84,11 +85,7 @@ const CLUSTER_PUBLISH_SCRIPT = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
  * @throws InvalidOptionsError when `options` are invalid (e.g. an empty channel, a negative heartbeat)
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
-  const parsed = optionsSchema.safeParse(options)
-  if (!parsed.success) {
-    throw new InvalidOptionsError(`invalid bus options: ${z.prettifyError(parsed.error)}`, { cause: parsed.error })
-  }
-  return new RedisBus(Object.freeze(parsed.data))
+  return new RedisBus(parseOptions(optionsSchema, options, 'bus'))
 }
 
 interface SenderState {

@@ -20,7 +20,8 @@
  * node when that one stops answering.
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import { backoffMs, type RedisConnection } from './connection.js'
+import { reconnectDelayMs } from '../redis/client.js'
+import type { RedisConnection } from './connection.js'
 
 /** What a {@link Subscriber} reports. Calls are synchronous, from ioredis's event handlers. */
 export interface SubscriberListener {
@@ -179,7 +180,7 @@ export class Subscriber {
       // disconnect(true) half-closes and waits this long for the peer's FIN before destroying the
       // socket; a frozen peer never sends it.
       disconnectTimeout: heartbeatTimeoutMs,
-      retryStrategy: backoffMs,
+      retryStrategy: reconnectDelayMs,
       connectionName,
       keyPrefix: '',
     }
@@ -202,7 +203,7 @@ export class Subscriber {
       tls,
       family,
       // Give up on this node after a few attempts; 'end' then moves us to another one.
-      retryStrategy: (attempt) => (attempt > CLUSTER_NODE_ATTEMPTS ? null : backoffMs(attempt)),
+      retryStrategy: (attempt) => (attempt > CLUSTER_NODE_ATTEMPTS ? null : reconnectDelayMs(attempt)),
     })
   }
 
@@ -215,7 +216,7 @@ export class Subscriber {
       this.#connection = undefined
       if (old !== undefined) void endConnection(old)
       this.#open()
-    }, backoffMs(this.#replaceAttempts++))
+    }, reconnectDelayMs(this.#replaceAttempts++))
     this.#replaceTimer.unref()
   }
 

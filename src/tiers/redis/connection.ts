@@ -2,58 +2,16 @@
  * The Redis tier's client: creating one from a URL with cache-friendly options, bounding every
  * command in time, turning failures into {@link TierUnavailableError}, and closing what we opened.
  */
-import { Redis, type Cluster } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { closeClient, createClient as createSharedClient } from '../../redis/client.js'
 import { CacheClosedError, TierUnavailableError, TiercacheError } from '../../errors.js'
 
 /** The client a {@link RedisConnection} wraps. */
 export type RedisClient = Redis | Cluster
 
-/** Longest the first connection (TCP + TLS handshake) may take before it is retried, in ms. */
-export const CONNECT_TIMEOUT_MS = 2_000
-/** Longest wait between reconnection attempts, in ms. */
-export const MAX_RECONNECT_DELAY_MS = 2_000
-
-/**
- * Delay before the `attempt`-th reconnection (1, 2, ...), in ms: 50 ms doubling up to
- * {@link MAX_RECONNECT_DELAY_MS}, plus up to 10% jitter so that a fleet of processes does not
- * reconnect in lockstep after an outage. Never gives up: a cache must come back on its own.
- */
-export function reconnectDelayMs(attempt: number): number {
-  const base = Math.min(50 * 2 ** Math.min(Math.max(attempt - 1, 0), 10), MAX_RECONNECT_DELAY_MS)
-  return Math.round(base * (1 + Math.random() / 10))
-}
-
-/**
- * Creates the client for a `redis://` or `rediss://` URL (TLS for the latter, as ioredis parses it).
- *
- * The choices, for a cache whose caller must never wait long on it (the stack's circuit breaker
- * decides what a failure means):
- * - `lazyConnect: false`: connect at once, so that the first call does not pay for the handshake.
- * - `enableOfflineQueue: false`: a command is never parked while disconnected, to be sent much later
- *   after its caller saw it fail. Instead {@link RedisConnection} lets a call wait (within its
- *   timeout) for a connection attempt in progress, and fails it at once while Redis is known down.
- * - `maxRetriesPerRequest: 0` and `autoResendUnfulfilledCommands: false`: commands in flight when the
- *   connection drops fail at once and are not replayed on the new connection.
- * - `commandTimeout`: the tier's `commandTimeoutMs`, so a hung server (or network) fails commands.
- * - `retryStrategy`: {@link reconnectDelayMs}, capped backoff, forever.
- * - `connectTimeout`: {@link CONNECT_TIMEOUT_MS}, so an unreachable host is retried instead of
- *   waited on for ioredis's default 10 s.
- * - `reconnectOnError` on `READONLY`: after a failover behind a fixed endpoint, the old master
- *   answers writes with READONLY; a new connection reaches the new master.
- * - `connectionName: 'tiercache'`, so that CLIENT LIST shows who we are.
- */
+/** Creates the tier's client for a URL; see {@link createSharedClient} for the options and why. */
 export function createClient(url: string, commandTimeoutMs: number): Redis {
-  return new Redis(url, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: commandTimeoutMs,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: reconnectDelayMs,
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
-    connectionName: 'tiercache',
-  })
+  return createSharedClient(url, commandTimeoutMs, 'tiercache')
 }
 
 /**
@@ -161,23 +119,4 @@ function asTiercacheError(what: string, error: unknown): TiercacheError {
   // they never contain the command's arguments, so no keys or values leak into them.
   const reason = error instanceof Error ? `: ${error.message}` : ''
   return new TierUnavailableError(`redis ${what} failed${reason}`, { cause: error })
-}
-
-/** QUIT when connected (lets in-flight commands finish), else disconnect; resolves once ended (at most 1 s). */
-async function closeClient(client: Redis): Promise<void> {
-  if (client.status === 'end') return
-  const ended = new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      client.disconnect()
-      resolve()
-    }, 1_000)
-    timer.unref()
-    client.once('end', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-  })
-  if (client.status === 'ready') client.quit().catch(() => client.disconnect())
-  else client.disconnect()
-  await ended
 }

@@ -12,21 +12,12 @@
  * script (the default since 5.0, the only way since 7.0). ZRANDMEMBER and `ZADD ... GT` need Redis
  * 6.2 or later (or any Valkey).
  */
-import { createHash } from 'node:crypto'
-import type { Cluster, Redis } from 'ioredis'
+import { type LuaScript, luaScript } from '../../redis/client.js'
 import { ENTRY_MARKER, TAG_MARKER } from './keys.js'
 import { RECORD_HEADER_BYTES, RECORD_VERSION } from './record.js'
 
-/** A Lua script and its SHA-1, for EVALSHA. */
-export interface LuaScript {
-  readonly name: string
-  readonly source: string
-  readonly sha1: string
-}
-
 function script(name: string, body: string): LuaScript {
-  const source = `${PRELUDE}\n${body}`
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') }
+  return luaScript(name, `${PRELUDE}\n${body}`)
 }
 
 /** Most members a `set` samples from the index and from each of its tag sets to prune dead ones. */
@@ -285,20 +276,4 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 `,
 )
 
-/** A script argument: strings go as UTF-8, buffers as they are. */
-export type ScriptArg = string | Buffer | number
-
-/**
- * Runs `script` by EVALSHA, falling back to EVAL when the server does not have it (NOSCRIPT: after a
- * restart, a failover to a replica that never saw it, or SCRIPT FLUSH); the EVAL caches it again.
- * This is what ioredis's `defineCommand` does, without adding methods to a client the caller owns.
- * The first key routes the call in a cluster; all keys must share its slot.
- */
-export async function runScript(client: Redis | Cluster, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  try {
-    return await client.evalsha(script.sha1, keys.length, ...keys, ...args)
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-    return await client.eval(script.source, keys.length, ...keys, ...args)
-  }
-}
+export { type LuaScript, type ScriptArg, runScript } from '../../redis/client.js'

@@ -1,6 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { z } from 'zod'
-import { InvalidOptionsError } from '../../errors.js'
 
 // setTimeout clamps anything above 2^31 - 1 ms to 1 ms (with a warning), which would turn a "rare"
 // cleanup into a busy loop; reject such intervals instead.
@@ -12,19 +11,6 @@ export const cleanupOptionsShape = {
   cleanupIntervalMs: z.number().int().min(0).max(MAX_TIMER_MS).default(60_000),
   /** Rows deleted per cleanup statement, so that no statement holds locks for long. @default 1000 */
   cleanupBatchSize: z.number().int().min(1).max(1_000_000).default(1000),
-}
-
-/**
- * Parses `input` with `schema` once, at construction, and freezes the result.
- * @throws InvalidOptionsError naming the offending fields (never their values, which may be secrets)
- */
-export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): Readonly<z.output<S>> {
-  const result = schema.safeParse(input)
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-    throw new InvalidOptionsError(`invalid ${what} options: ${problems.join('; ')}`)
-  }
-  return Object.freeze(result.data)
 }
 
 /**
