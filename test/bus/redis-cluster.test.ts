@@ -2,15 +2,15 @@ import { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisBus, type RedisBus } from '../../src/bus/redis.js'
 import { createRedisLock, type RedisLock } from '../../src/bus/redis-lock.js'
-import { startCluster, type TestCluster } from './cluster.js'
+import { type RedisClusterProcess, startRedisCluster } from '../helpers/redis-cluster.js'
 import { killClientsNamed, Recorder, sleep, uniqueChannel, waitFor } from './helpers.js'
 
-let cluster: TestCluster
+let cluster: RedisClusterProcess
 const clients: Cluster[] = []
 const closables: (RedisBus | RedisLock)[] = []
 
 beforeAll(async () => {
-  cluster = await startCluster(3)
+  cluster = await startRedisCluster(3)
 }, 60_000)
 afterAll(async () => {
   await cluster.stop()
