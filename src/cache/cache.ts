@@ -241,6 +241,14 @@ export class Cache {
     )
   }
 
+  /**
+   * The bus's state: `'none'` without Redis; `'listening'`; `'deaf'` while this instance may have missed
+   * invalidations (its L1 is cleared and bypassed until the bus listens again).
+   */
+  get busState(): 'none' | 'listening' | 'deaf' {
+    return this.core.stack.busState
+  }
+
   /** Each tier's kind and circuit state. */
   health(): TierHealth[] {
     return this.core.stack.health()

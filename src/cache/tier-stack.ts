@@ -279,6 +279,12 @@ export class TierStack {
     return counts
   }
 
+  /** See `Cache.busState`. */
+  get busState(): 'none' | 'listening' | 'deaf' {
+    if (this.bus === undefined) return 'none'
+    return this.bus.listening ? 'listening' : 'deaf'
+  }
+
   health(): TierHealth[] {
     const l1: TierHealth[] = this.l1 ? [{ level: 'l1', kind: this.l1.kind, circuit: 'closed', shared: false, durable: false }] : []
     return [

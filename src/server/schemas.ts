@@ -87,6 +87,7 @@ export const statsResponseSchema = z.object({
 /** `GET /health`: `degraded` when some tier's circuit is not closed. */
 export const healthResponseSchema = z.object({
   status: z.enum(['ok', 'degraded']),
+  bus: z.enum(['none', 'listening', 'deaf']).describe('none without Redis; deaf: L1 is cleared and bypassed until the bus listens again'),
   tiers: z.array(
     z.object({
       level: z.enum(['l1', 'l2', 'l3']),

@@ -35,6 +35,7 @@ function listening(cache: Cache): Promise<void> {
 describe('instances sharing Redis', () => {
   it('drop what another instance overwrote from their L1', async () => {
     const [a, b] = (await instances(2)) as [Cache, Cache]
+    expect([a.busState, b.busState]).toEqual(['listening', 'listening'])
     await a.set('k', 'v1')
     expect(await b.get('k')).toBe('v1') // now in b's L1
     expect((await b.getWithInfo('k'))?.source).toBe('l1')

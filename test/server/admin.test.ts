@@ -74,6 +74,7 @@ describe('GET /health', () => {
     expect(response.statusCode).toBe(200)
     expect(response.json()).toEqual({
       status: 'ok',
+      bus: 'none',
       tiers: [
         { level: 'l1', kind: 'memory', circuit: 'closed', shared: false, durable: false },
         { level: 'l3', kind: 'sqlite', circuit: 'closed', shared: true, durable: true },

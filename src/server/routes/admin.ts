@@ -20,8 +20,8 @@ const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
  * - `POST /v1/invalidate` with `{ tags, namespace? }` → 200 `{ invalidated }`: removes every entry
  *   carrying one of `tags`, in `namespace`, or in every namespace when it is omitted;
  * - `GET /v1/stats` → 200 `CacheStats` (counters since the cache was created);
- * - `GET /health` → 200 `{ status: 'ok' | 'degraded', tiers }`. `degraded` (some tier's circuit is
- *   not closed) still answers 200: the cache keeps serving from the tiers that work, so taking the
+ * - `GET /health` → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's circuit is
+ *   not closed, or the bus is deaf) still answers 200: the cache keeps serving from the tiers that work, so taking the
  *   instance out of a load balancer would only lose capacity. Monitor `status`, not the HTTP code;
  *   a closed cache answers 503 `TC_CACHE_CLOSED` from every other route;
  * - `GET /openapi.json` → the OpenAPI 3.1 document of these routes (not listed in itself).
@@ -58,7 +58,9 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
     () => {
       if (cache.closed) throw new CacheClosedError('cache is closed')
       const tiers = cache.health()
-      return { status: tiers.every((tier) => tier.circuit === 'closed') ? ('ok' as const) : ('degraded' as const), tiers }
+      const bus = cache.busState
+      const ok = bus !== 'deaf' && tiers.every((tier) => tier.circuit === 'closed')
+      return { status: ok ? ('ok' as const) : ('degraded' as const), bus, tiers }
     },
   )
 
