@@ -32,6 +32,9 @@ export interface CrossProcessLock {
 
 const noRelease = async (): Promise<void> => {}
 
+/** Longest a process waits on another's lock before it looks for the value and tries the lock again, ms. */
+export const LOCK_WAIT_SLICE_MS = 250
+
 /** How a flight answers its callers: finally, with a stale value while it goes on, or with an error. */
 interface FlightAnswers<V> {
   final(result: Served<V>): void
@@ -253,7 +256,9 @@ export class ReadThrough {
           clearInterval(renewal)
         }
       }
-      await lock.waitForRelease(name, ttlMs)
+      // The release notice wakes us at once; the slice bounds the wait when the notice is lost (the
+      // holder crashed, or Redis restarted and forgot the lock) to one slice, not a whole lock ttl.
+      await lock.waitForRelease(name, Math.min(ttlMs, LOCK_WAIT_SLICE_MS))
       const found = await this.freshBelowL1(namespace, key, since)
       if (found !== undefined) return { kind: 'found', found }
     }

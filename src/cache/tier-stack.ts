@@ -165,7 +165,10 @@ export class TierStack {
       this.l1.put(entry)
       this.counters.tiers.l1.writes++
     }
-    await Promise.all([...this.lower.map((lower) => this.write(lower, entry)), this.publish({ type: 'set', namespace, keys: [key] })])
+    await Promise.all(this.lower.map((lower) => this.write(lower, entry)))
+    // Only once the shared tiers hold the new value: an instance that drops its copy on this message
+    // and reads again must find the new value, not the one being replaced.
+    await this.publish({ type: 'set', namespace, keys: [key] })
     // An invalidation may have run while the shared tiers were being written: undo, so it wins.
     if (since !== undefined && this.invalidations.isOutdated(since, namespace, key, tags)) {
       await this.delete(namespace, key)
@@ -178,11 +181,12 @@ export class TierStack {
   async delete(namespace: string, key: string): Promise<boolean> {
     this.invalidations.key(namespace, key)
     const inL1 = this.l1?.remove(namespace, key) ?? false
-    const [results] = await Promise.all([
-      this.removeEverywhere({ kind: 'key', namespace, key }),
-      this.publish({ type: 'delete', namespace, keys: [key] }),
-    ])
+    const results = await this.removeEverywhere({ kind: 'key', namespace, key })
+    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
+    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
     this.invalidations.key(namespace, key)
+    this.l1?.remove(namespace, key)
+    await this.publish({ type: 'delete', namespace, keys: [key] })
     return inL1 || results.some((result) => result === true)
   }
 
@@ -191,24 +195,24 @@ export class TierStack {
     if (tags.length === 0) return
     this.invalidations.tagged(tags, namespace)
     this.l1?.removeByTags(tags, namespace)
-    await Promise.all([
-      this.removeEverywhere({ kind: 'tags', namespace, tags }),
-      this.publish(namespace === undefined ? { type: 'invalidate-tags', tags } : { type: 'invalidate-tags', namespace, tags }),
-    ])
-    // Recorded again at the end: a read that began while the tiers were being cleaned must not
-    // backfill what it read before the clean reached its tier.
+    await this.removeEverywhere({ kind: 'tags', namespace, tags })
+    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
+    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
     this.invalidations.tagged(tags, namespace)
+    this.l1?.removeByTags(tags, namespace)
+    await this.publish(namespace === undefined ? { type: 'invalidate-tags', tags } : { type: 'invalidate-tags', namespace, tags })
   }
 
   /** Removes every entry of `namespace`, or every entry, from every tier and every instance's L1. */
   async clear(namespace?: string): Promise<void> {
     this.invalidations.cleared(namespace)
     this.l1?.removeAll(namespace)
-    await Promise.all([
-      this.removeEverywhere({ kind: 'clear', namespace }),
-      this.publish(namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace }),
-    ])
+    await this.removeEverywhere({ kind: 'clear', namespace })
+    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
+    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
     this.invalidations.cleared(namespace)
+    this.l1?.removeAll(namespace)
+    await this.publish(namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace })
   }
 
   /**
@@ -328,8 +332,12 @@ export class TierStack {
     else this.counters.tiers[lower.level].writes++
   }
 
-  /** Applies a removal to every shared tier; a tier that misses it replays it before serving again. */
-  private removeEverywhere(removal: Repair): Promise<unknown[]> {
+  /**
+   * Applies a removal to every shared tier, slowest first, one after the other: while it runs, a
+   * read that finds the entry in a faster tier backfills only the tiers above that one, never a tier
+   * already cleaned. A tier that misses the removal replays it before serving again.
+   */
+  private async removeEverywhere(removal: Repair): Promise<unknown[]> {
     const run = (tier: Tier): Promise<unknown> => {
       switch (removal.kind) {
         case 'key':
@@ -340,13 +348,14 @@ export class TierStack {
           return tier.clear(removal.namespace)
       }
     }
-    return Promise.all(
-      this.lower.map(async (lower) => {
-        const result = await lower.call(removal.kind === 'key' ? 'delete' : removal.kind === 'tags' ? 'deleteByTags' : 'clear', run)
-        if (result === FAILED) lower.missed(removal)
-        return result
-      }),
-    )
+    const operation = removal.kind === 'key' ? 'delete' : removal.kind === 'tags' ? 'deleteByTags' : 'clear'
+    const results: unknown[] = []
+    for (const lower of [...this.lower].reverse()) {
+      const result = await lower.call(operation, run)
+      if (result === FAILED) lower.missed(removal)
+      results.push(result)
+    }
+    return results
   }
 
   /** Tells the other instances; a failure is reported, not thrown: their L1 expires it at worst. */
