@@ -2,8 +2,8 @@
 //
 //   node --expose-gc bench/run.js [--only <suite>[,<suite>...]] [--quick]
 //
-// Suites: l1, sqlite, postgres, stack. Env: BENCH_POSTGRES_URL (default
-// postgres://postgres@127.0.0.1:5432/test). The tables are markdown, ready to paste into
+// Suites: l1, sqlite, postgres, stack, l2. Env: BENCH_POSTGRES_URL (default
+// postgres://postgres@127.0.0.1:5432/test), BENCH_REDIS_URL (default redis://127.0.0.1:6379). The tables are markdown, ready to paste into
 // docs/benchmarks.md. See that page for what each row measures.
 import { readFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
@@ -11,14 +11,15 @@ import { URL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { formatTable } from './lib/harness.js'
 import l1 from './suites/l1-hit.js'
+import l2 from './suites/l2.js'
 import postgres from './suites/postgres.js'
 import sqlite from './suites/sqlite.js'
 import stack from './suites/stack.js'
 
-const SUITES = [l1, sqlite, postgres, stack]
+const SUITES = [l1, sqlite, postgres, stack, l2]
 
-// Per-task budgets. The full run has ~35 tasks: about 2 s each with warm-up, plus filling the
-// databases, keeps it near a minute and a half on 2 cores. --quick is for checking the suites work.
+// Per-task budgets. The full run has ~45 tasks: about 2 s each with warm-up, plus filling the
+// databases, keeps it under two minutes on 2 cores. --quick is for checking the suites work.
 const TIMING = { time: 1500, warmupTime: 400 }
 const QUICK_TIMING = { time: 200, warmupTime: 50 }
 
@@ -81,7 +82,7 @@ function printHeader() {
   console.log(`- cpu: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB`)
   // Other processes busy on the machine show up as noise (wide p99, large ±): note the load.
   console.log(`- load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`)
-  console.log(`- libraries: ${['tinybench', 'bentocache', 'cache-manager', 'keyv'].map((name) => `${name} ${versionOf(name)}`).join(', ')}`)
+  console.log(`- libraries: ${['tinybench', 'bentocache', 'cache-manager', 'keyv', 'ioredis'].map((name) => `${name} ${versionOf(name)}`).join(', ')}`)
   console.log(`- per task: ${timing.warmupTime} ms warm-up, ${timing.time} ms measured${values.quick ? ' (--quick: rough numbers)' : ''}`)
   if (typeof global.gc !== 'function') console.log('- note: run with --expose-gc for a GC between tasks')
 }

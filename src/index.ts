@@ -32,7 +32,7 @@ export function createCache(options?: CacheOptions): Cache {
  */
 function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier; coordination: Coordination } {
   const { redis: connection, prefix, commandTimeout: commandTimeoutMs } = l2
-  const tier = new DeferredTier('redis', { shared: true, durable: false }, async () => {
+  const tier = new DeferredTier('redis', { shared: true, durable: false, boundedCalls: true }, async () => {
     const { createRedisTier } = await import('./tiers/redis/index.js')
     return createRedisTier({ connection, prefix, commandTimeoutMs })
   })

@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { URL } from 'node:url'
+import { Redis } from 'ioredis'
 import postgres from 'postgres'
 
 /**
@@ -84,6 +86,42 @@ export async function probePostgres(url) {
     return error instanceof Error ? error.message : String(error)
   } finally {
     await sql.end({ timeout: 1 }).catch(() => undefined)
+  }
+}
+
+/** The Redis the L2 suite uses. */
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** Resolves undefined when Redis at `url` answers a PING, else the reason it does not. */
+export async function probeRedis(url) {
+  // One attempt, no retries: an absent server must fail the probe in seconds, not be waited on.
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  // The socket's error (ECONNREFUSED, ENOTFOUND) says more than the "Connection is closed." that
+  // connect() rejects with once no retry is allowed.
+  let socketError
+  client.on('error', (error) => {
+    socketError = error
+  })
+  try {
+    await client.connect()
+    await client.ping()
+    return undefined
+  } catch (error) {
+    const reason = socketError ?? error
+    return reason instanceof Error ? reason.message : String(reason)
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** `url` without its password, for printing. */
+export function redact(url) {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparsable URL)'
   }
 }
 

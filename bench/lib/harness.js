@@ -1,5 +1,7 @@
 // Measuring and printing: every suite hands its tasks to `measure` and prints with `formatTable`, so
-// that all numbers in one run come from the same method and read the same way.
+// that all numbers in one run come from the same method and read the same way. `measurePaired` is
+// for ratios too tight to read off two rows timed seconds apart (the L2 suite's goals).
+import { setImmediate } from 'node:timers'
 import { Bench } from 'tinybench'
 
 /**
@@ -102,6 +104,59 @@ function timed(fn, batch) {
     const elapsedMs = Number(process.hrtime.bigint() - start) / 1e6
     return { overriddenDuration: elapsedMs / batch, overriddenIterationCost: elapsedMs }
   }
+}
+
+/**
+ * The figures of one operation of {@link measurePaired}. Times in milliseconds per operation.
+ * @typedef {{ name: string, mean: number, p50: number, samples: number }} PairedFigures
+ */
+
+/**
+ * Times two or more operations in alternation, one call of each per round (in reverse order every
+ * other round, so that neither always runs first), each call timed alone and started once the I/O
+ * pending after the previous one has run: a warm-up of `timing.warmupTime`, then at least
+ * `timing.time` ms of rounds.
+ *
+ * For comparing operations that each take one network round trip: on a shared machine the round
+ * trip drifts by tens of percent over seconds (the other processes' load, the server's), so two rows
+ * measured one after the other can differ by more than what separates the operations. Alternating
+ * call by call exposes both to the same conditions, and the ratio of their medians is stable from
+ * run to run.
+ *
+ * @param {{ name: string, fn: (i: number) => unknown }[]} operations
+ * @param {Timing} timing
+ * @returns {Promise<PairedFigures[]>} in the order of `operations`
+ */
+export async function measurePaired(operations, timing) {
+  const samples = operations.map(() => [])
+  let i = 0
+  const rounds = async (ms, record) => {
+    const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6))
+    for (let round = 0; process.hrtime.bigint() < end; round++) {
+      for (let k = 0; k < operations.length; k++) {
+        const index = round % 2 === 0 ? k : operations.length - 1 - k
+        const start = process.hrtime.bigint()
+        await operations[index].fn(i++)
+        if (record) samples[index].push(Number(process.hrtime.bigint() - start) / 1e6)
+        // Let the I/O that arrived with the reply run before the next call: what a call leaves
+        // behind (the echo of a bus message it published) would otherwise be timed on the next
+        // call, which belongs to another operation.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+  }
+  global.gc?.()
+  await rounds(timing.warmupTime, false)
+  await rounds(timing.time, true)
+  return operations.map(({ name }, index) => {
+    const sorted = samples[index].sort((a, b) => a - b)
+    return {
+      name,
+      mean: sorted.reduce((sum, d) => sum + d, 0) / sorted.length,
+      p50: sorted[Math.floor((sorted.length - 1) / 2)],
+      samples: sorted.length,
+    }
+  })
 }
 
 /** `ms` (a duration in milliseconds) in the unit that reads best: ns, µs, ms or s. */

@@ -10,7 +10,7 @@ import knex from 'knex'
 import Keyv from 'keyv'
 import postgres from 'postgres'
 import { createPostgresTier } from '../../dist/tiers/sql/postgres/index.js'
-import { POSTGRES_URL, RUN_ID, probePostgres } from '../lib/fixtures.js'
+import { POSTGRES_URL, RUN_ID, probePostgres, redact } from '../lib/fixtures.js'
 import { TTL_MS, bentoStore, compareStores, managerStore, tierStore } from '../lib/stores.js'
 
 // Writes in flight while filling 3 × 10k keys: seconds instead of tens of seconds, within every
@@ -114,16 +114,5 @@ async function dropTables(url, tables) {
     for (const table of tables) await sql`drop table if exists ${sql(table)}`
   } finally {
     await sql.end({ timeout: 1 })
-  }
-}
-
-/** The URL without its password, for printing. */
-function redact(url) {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(unparsable BENCH_POSTGRES_URL)'
   }
 }

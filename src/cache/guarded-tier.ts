@@ -130,6 +130,8 @@ export class GuardedTier {
   }
 
   private timed<T>(operation: string, promise: Promise<T>): Promise<T> {
+    // A tier that bounds its own calls needs no second timer on its hot path.
+    if (this.tier.capabilities.boundedCalls === true) return promise
     const ms = this.options.timeoutMs
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(

@@ -6,6 +6,11 @@ export interface TierCapabilities {
   readonly shared: boolean
   /** Entries survive a process restart once `set` has resolved. */
   readonly durable: boolean
+  /**
+   * Every call settles within the tier's own timeout (the Redis tier bounds each command), so the
+   * stack need not time it again. @default false
+   */
+  readonly boundedCalls?: boolean
 }
 
 /** A page request of {@link Tier.keys}: a cursor and a size. */

@@ -92,7 +92,7 @@ const optionsSchema = z.object({
  */
 export class RedisTier implements Tier {
   readonly kind = 'redis'
-  readonly capabilities: TierCapabilities = { shared: true, durable: false }
+  readonly capabilities: TierCapabilities = { shared: true, durable: false, boundedCalls: true }
   /** Where the tier keeps things in Redis, for tools and tests that inspect it. */
   readonly layout: KeyLayout
   private readonly registry: NamespaceRegistry
