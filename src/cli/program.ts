@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
+import { registerKeys } from './commands/keys.js'
 import { registerPurge } from './commands/purge.js'
 import { registerReplay } from './commands/replay.js'
 import { registerServe } from './commands/serve.js'
@@ -15,7 +16,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `replay`. Commander's own errors (unknown
+ * The `tiercache` program: `serve`, `stats`, `purge`, `replay`, `keys`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
 export function createProgram(ctx: CliContext = processContext()): Command {
@@ -30,6 +31,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerStats(program, ctx)
   registerPurge(program, ctx)
   registerReplay(program, ctx)
+  registerKeys(program, ctx)
   return program
 }
 

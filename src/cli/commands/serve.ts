@@ -1,16 +1,14 @@
 import { type Command, Option } from 'commander'
-import { type Cache, type CacheOptions, InvalidOptionsError, createCache } from '../../index.js'
+import { type Cache, type CacheOptions, createCache } from '../../index.js'
 import type { CliContext } from '../context.js'
 import { bytesFlag, durationFlag, integerFlag, portFlag } from '../flags.js'
+import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
-/** Default SQLite file of `tiercache serve`, relative to the working directory: the library's default. */
-export const DEFAULT_SQLITE_PATH = './.tiercache/cache.db'
+export { DEFAULT_SQLITE_PATH } from '../storage.js'
 
-interface ServeFlags {
+interface ServeFlags extends StorageFlags {
   readonly host: string
   readonly port: number
-  readonly postgres?: string
-  readonly sqlite: string
   readonly redis?: string
   readonly l1Entries?: number
   readonly l1Bytes?: number
@@ -40,8 +38,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description('start the REST server')
     .addOption(new Option('--host <host>', 'interface to listen on').env('TIERCACHE_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').env('TIERCACHE_PORT').argParser(portFlag('--port')).default(4100))
-    .addOption(new Option('--postgres <url>', 'L3 in PostgreSQL (takes precedence over --sqlite from the environment)').env('DATABASE_URL'))
-    .addOption(new Option('--sqlite <path>', 'L3 in this SQLite file, when no PostgreSQL URL is given').env('TIERCACHE_SQLITE').default(DEFAULT_SQLITE_PATH))
+    .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
+    .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis, with the bus and the cross-process lock').env('REDIS_URL'))
     .addOption(new Option('--l1-entries <n>', 'most entries in the in-process L1 (default 10000)').argParser(integerFlag('--l1-entries')))
     .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
@@ -79,19 +77,6 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis } }),
     l3: chooseL3(flags, command),
   }
-}
-
-/**
- * PostgreSQL when a URL is given, else SQLite. A flag on the command line wins over the environment,
- * so `--sqlite x` with DATABASE_URL set serves from SQLite; both flags on the command line is an error.
- */
-function chooseL3(flags: ServeFlags, command: Command): NonNullable<CacheOptions['l3']> {
-  if (flags.postgres === undefined) return { sqlite: flags.sqlite }
-  const postgresFrom = command.getOptionValueSource('postgres')
-  const sqliteFrom = command.getOptionValueSource('sqlite')
-  if (postgresFrom === 'cli' && sqliteFrom === 'cli') throw new InvalidOptionsError('give --postgres or --sqlite, not both')
-  if (postgresFrom === 'env' && sqliteFrom === 'cli') return { sqlite: flags.sqlite }
-  return { postgres: flags.postgres }
 }
 
 function closeOnSignals(server: RunningServer, cache: Cache, ctx: CliContext): void {

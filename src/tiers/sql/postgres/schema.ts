@@ -1,4 +1,5 @@
-import { bigint, customType, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import { bigint, bigserial, check, customType, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core'
 
 // drizzle-orm has no bytea column; postgres.js reads bytea as a Buffer and writes any Uint8Array.
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -43,5 +44,55 @@ export const entries = pgTable(
     primaryKey({ name: 'tiercache_entries_pkey', columns: [table.namespace, table.key] }),
     index('tiercache_entries_tags_idx').using('gin', table.tags),
     index('tiercache_entries_stale_until_idx').on(table.staleUntil),
+  ],
+)
+
+/**
+ * API keys (migration 0002): one row per key, looked up by its public `id` (`tck_` and 12 base32
+ * characters). `hash` is the SHA-256 of the key's secret, never the secret itself; `roles` is a JSON
+ * array of role names. Times are epoch ms; `revoked_at` is null while the key is active, and
+ * `last_used_at` is refreshed at most once a minute per key and process. See
+ * `src/security/credentials/`.
+ */
+export const apiKeys = pgTable(
+  'tiercache_api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    roles: text('roles').notNull(),
+    hash: bytea('hash').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    revokedAt: bigint('revoked_at', { mode: 'number' }),
+    lastUsedAt: bigint('last_used_at', { mode: 'number' }),
+  },
+  (table) => [
+    index('tiercache_api_keys_tenant_idx').on(table.tenant),
+    check('tiercache_api_keys_hash_length', sql`octet_length(${table.hash}) = 32`),
+  ],
+)
+
+/**
+ * The audit log (migration 0002): who (`key_id`, `tenant`), what (`action`, `target`), from where
+ * (`ip`, `user_agent`), `outcome` and when (`at`, epoch ms). Append-only: a trigger, written by hand
+ * in the migration because drizzle-kit does not model triggers, rejects every UPDATE, DELETE and
+ * TRUNCATE. Indexed by (tenant, at) for a tenant admin's reads. See `src/security/audit/`.
+ */
+export const auditLog = pgTable(
+  'tiercache_audit',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: bigint('at', { mode: 'number' }).notNull(),
+    keyId: text('key_id'),
+    tenant: text('tenant'),
+    action: text('action').notNull(),
+    target: text('target'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    outcome: text('outcome').notNull(),
+    detail: text('detail'),
+  },
+  (table) => [
+    index('tiercache_audit_tenant_at_idx').on(table.tenant, table.at),
+    check('tiercache_audit_outcome', sql`${table.outcome} in ('ok', 'denied', 'error')`),
   ],
 )

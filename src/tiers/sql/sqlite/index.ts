@@ -214,14 +214,29 @@ function parseTags(stored: string): readonly string[] {
  */
 export function createSqliteTier(options: SqliteTierOptions): SqliteTier {
   const parsed = parseOptions(optionsSchema, options, 'SQLite tier')
-  const db = openDatabase(parsed.path)
+  return new SqliteTier(openSqliteDatabase(parsed.path), parsed)
+}
+
+/**
+ * Opens a connection of its own to the tier's database at `path` (creating the file and its missing
+ * parent folders if needed), as the tier does: WAL mode, `synchronous = NORMAL`, a busy timeout of
+ * {@link SQLITE_BUSY_TIMEOUT_MS}, and the schema migrated to the latest version (a no-op when another
+ * connection or process has done it). For components that keep their own tables in the same file,
+ * such as the API keys and the audit log; the caller closes the connection.
+ *
+ * @param path - database file, or `':memory:'` for a private in-memory database
+ * @throws TierUnavailableError when the file cannot be created or opened
+ * @throws MigrationFailedError when the schema cannot be brought up to date
+ */
+export function openSqliteDatabase(path: string): Database.Database {
+  const db = openDatabase(path)
   try {
     migrateSqlite(db)
   } catch (error) {
     db.close()
     throw error
   }
-  return new SqliteTier(db, parsed)
+  return db
 }
 
 function openDatabase(path: string): Database.Database {

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { MigrationFailedError } from '../../../errors.js'
+import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
 
 /**
  * The SQLite schema, as an ordered list of migrations. Migration `i` brings the database from
@@ -13,6 +14,8 @@ import { MigrationFailedError } from '../../../errors.js'
  *   by tag across namespaces.
  * - Triggers keep the tag rows in step with every insert, tag change and delete of an entry, inside
  *   the same statement, whoever issues it (this tier, its cleanup, or an operator's ad hoc DELETE).
+ *
+ * Version 2: `tiercache_api_keys` and the append-only `tiercache_audit`; see `security-migration.ts`.
  */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -60,6 +63,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
       WHERE namespace = old.namespace AND key = old.key AND tag IN (SELECT value FROM json_each(old.tags));
   END;
   `,
+  SQLITE_SECURITY_MIGRATION,
 ]
 
 /**

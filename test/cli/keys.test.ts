@@ -1,0 +1,291 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openAuditLog } from '../../src/security/audit/index.js'
+import { openCredentialStore } from '../../src/security/credentials/index.js'
+import { TEST_POSTGRES_URL } from '../helpers/postgres.js'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const bin = join(root, 'bin/tiercache.js')
+const dir = mkdtempSync(join(tmpdir(), 'tiercache-keys-test-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** The environment without the variables the command reads, so that the caller's cannot leak in. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const name of ['TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'DATABASE_URL', 'REDIS_URL']) delete env[name]
+  return env
+}
+
+/** Runs the built command in its own process, as users do. */
+function tiercache(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? dir, encoding: 'utf8', env: { ...cleanEnv(), ...options.env }, timeout: 60_000 })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+interface CreatedJson {
+  readonly id: string
+  readonly key: string
+  readonly tenant: string
+  readonly roles: string[]
+}
+
+/** `keys create --json`, checked to have succeeded. */
+function createKey(tenant: string, roles: string, storage: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CreatedJson {
+  const run = tiercache(['keys', 'create', '--tenant', tenant, '--roles', roles, '--json', ...storage], options)
+  expect(run.stderr).toMatch(/cannot be shown again/)
+  expect(run.code).toBe(0)
+  return JSON.parse(run.stdout) as CreatedJson
+}
+
+/** The 43-character secret at the end of a key. */
+function secretOf(key: string): string {
+  return key.slice(-43)
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** Resolves once the served process prints that it listens. */
+function listening(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (/tiercache listening on /.test(out)) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)))
+  })
+}
+
+beforeAll(() => {
+  // The command runs the compiled package: build it (others' type errors elsewhere do not stop tsc
+  // from emitting; a CLI or security module that does not compile fails here).
+  const started = Date.now()
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' })
+  if (build.status !== 0 && /src\/(cli|security)\//.test(build.stdout)) throw new Error(`the CLI does not compile:\n${build.stdout}`)
+  expect(statSync(join(root, 'dist/cli/commands/keys.js')).mtimeMs).toBeGreaterThanOrEqual(started - 1000)
+}, 180_000)
+
+describe('tiercache keys (built, spawned) on SQLite', () => {
+  const file = join(dir, 'sqlite/cache.db')
+  const storage = ['--sqlite', file]
+
+  it('creates a key, prints it once as JSON, and another process opening the file verifies it', async () => {
+    const created = createKey('acme', 'read,write', storage)
+    expect(Object.keys(created)).toEqual(['id', 'key', 'tenant', 'roles'])
+    expect(created).toMatchObject({ tenant: 'acme', roles: ['read', 'write'] })
+    expect(created.id).toMatch(/^tck_[a-z2-7]{12}$/)
+    expect(created.key).toMatch(new RegExp(`^tc_${created.id}_[A-Za-z0-9_-]{43}$`))
+    // This test process is a second process on the file the command wrote.
+    const store = await openCredentialStore({ sqlite: file })
+    try {
+      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant: 'acme', roles: ['read', 'write'] })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('prints the key for people with a warning that it cannot be shown again', () => {
+    const run = tiercache(['keys', 'create', '--tenant', 'acme', '--roles', 'admin', ...storage])
+    expect(run.code).toBe(0)
+    const key = /(tc_tck_[a-z2-7]{12}_[A-Za-z0-9_-]{43})/.exec(run.stdout)?.[1]
+    expect(key).toBeDefined()
+    expect(run.stdout.split(key ?? '').length).toBe(2)
+    expect(run.stdout).toMatch(/^created API key tck_[a-z2-7]{12} for tenant acme, roles admin:/)
+    expect(run.stderr).toBe('warning: this is the only time the key is shown; store it now, it cannot be shown again\n')
+  })
+
+  it('lists keys in another process, by tenant, never with the key', () => {
+    const mine = createKey('listed', 'read', storage)
+    const other = createKey('other-tenant', 'write,service', storage)
+    const json = tiercache(['keys', 'list', '--tenant', 'listed', '--json', ...storage])
+    expect(json.code).toBe(0)
+    const listed = JSON.parse(json.stdout) as Record<string, unknown>[]
+    expect(listed).toEqual([{ id: mine.id, tenant: 'listed', roles: ['read'], createdAt: expect.any(Number), revokedAt: null, lastUsedAt: null }])
+    const all = tiercache(['keys', 'list', ...storage])
+    expect(all.code).toBe(0)
+    expect(all.stdout).toMatch(/^ID\s+TENANT\s+ROLES\s+CREATED\s+LAST USED\s+STATUS\n/)
+    expect(all.stdout).toMatch(new RegExp(`${mine.id}\\s+listed\\s+read\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\s+never\\s+active`))
+    expect(all.stdout).toMatch(new RegExp(`${other.id}\\s+other-tenant\\s+write,service\\s`))
+    for (const output of [json.stdout, all.stdout]) {
+      expect(output).not.toContain(secretOf(mine.key))
+      expect(output).not.toContain(secretOf(other.key))
+    }
+    expect(tiercache(['keys', 'list', '--tenant', 'nobody', ...storage]).stdout).toBe('no API keys for tenant nobody\n')
+  })
+
+  it('revokes a key: it no longer verifies anywhere, and revoking it again fails', async () => {
+    const created = createKey('revoking', 'read', storage)
+    const run = tiercache(['keys', 'revoke', created.id, ...storage])
+    expect([run.code, run.stdout, run.stderr]).toEqual([0, `revoked API key ${created.id} of tenant revoking\n`, ''])
+    const store = await openCredentialStore({ sqlite: file })
+    try {
+      expect(await store.verify(created.key)).toBeUndefined()
+    } finally {
+      await store.close()
+    }
+    const listed = JSON.parse(tiercache(['keys', 'list', '--tenant', 'revoking', '--json', ...storage]).stdout) as { revokedAt: number | null }[]
+    expect(listed[0]?.revokedAt).toEqual(expect.any(Number))
+    expect(tiercache(['keys', 'list', '--tenant', 'revoking', ...storage]).stdout).toMatch(/revoked \d{4}-/)
+    const again = tiercache(['keys', 'revoke', created.id, ...storage])
+    expect([again.code, again.stderr]).toEqual([1, `error: no active API key with id ${created.id} (it was revoked already)\n`])
+    const unknown = tiercache(['keys', 'revoke', 'tck_aaaaaaaaaaaa', '--json', ...storage])
+    expect([unknown.code, unknown.stderr]).toEqual([1, 'error: no active API key with id tck_aaaaaaaaaaaa\n'])
+  })
+
+  it('revokes by the whole key too, and never echoes a secret-looking argument', () => {
+    const created = createKey('whole', 'read', storage)
+    const run = tiercache(['keys', 'revoke', created.key, '--json', ...storage])
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toEqual({ id: created.id, tenant: 'whole', revoked: true })
+    expect(run.stdout + run.stderr).not.toContain(secretOf(created.key))
+    const garbage = tiercache(['keys', 'revoke', 'tc_not_a_real_key_but_secret_ish', ...storage])
+    expect([garbage.code, garbage.stderr]).toEqual([1, 'error: no active API key with that id\n'])
+  })
+
+  it('writes key.create and key.revoke to the audit log, without the key', async () => {
+    const created = createKey('audited', 'read,admin', storage)
+    expect(tiercache(['keys', 'revoke', created.id, ...storage]).code).toBe(0)
+    const audit = await openAuditLog({ sqlite: file })
+    try {
+      const events = await audit.query({ tenant: 'audited' })
+      expect(events.map(({ action, outcome, keyId, tenant, target, userAgent, detail }) => ({ action, outcome, keyId, tenant, target, userAgent, detail }))).toEqual([
+        { action: 'key.revoke', outcome: 'ok', keyId: null, tenant: 'audited', target: created.id, userAgent: 'tiercache-cli', detail: null },
+        { action: 'key.create', outcome: 'ok', keyId: null, tenant: 'audited', target: created.id, userAgent: 'tiercache-cli', detail: 'roles=read,admin' },
+      ])
+    } finally {
+      await audit.close()
+    }
+    const db = new Database(file, { readonly: true })
+    try {
+      expect(JSON.stringify(db.prepare('SELECT * FROM tiercache_audit').all())).not.toContain(secretOf(created.key))
+    } finally {
+      db.close()
+    }
+  })
+
+  it.each([
+    [['keys', 'create', '--tenant', 'a b', '--roles', 'read'], /^error TC_INVALID_OPTIONS: --tenant must be 1 to 64 letters/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read,root'], /^error TC_INVALID_OPTIONS: --roles must list roles among read, write, admin and service/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'service'], /^error TC_INVALID_OPTIONS: --roles .*at least one of read, write or admin/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', ' , '], /^error TC_INVALID_OPTIONS: --roles/],
+    [['keys', 'create', '--roles', 'read'], /required option '--tenant <id>' not specified/],
+    [['keys', 'create', '--tenant', 'acme'], /required option '--roles <roles>' not specified/],
+    [['keys', 'list', '--tenant', ''], /^error TC_INVALID_OPTIONS: --tenant/],
+    [['keys', 'revoke'], /missing required argument 'id'/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--postgres', 'postgres://x', '--sqlite', 'x.db'], /^error TC_INVALID_OPTIONS: give --postgres or --sqlite, not both/],
+  ])('exits 2 on the usage error %j, before opening any database', (args, message) => {
+    const cwd = join(dir, `usage-${randomUUID().slice(0, 8)}`)
+    mkdirSync(cwd)
+    const run = tiercache(args, { cwd })
+    expect(run.stderr).toMatch(message)
+    expect(run.stderr).not.toMatch(/\n\s+at /)
+    expect(run.code).toBe(2)
+    expect(existsSync(join(cwd, '.tiercache'))).toBe(false)
+  })
+
+  it('finds the database as serve does: ./.tiercache/cache.db by default, TIERCACHE_SQLITE, --sqlite over DATABASE_URL', async () => {
+    const cwd = join(dir, 'defaults')
+    mkdirSync(cwd)
+    const byDefault = createKey('defaults', 'read', [], { cwd })
+    expect(existsSync(join(cwd, '.tiercache/cache.db'))).toBe(true)
+    const fromEnv = createKey('defaults', 'read', [], { cwd, env: { TIERCACHE_SQLITE: join(cwd, 'env.db') } })
+    // A flag on the command line wins over DATABASE_URL from the environment, as for serve.
+    const flagOverEnv = createKey('defaults', 'read', ['--sqlite', join(cwd, 'flag.db')], { cwd, env: { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } })
+    for (const [path, created] of [
+      [join(cwd, '.tiercache/cache.db'), byDefault],
+      [join(cwd, 'env.db'), fromEnv],
+      [join(cwd, 'flag.db'), flagOverEnv],
+    ] as const) {
+      const store = await openCredentialStore({ sqlite: path })
+      try {
+        expect((await store.list()).map((key) => key.id)).toEqual([created.id])
+      } finally {
+        await store.close()
+      }
+    }
+  })
+
+  it('works on the file of a running `tiercache serve`, started from the same place with the same configuration', async () => {
+    const cwd = join(dir, 'served')
+    mkdirSync(cwd)
+    const port = await freePort()
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--quiet'], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      await listening(child)
+      // Serve opens its L3 on first use: a write makes sure it has the file open (and migrated).
+      const put = await fetch(`http://127.0.0.1:${port}/v1/entries/default/k`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ value: 'v' }),
+      })
+      expect(put.status).toBe(204)
+      expect(existsSync(join(cwd, '.tiercache/cache.db'))).toBe(true)
+      const created = createKey('served', 'read,write', [], { cwd })
+      const listed = JSON.parse(tiercache(['keys', 'list', '--json'], { cwd }).stdout) as { id: string }[]
+      expect(listed.map((key) => key.id)).toEqual([created.id])
+      // The server still reads its entry from the same file after the command wrote to it.
+      expect(((await (await fetch(`http://127.0.0.1:${port}/v1/entries/default/k`)).json()) as { value?: unknown }).value).toBe('v')
+      const store = await openCredentialStore({ sqlite: join(cwd, '.tiercache/cache.db') })
+      try {
+        expect(await store.verify(created.key)).toMatchObject({ tenant: 'served' })
+      } finally {
+        await store.close()
+      }
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+})
+
+describe('tiercache keys (built, spawned) on PostgreSQL', () => {
+  it('creates, lists and revokes keys in the database at --postgres or DATABASE_URL', async () => {
+    const tenant = `cli-${randomUUID().slice(0, 8)}`
+    const created = createKey(tenant, 'write', ['--postgres', TEST_POSTGRES_URL])
+    const listed = tiercache(['keys', 'list', '--tenant', tenant, '--json'], { env: { DATABASE_URL: TEST_POSTGRES_URL } })
+    expect(listed.code).toBe(0)
+    expect((JSON.parse(listed.stdout) as { id: string }[]).map((key) => key.id)).toEqual([created.id])
+    const store = await openCredentialStore({ postgres: TEST_POSTGRES_URL })
+    try {
+      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant, roles: ['write'] })
+      expect(tiercache(['keys', 'revoke', created.id], { env: { DATABASE_URL: TEST_POSTGRES_URL } }).code).toBe(0)
+      expect(await store.verify(created.key)).toBeUndefined()
+    } finally {
+      await store.close()
+    }
+    const audit = await openAuditLog({ postgres: TEST_POSTGRES_URL })
+    try {
+      expect((await audit.query({ tenant })).map((event) => event.action)).toEqual(['key.revoke', 'key.create'])
+    } finally {
+      await audit.close()
+    }
+  })
+
+  it('exits 1 with a coded message, without the URL, when PostgreSQL cannot be reached', () => {
+    const run = tiercache(['keys', 'list', '--postgres', 'postgres://nobody:pa55word@127.0.0.1:1/none'])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^error TC_TIER_UNAVAILABLE: /)
+    expect(run.stderr).not.toContain('pa55word')
+  })
+})
