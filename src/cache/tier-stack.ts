@@ -179,40 +179,18 @@ export class TierStack {
 
   /** Removes `(namespace, key)` from every tier and every instance's L1; true when any tier here held it. */
   async delete(namespace: string, key: string): Promise<boolean> {
-    this.invalidations.key(namespace, key)
-    const inL1 = this.l1?.remove(namespace, key) ?? false
-    const results = await this.removeEverywhere({ kind: 'key', namespace, key })
-    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
-    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
-    this.invalidations.key(namespace, key)
-    this.l1?.remove(namespace, key)
-    await this.publish({ type: 'delete', namespace, keys: [key] })
+    const { inL1, results } = await this.remove({ kind: 'key', namespace, key })
     return inL1 || results.some((result) => result === true)
   }
 
   /** Removes entries carrying any of `tags` from every tier and every instance's L1, in `namespace` or in all. */
   async deleteByTags(tags: readonly string[], namespace?: string): Promise<void> {
-    if (tags.length === 0) return
-    this.invalidations.tagged(tags, namespace)
-    this.l1?.removeByTags(tags, namespace)
-    await this.removeEverywhere({ kind: 'tags', namespace, tags })
-    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
-    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
-    this.invalidations.tagged(tags, namespace)
-    this.l1?.removeByTags(tags, namespace)
-    await this.publish(namespace === undefined ? { type: 'invalidate-tags', tags } : { type: 'invalidate-tags', namespace, tags })
+    if (tags.length > 0) await this.remove({ kind: 'tags', namespace, tags })
   }
 
   /** Removes every entry of `namespace`, or every entry, from every tier and every instance's L1. */
   async clear(namespace?: string): Promise<void> {
-    this.invalidations.cleared(namespace)
-    this.l1?.removeAll(namespace)
-    await this.removeEverywhere({ kind: 'clear', namespace })
-    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
-    // it read before the removal reached its tier, and may have refilled L1. Only then tell the others.
-    this.invalidations.cleared(namespace)
-    this.l1?.removeAll(namespace)
-    await this.publish(namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace })
+    await this.remove({ kind: 'clear', namespace })
   }
 
   /**
@@ -233,18 +211,13 @@ export class TierStack {
     switch (message.type) {
       case 'set':
       case 'delete':
-        for (const key of message.keys) {
-          this.invalidations.key(message.namespace, key)
-          this.l1?.remove(message.namespace, key)
-        }
+        for (const key of message.keys) this.forget({ kind: 'key', namespace: message.namespace, key })
         return
       case 'invalidate-tags':
-        this.invalidations.tagged(message.tags, message.namespace)
-        this.l1?.removeByTags(message.tags, message.namespace)
+        this.forget({ kind: 'tags', namespace: message.namespace, tags: message.tags })
         return
       case 'clear':
-        this.invalidations.cleared(message.namespace)
-        this.l1?.removeAll(message.namespace)
+        this.forget({ kind: 'clear', namespace: message.namespace })
     }
   }
 
@@ -333,6 +306,41 @@ export class TierStack {
   }
 
   /**
+   * A removal here and everywhere: forgotten locally, applied to the shared tiers, forgotten locally
+   * again, and only then published, so that another instance that drops its copy on the message and
+   * reads again finds the shared tiers already clean.
+   */
+  private async remove(removal: Repair): Promise<{ inL1: boolean; results: unknown[] }> {
+    const inL1 = this.forget(removal)
+    const results = await this.removeEverywhere(removal)
+    // Again, now that the shared tiers are clean: a read that began meanwhile must not write back what
+    // it read before the removal reached its tier, and may have refilled L1.
+    this.forget(removal)
+    await this.publish(messageOf(removal))
+    return { inL1, results }
+  }
+
+  /**
+   * Records a removal in the invalidation log, for the reads and factories in flight, and applies it
+   * to L1. Resolves true when L1 held the removed key.
+   */
+  private forget(removal: Repair): boolean {
+    switch (removal.kind) {
+      case 'key':
+        this.invalidations.key(removal.namespace, removal.key)
+        return this.l1?.remove(removal.namespace, removal.key) ?? false
+      case 'tags':
+        this.invalidations.tagged(removal.tags, removal.namespace)
+        this.l1?.removeByTags(removal.tags, removal.namespace)
+        return false
+      case 'clear':
+        this.invalidations.cleared(removal.namespace)
+        this.l1?.removeAll(removal.namespace)
+        return false
+    }
+  }
+
+  /**
    * Applies a removal to every shared tier, slowest first, one after the other: while it runs, a
    * read that finds the entry in a faster tier backfills only the tiers above that one, never a tier
    * already cleaned. A tier that misses the removal replays it before serving again.
@@ -377,5 +385,17 @@ export class TierStack {
       return undefined
     }
     return entry === FAILED ? undefined : entry
+  }
+}
+
+/** The bus message that tells other instances of a removal. */
+function messageOf(removal: Repair): BusMessage {
+  switch (removal.kind) {
+    case 'key':
+      return { type: 'delete', namespace: removal.namespace, keys: [removal.key] }
+    case 'tags':
+      return removal.namespace === undefined ? { type: 'invalidate-tags', tags: removal.tags } : { type: 'invalidate-tags', namespace: removal.namespace, tags: removal.tags }
+    case 'clear':
+      return removal.namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace: removal.namespace }
   }
 }
