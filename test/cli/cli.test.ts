@@ -1,20 +1,17 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
 import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
 import { startServer } from '../../src/server/index.js'
-import { TEST_REDIS_URL } from '../helpers/redis-server.js'
+import { TEST_REDIS_URL, freePort } from '../helpers/redis-server.js'
+import { type Run, bin, cleanEnv, listening, root, spawnTiercache } from './run.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const bin = join(root, 'bin/tiercache.js')
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-cli-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,23 +20,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const smallTrace = join(dir, 'small.keys.gz')
 writeFileSync(smallTrace, gzipSync('1\n2\n1\n2\n3\n1\n'))
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Runs the built command, as users do. */
 function tiercache(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...cleanEnv(), ...env }, timeout: 60_000 })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
-
-/** The environment without the variables the command reads, so that the caller's cannot leak in. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const name of ['TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'DATABASE_URL', 'REDIS_URL']) delete env[name]
-  return env
+  return spawnTiercache(args, dir, env)
 }
 
 /** Runs the command in this process, capturing what it writes. */
@@ -52,16 +35,6 @@ async function inProcess(args: readonly string[]): Promise<Run> {
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
   const code = await runCli(['node', 'tiercache', ...args], { stdout, stderr })
   return { code, stdout: out, stderr: err }
-}
-
-/** A local port nobody listens on (just released by the OS). */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 beforeAll(() => {
@@ -182,21 +155,6 @@ describe('tiercache (built, spawned)', () => {
     }
   })
 })
-
-/** Resolves the URL the served process prints once it listens. */
-function listening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      const match = /tiercache listening on (\S+)/.exec(out)
-      if (match?.[1] !== undefined) resolve(match[1])
-    })
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)))
-  })
-}
 
 describe('stats and purge against a server started in-process', () => {
   it('stats prints a table per tier; purge drops tagged entries from the L1 of the server', async () => {

@@ -1,38 +1,22 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openAuditLog } from '../../src/security/audit/index.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { TEST_POSTGRES_URL } from '../helpers/postgres.js'
+import { freePort } from '../helpers/redis-server.js'
+import { type Run, bin, cleanEnv, listening, root, spawnTiercache } from './run.js'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const bin = join(root, 'bin/tiercache.js')
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-keys-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** The environment without the variables the command reads, so that the caller's cannot leak in. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const name of ['TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'DATABASE_URL', 'REDIS_URL']) delete env[name]
-  return env
-}
-
 /** Runs the built command in its own process, as users do. */
 function tiercache(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Run {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: options.cwd ?? dir, encoding: 'utf8', env: { ...cleanEnv(), ...options.env }, timeout: 60_000 })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+  return spawnTiercache(args, options.cwd ?? dir, options.env)
 }
 
 interface CreatedJson {
@@ -53,29 +37,6 @@ function createKey(tenant: string, roles: string, storage: readonly string[], op
 /** The 43-character secret at the end of a key. */
 function secretOf(key: string): string {
   return key.slice(-43)
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
-/** Resolves once the served process prints that it listens. */
-function listening(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()))
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-      if (/tiercache listening on /.test(out)) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)))
-  })
 }
 
 beforeAll(() => {
