@@ -1,29 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { encodeValue } from '../../src/cache/codec.js'
-import type { Entry } from '../../src/cache/entry.js'
+import { type Entry, createEntry } from '../../src/cache/entry.js'
 import type { Tier } from '../../src/tiers/tier.js'
 
-/** Builds an entry as the stack would: encoded payload, size, lifetimes relative to now. */
+/** Builds an entry as the stack would (`createEntry`), optionally dated `createdAt` instead of now. */
 export function makeEntry(
   namespace: string,
   key: string,
   value: unknown,
   options: { freshMs?: number; staleMs?: number; tags?: string[]; createdAt?: number } = {},
 ): Entry {
-  const now = options.createdAt ?? Date.now()
-  const payload = encodeValue(value)
-  const freshUntil = now + (options.freshMs ?? 60_000)
-  return {
-    namespace,
-    key,
-    value,
-    payload,
-    size: payload.byteLength,
-    createdAt: now,
-    freshUntil,
-    staleUntil: freshUntil + (options.staleMs ?? 0),
-    tags: options.tags ?? [],
-  }
+  const policy = { ttlMs: options.freshMs ?? 60_000, graceMs: options.staleMs ?? 0, tags: options.tags ?? [] }
+  const entry = createEntry(namespace, key, value, policy, Number.MAX_SAFE_INTEGER)
+  if (options.createdAt === undefined) return entry
+  const shift = options.createdAt - entry.createdAt
+  return { ...entry, createdAt: options.createdAt, freshUntil: entry.freshUntil + shift, staleUntil: entry.staleUntil + shift }
 }
 
 /**
