@@ -147,6 +147,9 @@ function runCredentialSuite(name: string, backend: () => Backend): void {
     it("lists keys, a tenant's or all, oldest first, active and revoked, without hashes or secrets", async () => {
       const tenant = freshTenant()
       const first = await store.create({ tenant, roles: ['read'] })
+      // Keys made in the same millisecond are ordered by id: let the clock move so that creation
+      // order is what decides.
+      while (Date.now() <= first.createdAt) await new Promise((resolve) => setTimeout(resolve, 1))
       const second = await store.create({ tenant, roles: ['admin'] })
       const elsewhere = await store.create({ tenant: freshTenant(), roles: ['read'] })
       await store.revoke(first.id)
