@@ -37,7 +37,10 @@ export interface Tier {
   get(namespace: string, key: string): Promise<Entry | undefined>
   /** Entries for `keys`, in the same order, undefined where missing. */
   getMany(namespace: string, keys: readonly string[]): Promise<(Entry | undefined)[]>
-  /** Stores the entry, replacing any under its address. Shared tiers require `entry.payload`. */
+  /**
+   * Stores the entry, replacing any under its address. Shared tiers store `entry.payload` as is, and
+   * encode the value themselves when it is absent.
+   */
   set(entry: Entry): Promise<void>
   /** Removes the entry; resolves true when one was there. */
   delete(namespace: string, key: string): Promise<boolean>

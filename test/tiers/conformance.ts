@@ -59,6 +59,12 @@ export function runTierConformance(name: string, open: () => Promise<Tier>): voi
       if (tier.capabilities.shared) expect(Buffer.from(got?.payload ?? [])).toEqual(Buffer.from(entry.payload ?? []))
     })
 
+    it('stores an entry that comes without its encoded payload', async () => {
+      const { payload: _payload, ...withoutPayload } = makeEntry('ns', 'k', { a: [1, 2] })
+      await tier.set(withoutPayload)
+      expect((await tier.get('ns', 'k'))?.value).toEqual({ a: [1, 2] })
+    })
+
     it('replaces an entry on set, with its tags', async () => {
       await tier.set(makeEntry('ns', 'k', 'old', { tags: ['old-tag'] }))
       await tier.set(makeEntry('ns', 'k', 'new', { tags: ['new-tag'] }))

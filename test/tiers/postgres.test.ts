@@ -354,11 +354,6 @@ describe('postgres tier', () => {
       await expect(tier.get('ns', 'k')).rejects.toThrow()
     })
 
-    it('encodes the value itself when an entry comes without its payload', async () => {
-      const { payload: _payload, ...withoutPayload } = makeEntry('ns', 'k', { a: [1, 2] })
-      await tier.set(withoutPayload)
-      expect((await tier.get('ns', 'k'))?.value).toEqual({ a: [1, 2] })
-    })
   })
 
   describe('durability', () => {

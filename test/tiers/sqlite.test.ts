@@ -282,11 +282,6 @@ describe('sqlite tier', () => {
       expect(await tier.cleanupExpired()).toBe(0)
     })
 
-    it('encodes the value itself when an entry comes without its payload', async () => {
-      const { payload: _payload, ...withoutPayload } = makeEntry('ns', 'k', { a: [1, 2] })
-      await tier.set(withoutPayload)
-      expect((await tier.get('ns', 'k'))?.value).toEqual({ a: [1, 2] })
-    })
   })
 
   describe('durability', () => {
