@@ -74,7 +74,7 @@ export function openCommandClient(connection: RedisConnection, commandTimeoutMs:
 export async function withTimeout<T>(operation: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
+    timer = setTimeout(() => reject(new TierUnavailableError(`timed out after ${timeoutMs} ms`)), timeoutMs)
   })
   try {
     return await Promise.race([operation, timeout])

@@ -20,6 +20,7 @@
  * node when that one stops answering.
  */
 import { Redis, type RedisOptions } from 'ioredis'
+import { TierUnavailableError } from '../errors.js'
 import { reconnectDelayMs } from '../redis/client.js'
 import type { RedisConnection } from './connection.js'
 
@@ -226,7 +227,7 @@ export class Subscriber {
     this.#pinging = true
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`subscriber PING unanswered after ${this.#options.heartbeatTimeoutMs} ms`)), this.#options.heartbeatTimeoutMs)
+      timer = setTimeout(() => reject(new TierUnavailableError(`subscriber PING unanswered after ${this.#options.heartbeatTimeoutMs} ms`)), this.#options.heartbeatTimeoutMs)
     })
     Promise.race([connection.ping(), timeout])
       .catch((error: unknown) => {
