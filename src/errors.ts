@@ -27,6 +27,11 @@ export type ErrorCode =
   | 'TC_UNSUPPORTED_MEDIA_TYPE'
   | 'TC_INTERNAL'
   | 'TC_INVALID_TRACE'
+  | 'TC_RATE_LIMITED'
+  | 'TC_INVALID_CONTEXT'
+  | 'TC_UNKNOWN_KEY'
+  | 'TC_UNAUTHORIZED'
+  | 'TC_FORBIDDEN'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -90,6 +95,27 @@ export class UnsupportedMediaTypeError extends defineError('TC_UNSUPPORTED_MEDIA
 export class InternalError extends defineError('TC_INTERNAL', 500, 'InternalError') {}
 /** A replay trace or workload specification cannot be read. 400. */
 export class InvalidTraceError extends defineError('TC_INVALID_TRACE', 400, 'InvalidTraceError') {}
+/** A caller went over its rate limit; it may retry after `retryAfterMs`. 429. */
+export class RateLimitedError extends defineError('TC_RATE_LIMITED', 429, 'RateLimitedError') {
+  /** Milliseconds until the caller's next request would be allowed. */
+  readonly retryAfterMs: number
+
+  constructor(message: string, retryAfterMs: number, options?: ErrorOptions) {
+    super(message, options)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+/** A security context is malformed, or asks for a scope it does not reach (e.g. a user scope without a user). 400. */
+export class InvalidContextError extends defineError('TC_INVALID_CONTEXT', 400, 'InvalidContextError') {}
+/**
+ * An encrypted entry names a master key this process's key ring does not hold (written after a
+ * rotation this process has not loaded yet). Handled internally: a miss, and the entry is kept. 500.
+ */
+export class UnknownKeyError extends defineError('TC_UNKNOWN_KEY', 500, 'UnknownKeyError') {}
+/** An HTTP request has no API key, or an unknown, revoked or malformed one. 401. */
+export class UnauthorizedError extends defineError('TC_UNAUTHORIZED', 401, 'UnauthorizedError') {}
+/** The API key is valid but its roles or tenant do not allow the request. 403. */
+export class ForbiddenError extends defineError('TC_FORBIDDEN', 403, 'ForbiddenError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

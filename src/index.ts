@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { dirname, join } from 'node:path'
 import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
 import { type Coordination, assembleCache } from './cache/assemble.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
+import { KeyRing, keyRingFromEnv, loadOrCreateKeyRing } from './security/crypto/key-ring.js'
 import { DeferredTier } from './tiers/deferred.js'
 import type { Tier } from './tiers/tier.js'
 
@@ -22,7 +24,33 @@ export function createCache(options?: CacheOptions): Cache {
   if (l2 !== undefined) lower.push({ level: 'l2', tier: l2.tier })
   const l3 = openL3(resolved.l3)
   if (l3 !== undefined) lower.push({ level: 'l3', tier: l3 })
-  return assembleCache(resolved, lower, l2?.coordination)
+  return assembleCache(resolved, lower, { ...l2?.coordination, keyRing: keyRingFor(resolved) })
+}
+
+/** Name of the key file created beside the SQLite file on the embedded default. */
+export const DEFAULT_KEY_FILE = 'tiercache.keys'
+
+/**
+ * The key ring that seals non-public entries in the shared tiers: the one given, else
+ * `TIERCACHE_KEYS`, else the given key file, else, on the embedded default (an SQLite file and no
+ * Redis), a key file beside the SQLite file, created on first start. With Redis, instances on other
+ * hosts must share the ring, so none is made up: without one, scoped views cannot be created.
+ * `false`: encryption is off.
+ */
+function keyRingFor(options: ResolvedCacheOptions): KeyRing | false | undefined {
+  const { encryption } = options.security
+  if (encryption === false) return false
+  if (encryption.keyRing !== undefined) return encryption.keyRing
+  const fromEnv = keyRingFromEnv(process.env)
+  if (fromEnv !== undefined) return fromEnv
+  if (encryption.keyFile !== undefined) return loadOrCreateKeyRing(encryption.keyFile)
+  if (options.l2 !== false) return undefined
+  if (options.l3 === false || ('sqlite' in options.l3 && options.l3.sqlite === ':memory:')) {
+    // Nothing leaves this process: a key that lives as long as it does is enough.
+    return KeyRing.from([{ id: 'k1', key: randomBytes(32) }])
+  }
+  if ('sqlite' in options.l3) return loadOrCreateKeyRing(join(dirname(options.l3.sqlite), DEFAULT_KEY_FILE))
+  return undefined
 }
 
 /**
@@ -71,12 +99,14 @@ function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
 
 export { Cache } from './cache/cache.js'
 export type { GetOptions, GetOrSetOptions, SetOptions } from './cache/cache.js'
+export type { ContextRole, Scope, ScopeLevel, SecurityContext } from './cache/scope.js'
+export { KeyRing } from './security/crypto/key-ring.js'
 export type { CacheStats, TierStats } from './metrics/stats.js'
 export type { CircuitState } from './cache/circuit-breaker.js'
 export type { Duration } from './cache/duration.js'
 export { toMs } from './cache/duration.js'
 export type { Entry, Served, Source } from './cache/entry.js'
-export type { CacheEvents, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent } from './cache/events.js'
+export type { CacheEvents, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent, UnreadableEntryEvent } from './cache/events.js'
 export type { Factory, FactoryContext } from './cache/factory.js'
 export { DEFAULT_LIST_PAGE_SIZE, type ListOptions, MAX_LIST_PAGE_SIZE } from './cache/listing.js'
 export type { CacheOptions, ResolvedCacheOptions } from './cache/options.js'

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events'
 import type { Bus } from '../bus/bus.js'
 import { Counters, type Level } from '../metrics/counters.js'
+import type { KeyRing } from '../security/crypto/key-ring.js'
 import { MemoryTier } from '../tiers/memory.js'
 import type { Tier } from '../tiers/tier.js'
 import { Cache, CacheCore } from './cache.js'
 import type { CacheEvents } from './events.js'
 import type { ResolvedCacheOptions } from './options.js'
 import type { CrossProcessLock } from './read-through.js'
+import { Sealer } from './sealing.js'
 import { TierStack } from './tier-stack.js'
 
 /** The shared tiers of a cache, fastest first, with their levels. */
@@ -18,17 +20,33 @@ export interface Coordination {
   readonly crossProcess?: CrossProcessLock
 }
 
+/** What a cache is assembled with besides its tiers. */
+export interface Assembly extends Coordination {
+  /** Seals non-public entries in shared tiers; `false`: stored in plain text; undefined: none (no scoped views). */
+  readonly keyRing?: KeyRing | false
+}
+
 /**
  * Builds a cache from resolved options and already opened shared tiers; L1 comes from the options.
  * With a bus, L1 starts suspended and is used only while the bus listens: an instance that may have
  * missed an invalidation serves nothing from L1.
  */
-export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, coordination: Coordination = {}): Cache {
+export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, assembly: Assembly = {}): Cache {
   const events = new EventEmitter<CacheEvents>()
   const counters = new Counters()
   const l1 = options.l1 === false ? undefined : new MemoryTier(options.l1)
-  const { bus, crossProcess } = coordination
-  const stack = new TierStack({ l1, lower, counters, events, circuitBreaker: options.circuitBreaker, tierTimeoutMs: options.tierTimeout, bus })
+  const { bus, crossProcess, keyRing } = assembly
+  const stack = new TierStack({
+    l1,
+    lower,
+    counters,
+    events,
+    circuitBreaker: options.circuitBreaker,
+    tierTimeoutMs: options.tierTimeout,
+    bus,
+    sealer: new Sealer(keyRing),
+    userEntriesInL1: options.security.userEntriesInL1,
+  })
   if (bus !== undefined) listen(bus, stack, events)
   const cache = new Cache(new CacheCore(options, stack, counters, events, crossProcess), options.namespace)
   return cache

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events'
-import { CacheClosedError } from '../errors.js'
+import { CacheClosedError, InvalidOptionsError } from '../errors.js'
 import type { Counters } from '../metrics/counters.js'
 import { type CacheStats, statsSnapshot } from '../metrics/stats.js'
 import { type Duration, positiveTtl, toMs } from './duration.js'
@@ -9,6 +9,7 @@ import type { Factory } from './factory.js'
 import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
+import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, scopeFor } from './scope.js'
 import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
@@ -70,15 +71,22 @@ export class CacheCore {
 export class Cache {
   /** The namespace of this view. */
   readonly name: string
+  /** The security scope of this view: public unless made by {@link withContext}. */
+  readonly scope: Scope
   /** Input limits in force (key and tag lengths, tags per entry, value bytes). */
   readonly limits: Limits
+  /** The namespace the tiers store: {@link name} behind the scope's prefix (see scope.ts). */
+  private readonly stored: string
 
   /** @internal Use `createCache`. */
   constructor(
     private readonly core: CacheCore,
     name: string,
+    scope: Scope = PUBLIC_SCOPE,
   ) {
     this.name = name
+    this.scope = scope
+    this.stored = scope.prefix + name
     this.limits = core.options.limits
   }
 
@@ -141,7 +149,7 @@ export class Cache {
   keys(options?: ListOptions): AsyncIterableIterator<string> {
     const pageSize = listPageSize(options)
     this.open()
-    return listKeys(() => this.open().stack, this.name, pageSize)
+    return listKeys(() => this.open().stack, this.stored, pageSize)
   }
 
   /**
@@ -162,7 +170,7 @@ export class Cache {
   entries<V = unknown>(options?: ListOptions): AsyncIterableIterator<[string, V]> {
     const pageSize = listPageSize(options)
     this.open()
-    return listEntries(() => this.open().stack, this.name, pageSize, (keys) => this.readMany<V>(keys, false, false))
+    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(keys, false, false))
   }
 
   /**
@@ -173,7 +181,7 @@ export class Cache {
   async set<V>(key: string, value: V, options?: SetOptions): Promise<void> {
     const { stack } = this.open()
     assertKey(key, this.core.options.limits.maxKeyLength)
-    await stack.set(createEntry(this.name, key, value, this.policy(options), this.limits.maxValueBytes))
+    await stack.set(createEntry(this.stored, key, value, this.policy(options), this.limits.maxValueBytes))
   }
 
   /**
@@ -198,14 +206,14 @@ export class Cache {
     assertKey(key, this.limits.maxKeyLength)
     const policy = this.policy(options)
     counters.requests++
-    return readThrough.run(this.name, key, factory, policy)
+    return readThrough.run(this.stored, key, factory, policy)
   }
 
   /** Removes `key` from every tier. Resolves true when some tier held it. @throws InvalidKeyError */
   async delete(key: string): Promise<boolean> {
     const { stack } = this.open()
     assertKey(key, this.core.options.limits.maxKeyLength)
-    return stack.delete(this.name, key)
+    return stack.delete(this.stored, key)
   }
 
   /**
@@ -216,19 +224,47 @@ export class Cache {
    */
   async invalidateTags(tags: readonly string[], options?: { readonly allNamespaces?: boolean }): Promise<void> {
     const { stack, options: cacheOptions } = this.open()
-    const namespace = options?.allNamespaces === true ? undefined : this.name
-    await stack.deleteByTags(normalizeTags(tags, cacheOptions.limits), namespace)
+    const normalized = normalizeTags(tags, cacheOptions.limits)
+    if (options?.allNamespaces === true && this.scope !== PUBLIC_SCOPE) {
+      throw new InvalidOptionsError('allNamespaces reaches every scope: only a cache used without a context may use it')
+    }
+    await stack.deleteByTags(normalized, options?.allNamespaces === true ? undefined : this.stored)
   }
 
   /** Removes every entry of this namespace from every tier. */
   async clear(): Promise<void> {
-    await this.open().stack.clear(this.name)
+    await this.open().stack.clear(this.stored)
   }
 
-  /** A view on `name`, sharing tiers, counters and events. @throws InvalidNamespaceError */
+  /** A view on `name` in this view's scope, sharing tiers, counters and events. @throws InvalidNamespaceError */
   namespace(name: string): Cache {
     assertNamespace(name)
-    return new Cache(this.core, name)
+    return new Cache(this.core, name, this.scope)
+  }
+
+  /**
+   * A view on this namespace in the scope of a security context: entries of the public scope, of
+   * the context's tenant, or of its user (see scope.ts for how the scope becomes part of every
+   * storage key). Views of different scopes never see each other's entries. Entries of a tenant or
+   * a user are encrypted in the shared tiers; user entries stay out of L1 unless
+   * `security.userEntriesInL1`; ttl and grace are multiplied by `security.ttlMultiplier[role]`.
+   *
+   * @example
+   * const cart = cache.namespace('carts').withContext({ role: 'authenticated', tenantId: 'acme', userId: 'u42' })
+   * const config = cache.withContext({ role: 'authenticated', tenantId: 'acme', userId: 'u42' }, { scope: 'tenant' })
+   * @param options - `scope`: the level, one the context reaches. @default the narrowest it has
+   * @throws InvalidContextError (`TC_INVALID_CONTEXT`) for a malformed context or a scope it does not reach
+   * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for a non-public scope when the cache has shared
+   *   tiers and no key ring (see `security.encryption`)
+   */
+  withContext(context: SecurityContext, options?: { readonly scope?: ScopeLevel }): Cache {
+    const scope = scopeFor(context, options?.scope)
+    if (scope.level !== 'public' && !this.core.stack.storesScoped) {
+      throw new InvalidOptionsError(
+        'entries of tenants and users are encrypted in shared tiers, and this cache has no key ring: set TIERCACHE_KEYS, or security.encryption',
+      )
+    }
+    return new Cache(this.core, this.name, scope)
   }
 
   /** Counters since creation, with entries per tier (all namespaces). */
@@ -289,7 +325,7 @@ export class Cache {
       const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
       const missing: number[] = []
       keys.forEach((key, index) => {
-        const entry = stack.l1?.peekKey(this.name, key, now)
+        const entry = stack.l1?.peekKey(this.stored, key, now)
         if (entry !== undefined && now < entry.freshUntil) {
           counters.tiers.l1.hits++
           results[index] = servedFrom(entry, 'l1', now)
@@ -302,8 +338,8 @@ export class Cache {
       if (missing.length === 0) return results
       const found =
         missing.length === 1 && backfill
-          ? [await stack.lookup(this.name, keys[missing[0] as number] as string, since, now)]
-          : await stack.lookupMany(this.name, missing.map((index) => keys[index] as string), since, now, { backfill })
+          ? [await stack.lookup(this.stored, keys[missing[0] as number] as string, since, now)]
+          : await stack.lookupMany(this.stored, missing.map((index) => keys[index] as string), since, now, { backfill })
       missing.forEach((index, j) => {
         const best = fresher(staleInL1[index], found[j])
         if (best === undefined) return
@@ -326,7 +362,7 @@ export class Cache {
     if (l1 === undefined || core.closed || typeof key !== 'string') return undefined
     // A key in L1 was validated when it was stored, so a hit needs no validation.
     const now = Date.now()
-    const entry = l1.peekKey(this.name, key, now)
+    const entry = l1.peekKey(this.stored, key, now)
     if (entry === undefined || now >= entry.freshUntil) return undefined
     core.counters.requests++
     core.counters.tiers.l1.hits++
@@ -340,15 +376,17 @@ export class Cache {
 
   private policy(options: GetOrSetOptions | undefined): CallPolicy {
     const defaults = this.core.options
-    if (options === undefined) {
+    const role = this.scope.role
+    const factor = role === undefined ? 1 : defaults.security.ttlMultiplier[role]
+    if (options === undefined && factor === 1) {
       return { ttlMs: defaults.ttl, graceMs: defaults.grace, tags: [], timeoutMs: defaults.timeout, hardTimeoutMs: defaults.hardTimeout }
     }
     return {
-      ttlMs: options.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl),
-      graceMs: options.grace === undefined ? defaults.grace : toMs(options.grace, 'grace'),
-      tags: normalizeTags(options.tags, defaults.limits),
-      timeoutMs: options.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
-      hardTimeoutMs: options.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),
+      ttlMs: Math.max(1, Math.round(factor * (options?.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl)))),
+      graceMs: Math.round(factor * (options?.grace === undefined ? defaults.grace : toMs(options.grace, 'grace'))),
+      tags: normalizeTags(options?.tags, defaults.limits),
+      timeoutMs: options?.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
+      hardTimeoutMs: options?.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),
     }
   }
 }

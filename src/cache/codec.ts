@@ -13,6 +13,17 @@ const packr = new Packr({
   useBigIntExtension: true,
 })
 
+/** First byte of a sealed (encrypted) payload, see sealing.ts: msgpack's never-used format byte. */
+export const SEALED_MARK = 0xc1
+
+/** The value of an entry read from a tier while still sealed; only the stack ever sees it. */
+export const SEALED: unique symbol = Symbol('tiercache.sealed')
+
+/** True when `payload` is sealed. */
+export function isSealed(payload: Uint8Array): boolean {
+  return payload[0] === SEALED_MARK
+}
+
 /**
  * Encodes a value to msgpack bytes.
  * @throws InvalidValueError (`TC_INVALID_VALUE`) for `undefined`, a function or a symbol, and values
@@ -49,12 +60,15 @@ export interface StoredRecord {
   readonly tags: readonly string[]
 }
 
-/** Builds an {@link Entry} from stored fields, decoding the payload. @throws CorruptEntryError */
+/**
+ * Builds an {@link Entry} from stored fields, decoding the payload; a sealed payload (see sealing.ts)
+ * is left for the stack to open, with `SEALED` as value. @throws CorruptEntryError
+ */
 export function entryFromRecord(record: StoredRecord): Entry {
   return {
     namespace: record.namespace,
     key: record.key,
-    value: decodeValue(record.payload),
+    value: isSealed(record.payload) ? SEALED : decodeValue(record.payload),
     size: record.payload.byteLength,
     createdAt: record.createdAt,
     freshUntil: record.freshUntil,

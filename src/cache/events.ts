@@ -34,6 +34,17 @@ export interface CorruptEntryEvent {
   readonly key: string
 }
 
+/**
+ * An encrypted entry names a master key this process's key ring lacks (written after a rotation
+ * this process has not loaded): served as a miss, and left in place for processes that hold the key.
+ */
+export interface UnreadableEntryEvent {
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+  readonly error: unknown
+}
+
 /** The bus failed to publish or subscribe, or the cross-process lock failed (each process then flies alone). */
 export interface BusErrorEvent {
   readonly operation: 'publish' | 'subscribe' | 'lock'
@@ -56,6 +67,7 @@ export interface CacheEvents {
   'circuit:change': [CircuitChangeEvent]
   'factory:error': [FactoryErrorEvent]
   'entry:corrupt': [CorruptEntryEvent]
+  'entry:unreadable': [UnreadableEntryEvent]
   'bus:error': [BusErrorEvent]
   'bus:state': [BusStateEvent]
 }

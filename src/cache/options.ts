@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
+import { KeyRing } from '../security/crypto/key-ring.js'
 import { MAX_DURATION_MS, toMs } from './duration.js'
 import { namespaceSchema } from './validate.js'
 
@@ -85,6 +86,29 @@ const circuitBreakerSchema = z
   })
   .strict()
 
+const multiplier = z.number().positive().max(1_000)
+
+const securitySchema = z
+  .object({
+    encryption: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            keyRing: z.custom<KeyRing>((value) => value instanceof KeyRing, 'must be a KeyRing').optional(),
+            keyFile: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
+      .prefault({}),
+    userEntriesInL1: z.boolean().default(false),
+    ttlMultiplier: z
+      .object({ anon: multiplier.default(1), authenticated: multiplier.default(1), service: multiplier.default(1) })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+
 /** The schema of {@link CacheOptions}; defaults live here. */
 export const cacheOptionsSchema = z
   .object({
@@ -99,6 +123,7 @@ export const cacheOptionsSchema = z
     l2: l2Schema.default(false),
     l3: l3Schema.prefault({ sqlite: './.tiercache/cache.db' }),
     limits: limitsSchema.prefault({}),
+    security: securitySchema.prefault({}),
     circuitBreaker: circuitBreakerSchema.prefault({}),
     tierTimeout: duration('tierTimeout')
       .refine((ms) => ms > 0, 'tierTimeout must be positive')
@@ -123,6 +148,9 @@ export const cacheOptionsSchema = z
  * | `limits` | key 1024 chars, value 1 MiB, 64 tags of 256 chars | input limits |
  * | `circuitBreaker` | 3 failures, open 5 s | when a failing tier is skipped, and for how long |
  * | `tierTimeout` | `'2s'` | longest a call to a shared tier (L2, L3) may take before it counts as failed |
+ * | `security.encryption` | `{}` | key ring for non-public entries in L2/L3: `{ keyRing?, keyFile? }`, else `TIERCACHE_KEYS`, else a key file beside the SQLite file; `false` stores them in plain text |
+ * | `security.userEntriesInL1` | `false` | whether L1 holds entries of the user scope (public and tenant entries always) |
+ * | `security.ttlMultiplier` | `1` per role | `{ anon?, authenticated?, service? }`: ttl and grace of entries written by views of that role are multiplied by it |
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>
 

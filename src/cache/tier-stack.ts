@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events'
 import type { Bus, BusMessage } from '../bus/bus.js'
-import { TierUnavailableError } from '../errors.js'
+import { TierUnavailableError, UnknownKeyError } from '../errors.js'
 import type { Counters, Level } from '../metrics/counters.js'
 import type { MemoryTier } from '../tiers/memory.js'
 import type { KeyPage, Tier } from '../tiers/tier.js'
@@ -9,6 +9,8 @@ import type { Entry } from './entry.js'
 import type { CacheEvents } from './events.js'
 import { CORRUPT, FAILED, GuardedTier, type Repair } from './guarded-tier.js'
 import { InvalidationLog } from './invalidation-log.js'
+import { levelOf } from './scope.js'
+import type { Sealer } from './sealing.js'
 
 /** An entry and the tier that held it. */
 export interface Found {
@@ -45,6 +47,10 @@ export interface TierStackOptions {
   readonly maxRepairs?: number
   /** Tells other instances what changed here; absent without Redis. */
   readonly bus?: Bus
+  /** Encrypts non-public entries for the shared tiers and decrypts them on the way up. */
+  readonly sealer: Sealer
+  /** Whether L1 holds entries of the user scope (it always holds public and tenant ones). @default false */
+  readonly userEntriesInL1?: boolean
 }
 
 /**
@@ -64,9 +70,13 @@ export class TierStack {
   private readonly counters: Counters
   private readonly events: EventEmitter<CacheEvents>
   private readonly bus: Bus | undefined
+  private readonly sealer: Sealer
+  private readonly userEntriesInL1: boolean
 
   constructor(options: TierStackOptions) {
     this.l1 = options.l1
+    this.sealer = options.sealer
+    this.userEntriesInL1 = options.userEntriesInL1 ?? false
     this.counters = options.counters
     this.events = options.events
     this.bus = options.bus
@@ -136,7 +146,8 @@ export class TierStack {
       if (entries === CORRUPT) entries = await Promise.all(wanted.map((key) => this.read(lower, namespace, key)))
       const stillMissing: number[] = []
       missing.forEach((index, j) => {
-        const entry = entries === FAILED ? undefined : entries[j]
+        const stored = entries === FAILED ? undefined : entries[j]
+        const entry = stored === undefined ? undefined : this.open(lower, stored)
         if (entry === undefined || entry.freshUntil <= now) {
           counters.misses++
           if (entry !== undefined && found[index] === undefined) found[index] = { entry, source: lower.level }
@@ -161,11 +172,9 @@ export class TierStack {
     const { namespace, key, tags } = entry
     if (since === undefined) this.invalidations.key(namespace, key)
     else if (this.invalidations.isOutdated(since, namespace, key, tags)) return false
-    if (this.l1) {
-      this.l1.put(entry)
-      this.counters.tiers.l1.writes++
-    }
-    await Promise.all(this.lower.map((lower) => this.write(lower, entry)))
+    const shared = this.lower.length === 0 ? entry : this.sealer.seal(entry)
+    this.putInL1(entry)
+    await Promise.all(this.lower.map((lower) => this.write(lower, shared)))
     // Only once the shared tiers hold the new value: an instance that drops its copy on this message
     // and reads again must find the new value, not the one being replaced.
     await this.publish({ type: 'set', namespace, keys: [key] })
@@ -256,6 +265,11 @@ export class TierStack {
     return counts
   }
 
+  /** True when entries of tenants and users may be stored: there are no shared tiers, or a key ring to seal them (or encryption is off). */
+  get storesScoped(): boolean {
+    return this.lower.length === 0 || this.sealer.canStoreScoped
+  }
+
   /** See `Cache.busState`. */
   get busState(): 'none' | 'listening' | 'deaf' {
     if (this.bus === undefined) return 'none'
@@ -287,15 +301,20 @@ export class TierStack {
   private backfill(foundAt: number, entry: Entry, since: number): void {
     const { namespace, key, tags } = entry
     if (this.invalidations.isOutdated(since, namespace, key, tags)) return
-    if (this.l1) {
-      this.l1.put(entry)
-      this.counters.tiers.l1.writes++
-    }
+    this.putInL1(entry)
     if (foundAt === 0) return
     // Shared tiers above are filled in the background: the caller has its value already.
     void Promise.all(this.lower.slice(0, foundAt).map((lower) => this.write(lower, entry))).then(async () => {
       if (this.invalidations.isOutdated(since, namespace, key, tags)) await this.delete(namespace, key)
     })
+  }
+
+  /** Puts the entry in L1, unless there is none or the entry's scope stays out of it. */
+  private putInL1(entry: Entry): void {
+    if (this.l1 === undefined) return
+    if (!this.userEntriesInL1 && levelOf(entry.namespace) === 'user') return
+    this.l1.put(entry)
+    this.counters.tiers.l1.writes++
   }
 
   /** Writes to one shared tier; a failed write is remembered as a removal of the key there. */
@@ -380,11 +399,32 @@ export class TierStack {
   private async read(lower: GuardedTier, namespace: string, key: string): Promise<Entry | undefined> {
     const entry = await lower.call('get', (tier) => tier.get(namespace, key))
     if (entry === CORRUPT) {
-      this.events.emit('entry:corrupt', { level: lower.level, namespace, key })
-      void lower.call('delete', (tier) => tier.delete(namespace, key))
+      this.dropCorrupt(lower, namespace, key)
       return undefined
     }
-    return entry === FAILED ? undefined : entry
+    return entry === FAILED || entry === undefined ? undefined : this.open(lower, entry)
+  }
+
+  /**
+   * The entry with its value, decrypted when sealed; undefined when it cannot be: a corrupt one is
+   * dropped, one sealed under a key this process lacks is kept for the processes that have it.
+   */
+  private open(lower: GuardedTier, entry: Entry): Entry | undefined {
+    try {
+      return this.sealer.open(entry)
+    } catch (error) {
+      if (error instanceof UnknownKeyError) {
+        this.events.emit('entry:unreadable', { level: lower.level, namespace: entry.namespace, key: entry.key, error })
+        return undefined
+      }
+      this.dropCorrupt(lower, entry.namespace, entry.key)
+      return undefined
+    }
+  }
+
+  private dropCorrupt(lower: GuardedTier, namespace: string, key: string): void {
+    this.events.emit('entry:corrupt', { level: lower.level, namespace, key })
+    void lower.call('delete', (tier) => tier.delete(namespace, key))
   }
 }
 

@@ -20,6 +20,9 @@ declare global {
   }
 }
 
+/** Storage namespaces: a namespace, optionally behind a tenant (`~<tenant>~`) or user (`~<tenant>~<hash>~`) prefix; see scope.ts. */
+export const STORAGE_NAMESPACE_PATTERN = /^(?:~[A-Za-z0-9._-]{1,64}~(?:[A-Za-z0-9_-]{22}~)?)?[A-Za-z0-9._-]{1,128}$/
+
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 // Keys and tags reach SQL text columns: NUL is not storable in PostgreSQL text, and lone surrogates
@@ -39,6 +42,17 @@ export function assertKey(key: unknown, maxLength: number): asserts key is strin
 export function assertNamespace(namespace: unknown): asserts namespace is string {
   if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace)) {
     throw new InvalidNamespaceError('namespace must match [A-Za-z0-9._-]{1,128}')
+  }
+}
+
+/**
+ * For tiers, which store scoped namespaces (see scope.ts): a namespace, optionally behind its
+ * tenant or user prefix.
+ * @throws InvalidNamespaceError otherwise
+ */
+export function assertStorageNamespace(namespace: unknown): asserts namespace is string {
+  if (typeof namespace !== 'string' || !STORAGE_NAMESPACE_PATTERN.test(namespace)) {
+    throw new InvalidNamespaceError('namespace must match [A-Za-z0-9._-]{1,128}, optionally behind a scope prefix')
   }
 }
 

@@ -23,7 +23,7 @@
  * + `:b` cannot collide, because nothing follows the user part. Strings are sent as UTF-8, which is
  * injective on the well-formed strings the engine admits.
  */
-import { assertNamespace } from '../../cache/validate.js'
+import { assertStorageNamespace } from '../../cache/validate.js'
 
 /** Marker between a namespace's hash tag and an entry's key. Shared with the Lua scripts. */
 export const ENTRY_MARKER = 'e:'
@@ -55,12 +55,12 @@ export class KeyLayout {
 
   /**
    * `{<prefix>:<ns>}:`, the start of every key of the namespace.
-   * @throws InvalidNamespaceError unless `namespace` matches `[A-Za-z0-9._-]{1,128}`
+   * @throws InvalidNamespaceError unless `namespace` is a storage namespace (see cache/scope.ts)
    */
   base(namespace: string): string {
     let base = this.bases.get(namespace)
     if (base === undefined) {
-      assertNamespace(namespace)
+      assertStorageNamespace(namespace)
       if (this.bases.size >= MAX_CACHED_BASES) this.bases.clear()
       base = `{${this.prefix}:${namespace}}:`
       this.bases.set(namespace, base)
