@@ -110,6 +110,8 @@ export class RedisBus implements Bus {
   readonly #command: CommandClient
   readonly #senders = new Map<string, SenderState>()
   #seq = 0
+  /** How every envelope this instance sends starts (see encodeEnvelope: `v`, then `sender`). */
+  readonly #ownPrefix: string
   #handlers: BusHandlers | undefined
   #subscriber: Subscriber | undefined
   #listening = false
@@ -121,6 +123,7 @@ export class RedisBus implements Bus {
     this.#options = options
     this.id = options.id ?? randomUUID()
     this.channel = options.channel
+    this.#ownPrefix = `{"v":${BUS_WIRE_VERSION},"sender":${JSON.stringify(this.id)},`
     this.#command = openCommandClient(options.connection, options.commandTimeoutMs, `tiercache:bus-pub:${clientName(this.id)}`)
   }
 
@@ -211,6 +214,8 @@ export class RedisBus implements Bus {
 
   #receive(payload: string): void {
     if (this.#closing !== undefined) return
+    // Our own messages come back too (one per write): drop them before paying for a parse.
+    if (payload.startsWith(this.#ownPrefix)) return
     const envelope = decodeEnvelope(payload)
     if (envelope === undefined) {
       this.#distrust('bad-message')

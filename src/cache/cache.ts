@@ -174,7 +174,9 @@ export class Cache {
   }
 
   /**
-   * Stores `value` under `key` in every tier.
+   * Stores `value` under `key` in every tier. Resolves once every tier holds it; the bus message that
+   * makes other instances drop their old copy from L1 goes out right after, without the caller
+   * waiting for it (see docs/deployment.md).
    * @throws InvalidKeyError, InvalidValueError (undefined or unserializable), ValueTooLargeError,
    *   InvalidDurationError, InvalidTagError, CacheClosedError
    */

@@ -8,6 +8,7 @@ import type { CircuitState } from './circuit-breaker.js'
 import type { Entry } from './entry.js'
 import type { CacheEvents } from './events.js'
 import { CORRUPT, FAILED, GuardedTier, type Repair } from './guarded-tier.js'
+import { SetAnnouncer } from './announcer.js'
 import { InvalidationLog } from './invalidation-log.js'
 import { levelOf } from './scope.js'
 import type { Sealer } from './sealing.js'
@@ -72,6 +73,8 @@ export class TierStack {
   private readonly bus: Bus | undefined
   private readonly sealer: Sealer
   private readonly userEntriesInL1: boolean
+  /** Tells other instances of writes, without making writers wait for the publish. */
+  private readonly sets: SetAnnouncer | undefined
 
   constructor(options: TierStackOptions) {
     this.l1 = options.l1
@@ -80,6 +83,7 @@ export class TierStack {
     this.counters = options.counters
     this.events = options.events
     this.bus = options.bus
+    this.sets = options.bus === undefined ? undefined : new SetAnnouncer((message) => this.publish(message))
     this.lower = options.lower.map(
       ({ level, tier }) =>
         new GuardedTier(level, tier, {
@@ -176,8 +180,10 @@ export class TierStack {
     this.putInL1(entry)
     await Promise.all(this.lower.map((lower) => this.write(lower, shared)))
     // Only once the shared tiers hold the new value: an instance that drops its copy on this message
-    // and reads again must find the new value, not the one being replaced.
-    await this.publish({ type: 'set', namespace, keys: [key] })
+    // and reads again must find the new value, not the one being replaced. Not awaited: the value is
+    // in place, and the message only ends others' use of their old copies, so the caller does not
+    // wait a second round trip for it (close() does).
+    this.sets?.announce(namespace, key)
     // An invalidation may have run while the shared tiers were being written: undo, so it wins.
     if (since !== undefined && this.invalidations.isOutdated(since, namespace, key, tags)) {
       await this.delete(namespace, key)
@@ -291,6 +297,7 @@ export class TierStack {
   }
 
   async close(): Promise<void> {
+    await this.sets?.drain()
     await Promise.all([
       this.l1?.close(),
       this.bus?.close().catch(() => undefined),
