@@ -11,6 +11,8 @@ export type BusMessage =
   | { readonly type: 'delete'; readonly namespace: string; readonly keys: readonly string[] }
   | { readonly type: 'invalidate-tags'; readonly namespace?: string; readonly tags: readonly string[] }
   | { readonly type: 'clear'; readonly namespace?: string }
+  /** Every entry of every namespace starting with `prefix` was erased (a tenant's or a user's scope). */
+  | { readonly type: 'erase'; readonly prefix: string }
 
 /** Wire format version; a receiver drops envelopes of another version and reports itself deaf. */
 export const BUS_WIRE_VERSION = 1

@@ -18,6 +18,7 @@ export const busMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('delete'), namespace: text, keys: z.array(text) }),
   z.strictObject({ type: z.literal('invalidate-tags'), namespace: text.optional(), tags: z.array(text) }),
   z.strictObject({ type: z.literal('clear'), namespace: text.optional() }),
+  z.strictObject({ type: z.literal('erase'), prefix: text.min(1) }),
 ])
 
 /** The schema of a {@link BusEnvelope} of the current {@link BUS_WIRE_VERSION}. */

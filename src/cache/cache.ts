@@ -1,15 +1,15 @@
 import type { EventEmitter } from 'node:events'
-import { CacheClosedError, InvalidOptionsError } from '../errors.js'
+import { CacheClosedError, ForbiddenError, InvalidContextError, InvalidOptionsError } from '../errors.js'
 import type { Counters } from '../metrics/counters.js'
 import { type CacheStats, statsSnapshot } from '../metrics/stats.js'
 import { type Duration, positiveTtl, toMs } from './duration.js'
 import { type Entry, type Served, createEntry, servedFrom } from './entry.js'
 import type { CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
-import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
+import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
-import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, scopeFor } from './scope.js'
+import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor } from './scope.js'
 import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
@@ -36,6 +36,25 @@ export interface GetOrSetOptions extends SetOptions {
    * value if one exists, else rejects with FactoryTimeoutError. @default the cache's `hardTimeout` (none)
    */
   readonly hardTimeout?: Duration
+}
+
+/** Whose entries {@link Cache.erase} and {@link Cache.exportSubject} reach: a tenant, or a user of it. */
+export interface Subject {
+  readonly tenantId: string
+  readonly userId?: string
+}
+
+/** One entry of {@link Cache.exportSubject}. Times in epoch ms. */
+export interface ExportedEntry {
+  readonly scope: 'tenant' | 'user'
+  /** The namespace as the subject's views name it. */
+  readonly namespace: string
+  readonly key: string
+  readonly value: unknown
+  readonly createdAt: number
+  readonly freshUntil: number
+  /** True when past its ttl, kept within grace. */
+  readonly stale: boolean
 }
 
 /** Options of {@link Cache.get}. */
@@ -121,7 +140,7 @@ export class Cache {
   async getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
     this.open()
     for (const key of keys) assertKey(key, this.core.options.limits.maxKeyLength)
-    return this.readMany<V>(keys, options?.allowStale === true, true)
+    return this.readMany<V>(this.stored, keys, options?.allowStale === true, true)
   }
 
   /**
@@ -170,7 +189,7 @@ export class Cache {
   entries<V = unknown>(options?: ListOptions): AsyncIterableIterator<[string, V]> {
     const pageSize = listPageSize(options)
     this.open()
-    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(keys, false, false))
+    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(this.stored, keys, false, false))
   }
 
   /**
@@ -269,6 +288,68 @@ export class Cache {
     return new Cache(this.core, this.name, scope)
   }
 
+  /**
+   * Erases a subject (GDPR art. 17): every entry of the tenant (its users' included) or, with
+   * `userId`, of the user, in every namespace, from every tier and, through the bus, from every
+   * instance's L1. Entries of every other subject are untouched. A tier that is down misses nothing:
+   * it replays the erasure before serving again. Entries written while it runs may survive, as with
+   * {@link clear}.
+   *
+   * A view made by {@link withContext} may erase only within its own scope: its tenant or one of its
+   * users from a tenant view, itself from a user view.
+   * @throws InvalidContextError (`TC_INVALID_CONTEXT`) for a malformed subject
+   * @throws ForbiddenError (`TC_FORBIDDEN`) for a subject outside this view's scope
+   */
+  async erase(subject: Subject): Promise<void> {
+    const prefix = this.subjectPrefix(subject)
+    await this.open().stack.erase(prefix)
+  }
+
+  /**
+   * Exports a subject (GDPR art. 20): every stored entry of the tenant (its users' included) or of
+   * the user, in every namespace, stale ones within grace included, namespace by namespace and key by
+   * key in the listing tier's order. Reads do not fill L1. Scope checks as {@link erase}; errors of
+   * listing as {@link keys}.
+   * @param options - `pageSize`: keys per round trip, 1 to 10,000. @default 500
+   */
+  async *exportSubject(subject: Subject, options?: ListOptions): AsyncGenerator<ExportedEntry, void, undefined> {
+    const prefix = this.subjectPrefix(subject)
+    const pageSize = listPageSize(options)
+    const stackOf = () => this.open().stack
+    for (const namespace of await stackOf().namespaces(prefix)) {
+      const level = levelOf(namespace) === 'user' ? 'user' : 'tenant'
+      for await (const page of keyPages(stackOf, namespace, pageSize)) {
+        const served = await this.readMany(namespace, page, true, false)
+        for (const [index, key] of page.entries()) {
+          const result = served[index]
+          if (result === undefined) continue
+          yield {
+            scope: level,
+            namespace: namespaceOf(namespace),
+            key,
+            value: result.value,
+            createdAt: Date.now() - result.ageMs,
+            freshUntil: result.freshUntil,
+            stale: result.stale,
+          }
+        }
+      }
+    }
+  }
+
+  /** The storage prefix of a subject this view may erase or export. */
+  private subjectPrefix(subject: Subject): string {
+    if (typeof subject !== 'object' || subject === null || subject.tenantId === undefined) {
+      throw new InvalidContextError('a subject is { tenantId, userId? }')
+    }
+    const scope = scopeFor({ role: 'service', tenantId: subject.tenantId, userId: subject.userId })
+    const own = this.scope
+    if (own !== PUBLIC_SCOPE && (own.tenantId !== scope.tenantId || (own.level === 'user' && own.userId !== scope.userId))) {
+      throw new ForbiddenError('a scoped view may erase or export only within its own scope')
+    }
+    return scope.prefix
+  }
+
   /** Counters since creation, with entries per tier (all namespaces). */
   async stats(): Promise<CacheStats> {
     const { stack, counters } = this.open()
@@ -317,7 +398,12 @@ export class Cache {
    * keys come from storage, where a cache with larger limits may have written them). `backfill: false`
    * keeps lower hits out of the upper tiers.
    */
-  private async readMany<V>(keys: readonly string[], allowStale: boolean, backfill: boolean): Promise<(Served<V> | undefined)[]> {
+  private async readMany<V>(
+    namespace: string,
+    keys: readonly string[],
+    allowStale: boolean,
+    backfill: boolean,
+  ): Promise<(Served<V> | undefined)[]> {
     const { stack, counters } = this.open()
     counters.requests += keys.length
     const since = stack.invalidations.begin()
@@ -327,7 +413,7 @@ export class Cache {
       const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
       const missing: number[] = []
       keys.forEach((key, index) => {
-        const entry = stack.l1?.peekKey(this.stored, key, now)
+        const entry = stack.l1?.peekKey(namespace, key, now)
         if (entry !== undefined && now < entry.freshUntil) {
           counters.tiers.l1.hits++
           results[index] = servedFrom(entry, 'l1', now)
@@ -340,8 +426,8 @@ export class Cache {
       if (missing.length === 0) return results
       const found =
         missing.length === 1 && backfill
-          ? [await stack.lookup(this.stored, keys[missing[0] as number] as string, since, now)]
-          : await stack.lookupMany(this.stored, missing.map((index) => keys[index] as string), since, now, { backfill })
+          ? [await stack.lookup(namespace, keys[missing[0] as number] as string, since, now)]
+          : await stack.lookupMany(namespace, missing.map((index) => keys[index] as string), since, now, { backfill })
       missing.forEach((index, j) => {
         const best = fresher(staleInL1[index], found[j])
         if (best === undefined) return
@@ -380,12 +466,20 @@ export class Cache {
     const defaults = this.core.options
     const role = this.scope.role
     const factor = role === undefined ? 1 : defaults.security.ttlMultiplier[role]
-    if (options === undefined && factor === 1) {
+    const retention = defaults.security.retention[this.scope.level]
+    if (options === undefined && factor === 1 && retention === undefined) {
       return { ttlMs: defaults.ttl, graceMs: defaults.grace, tags: [], timeoutMs: defaults.timeout, hardTimeoutMs: defaults.hardTimeout }
     }
+    let ttlMs = Math.max(1, Math.round(factor * (options?.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl))))
+    let graceMs = Math.round(factor * (options?.grace === undefined ? defaults.grace : toMs(options.grace, 'grace')))
+    if (retention !== undefined) {
+      // The scope's retention bounds how long anything of it is kept: ttl first, then grace.
+      ttlMs = Math.min(ttlMs, retention)
+      graceMs = Math.min(graceMs, retention - ttlMs)
+    }
     return {
-      ttlMs: Math.max(1, Math.round(factor * (options?.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl)))),
-      graceMs: Math.round(factor * (options?.grace === undefined ? defaults.grace : toMs(options.grace, 'grace'))),
+      ttlMs,
+      graceMs,
       tags: normalizeTags(options?.tags, defaults.limits),
       timeoutMs: options?.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
       hardTimeoutMs: options?.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),

@@ -13,6 +13,8 @@ export type Repair =
   | { readonly kind: 'key'; readonly namespace: string; readonly key: string }
   | { readonly kind: 'tags'; readonly namespace: string | undefined; readonly tags: readonly string[] }
   | { readonly kind: 'clear'; readonly namespace: string | undefined }
+  /** Every namespace starting with `prefix`: a scope's erasure. */
+  | { readonly kind: 'scope'; readonly prefix: string }
 
 export interface GuardedTierOptions {
   readonly failureThreshold: number
@@ -162,5 +164,8 @@ async function apply(tier: Tier, repair: Repair): Promise<void> {
       return
     case 'clear':
       await tier.clear(repair.namespace)
+      return
+    case 'scope':
+      await tier.clearPrefix(repair.prefix)
   }
 }

@@ -4,7 +4,8 @@
  * write. Keeps nothing when no operation is in progress, so it never grows without bound.
  *
  * Keys of the maps: storage key (`ns:key`) for keys, `ns:tag` for a tag in a namespace, `:tag` for a
- * tag in every namespace, `ns` for a namespace clear, and `''` for a clear of everything.
+ * tag in every namespace, `ns` for a namespace clear, and `''` for a clear of everything; erased
+ * scope prefixes apart (few, and matched by prefix).
  */
 export class InvalidationLog {
   private seq = 0
@@ -12,6 +13,7 @@ export class InvalidationLog {
   private readonly keys = new Map<string, number>()
   private readonly tags = new Map<string, number>()
   private readonly clears = new Map<string, number>()
+  private readonly erasures = new Map<string, number>()
 
   /** Marks the start of an operation; returns its start sequence for {@link isOutdated}. */
   begin(): number {
@@ -25,6 +27,7 @@ export class InvalidationLog {
       this.keys.clear()
       this.tags.clear()
       this.clears.clear()
+      this.erasures.clear()
     }
   }
 
@@ -43,11 +46,17 @@ export class InvalidationLog {
     if (this.active > 0) this.clears.set(namespace ?? '', ++this.seq)
   }
 
+  /** Every namespace starting with `prefix` was emptied (a scope's erasure). */
+  erased(prefix: string): void {
+    if (this.active > 0) this.erasures.set(prefix, ++this.seq)
+  }
+
   /** True when the entry at `(namespace, key)` with `tags` was invalidated after `since`. */
   isOutdated(since: number, namespace: string, key: string, tags: readonly string[]): boolean {
     if (this.seq === since) return false
     if ((this.keys.get(namespace + ':' + key) ?? 0) > since) return true
     if ((this.clears.get(namespace) ?? 0) > since || (this.clears.get('') ?? 0) > since) return true
+    for (const [prefix, seq] of this.erasures) if (seq > since && namespace.startsWith(prefix)) return true
     for (const tag of tags) {
       if ((this.tags.get(namespace + ':' + tag) ?? 0) > since || (this.tags.get(':' + tag) ?? 0) > since) return true
     }

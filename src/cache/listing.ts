@@ -38,7 +38,7 @@ export function listPageSize(options: ListOptions | undefined): number {
  *
  * @throws TierUnavailableError from the page that met a failing tier; CacheClosedError
  */
-async function* keyPages(
+export async function* keyPages(
   stackOf: () => TierStack,
   namespace: string,
   pageSize: number,

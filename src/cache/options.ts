@@ -102,6 +102,15 @@ const securitySchema = z
       ])
       .prefault({}),
     userEntriesInL1: z.boolean().default(false),
+    retention: z
+      .object({
+        public: duration('security.retention.public').optional(),
+        tenant: duration('security.retention.tenant').optional(),
+        user: duration('security.retention.user').optional(),
+      })
+      .strict()
+      .refine((r) => Object.values(r).every((ms) => ms === undefined || ms > 0), 'security.retention values must be positive')
+      .prefault({}),
     ttlMultiplier: z
       .object({ anon: multiplier.default(1), authenticated: multiplier.default(1), service: multiplier.default(1) })
       .strict()
@@ -150,6 +159,7 @@ export const cacheOptionsSchema = z
  * | `tierTimeout` | `'2s'` | longest a call to a shared tier (L2, L3) may take before it counts as failed |
  * | `security.encryption` | `{}` | key ring for non-public entries in L2/L3: `{ keyRing?, keyFile? }`, else `TIERCACHE_KEYS`, else a key file beside the SQLite file; `false` stores them in plain text |
  * | `security.userEntriesInL1` | `false` | whether L1 holds entries of the user scope (public and tenant entries always) |
+ * | `security.retention` | none | `{ public?, tenant?, user? }`: longest an entry of that scope is kept (ttl + grace are cut to fit) |
  * | `security.ttlMultiplier` | `1` per role | `{ anon?, authenticated?, service? }`: ttl and grace of entries written by views of that role are multiplied by it |
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>

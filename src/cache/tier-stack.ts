@@ -209,6 +209,33 @@ export class TierStack {
   }
 
   /**
+   * Erases a scope: removes every entry of every namespace starting with `prefix` from every tier
+   * and, through the bus, from every instance's L1. A tier that misses it replays it before serving
+   * again, as any removal.
+   */
+  async erase(prefix: string): Promise<void> {
+    await this.remove({ kind: 'scope', prefix })
+  }
+
+  /**
+   * The namespaces starting with `prefix` in any tier, sorted. Every write goes to every tier, so the
+   * last tier normally holds them all; the others are asked too, for entries whose write to the last
+   * tier failed.
+   * @throws TierUnavailableError when a shared tier fails (a partial list would pass for the whole)
+   */
+  async namespaces(prefix: string): Promise<string[]> {
+    const found = new Set(this.l1 === undefined ? [] : await this.l1.namespaces(prefix))
+    for (const lower of this.lower) {
+      const names = await lower.call('namespaces', (tier) => tier.namespaces(prefix))
+      if (names === FAILED || names === CORRUPT) {
+        throw new TierUnavailableError(`${lower.level} (${lower.tier.kind}) tier failed to list namespaces`, { cause: lower.lastError })
+      }
+      for (const name of names) found.add(name)
+    }
+    return [...found].sort()
+  }
+
+  /**
    * For an instance that may have missed what others changed (its bus went deaf): empties L1 and
    * keeps it empty until `l1.resume()`, and marks everything outdated for the reads and factories in
    * flight, so that none of them writes back a value it read before the deaf spell.
@@ -233,6 +260,9 @@ export class TierStack {
         return
       case 'clear':
         this.forget({ kind: 'clear', namespace: message.namespace })
+        return
+      case 'erase':
+        this.forget({ kind: 'scope', prefix: message.prefix })
     }
   }
 
@@ -363,6 +393,10 @@ export class TierStack {
         this.invalidations.cleared(removal.namespace)
         this.l1?.removeAll(removal.namespace)
         return false
+      case 'scope':
+        this.invalidations.erased(removal.prefix)
+        this.l1?.removePrefix(removal.prefix)
+        return false
     }
   }
 
@@ -380,9 +414,11 @@ export class TierStack {
           return tier.deleteByTags(removal.tags, removal.namespace)
         case 'clear':
           return tier.clear(removal.namespace)
+        case 'scope':
+          return tier.clearPrefix(removal.prefix)
       }
     }
-    const operation = removal.kind === 'key' ? 'delete' : removal.kind === 'tags' ? 'deleteByTags' : 'clear'
+    const operation = { key: 'delete', tags: 'deleteByTags', clear: 'clear', scope: 'clearPrefix' }[removal.kind]
     const results: unknown[] = []
     for (const lower of [...this.lower].reverse()) {
       const result = await lower.call(operation, run)
@@ -444,5 +480,7 @@ function messageOf(removal: Repair): BusMessage {
       return removal.namespace === undefined ? { type: 'invalidate-tags', tags: removal.tags } : { type: 'invalidate-tags', namespace: removal.namespace, tags: removal.tags }
     case 'clear':
       return removal.namespace === undefined ? { type: 'clear' } : { type: 'clear', namespace: removal.namespace }
+    case 'scope':
+      return { type: 'erase', prefix: removal.prefix }
   }
 }

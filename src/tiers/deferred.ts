@@ -51,6 +51,14 @@ export class DeferredTier implements Tier {
     return (await this.ready()).clear(namespace)
   }
 
+  async clearPrefix(prefix: string): Promise<void> {
+    return (await this.ready()).clearPrefix(prefix)
+  }
+
+  async namespaces(prefix: string): Promise<string[]> {
+    return (await this.ready()).namespaces(prefix)
+  }
+
   async keys(namespace: string, page: KeyPage): Promise<string[]> {
     return (await this.ready()).keys(namespace, page)
   }

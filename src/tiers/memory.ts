@@ -165,6 +165,24 @@ export class MemoryTier implements Tier {
     this.removeAll(namespace)
   }
 
+  async clearPrefix(prefix: string): Promise<void> {
+    this.removePrefix(prefix)
+  }
+
+  /** Synchronous {@link clearPrefix}, through the key index: touches only the scope's entries. */
+  removePrefix(prefix: string): void {
+    for (const [namespace, keys] of [...this.storageKeys]) {
+      if (!namespace.startsWith(prefix)) continue
+      for (const storageKey of [...keys.values()]) this.lru.delete(storageKey)
+    }
+  }
+
+  async namespaces(prefix: string): Promise<string[]> {
+    const found: string[] = []
+    for (const [namespace, keys] of this.storageKeys) if (keys.size > 0 && namespace.startsWith(prefix)) found.push(namespace)
+    return found.sort()
+  }
+
   /**
    * {@link Tier.keys} in UTF-16 code unit order (JS `<`). The LRU keeps no sorted index, so each page
    * filters and sorts the namespace's keys past the cursor: O(n log n) per page for n keys in the

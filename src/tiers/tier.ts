@@ -52,6 +52,20 @@ export interface Tier {
   /** Removes every entry of `namespace`, or every entry when it is undefined. */
   clear(namespace?: string): Promise<void>
   /**
+   * Removes every entry of every namespace that starts with `prefix` (a scope's prefix, such as
+   * `~acme~`: see cache/scope.ts), for erasure. `prefix` is non-empty; entries of namespaces that do
+   * not start with it, including namespaces it is a proper prefix of only by accident, are untouched
+   * (scope prefixes end with `~`, which namespaces cannot contain, so there are none). Entries
+   * written while it runs may survive, as with {@link clear}.
+   */
+  clearPrefix(prefix: string): Promise<void>
+  /**
+   * The namespaces starting with `prefix` that hold entries, in ascending order (the tier's string
+   * order, as for {@link keys}); may include namespaces whose entries have all expired but are not
+   * yet removed. For export and erasure of a scope.
+   */
+  namespaces(prefix: string): Promise<string[]>
+  /**
    * One page of the live keys (`staleUntil` > now, so entries within grace included) of `namespace`:
    * at most `page.limit` of them, in ascending order, starting strictly after `page.after`. A page
    * shorter than `limit` is the last.

@@ -118,12 +118,13 @@ describe('RedisLock on a shared Redis', () => {
       timed(waiter.waitForRelease('k', 300)), // times out with the ttl
       timed(patient.waitForRelease('k', 10_000)), // wakes when the lock expires
     ])
+    // Bounds with generous slack for a loaded machine: without the ttl, `patient` would wait 10 s.
     expect(waitedOut).toBeGreaterThanOrEqual(295)
-    expect(waitedOut).toBeLessThan(600) // 300 ms and scheduling slack
+    expect(waitedOut).toBeLessThan(1_500)
     expect(woke).toBeGreaterThanOrEqual(250)
-    expect(woke).toBeLessThan(600)
+    expect(woke).toBeLessThan(1_500)
     expect(await waiter.acquire('k', 1_000)).toBeTypeOf('string')
-    expect(performance.now() - start).toBeLessThan(900)
+    expect(performance.now() - start).toBeLessThan(3_000)
   })
 
   it('extend keeps the lock held past its first ttl; a wrong or expired token cannot extend', async () => {

@@ -60,6 +60,14 @@ export class ControlledTier implements Tier {
     await this.enter()
     return this.store.clear(namespace)
   }
+  async clearPrefix(prefix: string): Promise<void> {
+    await this.enter()
+    return this.store.clearPrefix(prefix)
+  }
+  async namespaces(prefix: string): Promise<string[]> {
+    await this.enter()
+    return this.store.namespaces(prefix)
+  }
   async keys(namespace: string, page: KeyPage): Promise<string[]> {
     await this.enter()
     return this.store.keys(namespace, page)

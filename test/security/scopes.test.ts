@@ -204,6 +204,27 @@ describe('scopes', () => {
     }
   })
 
+  it('cuts ttl and grace to the retention of the scope', async () => {
+    const kept = createCache({ l3: false, ttl: '1h', grace: '1h', security: { userEntriesInL1: true, retention: { user: '10m', tenant: '90m' } } })
+    try {
+      const before = Date.now()
+      await kept.withContext(alice).set('u', 1)
+      await kept.withContext(acme).set('t', 1)
+      await kept.set('p', 1)
+      const user = await kept.withContext(alice).getWithInfo('u')
+      const tenant = await kept.withContext(acme).getWithInfo('t')
+      const open = await kept.getWithInfo('p')
+      expect(user!.freshUntil - before).toBeLessThanOrEqual(10 * 60_000 + 1_000)
+      expect(tenant!.freshUntil - before).toBeGreaterThanOrEqual(60 * 60_000 - 50)
+      expect(open!.freshUntil - before).toBeGreaterThanOrEqual(60 * 60_000 - 50)
+      // Tenant: 60 min fresh, then only 30 min of the hour of grace fit in 90 min.
+      const stack = (kept as unknown as { core: { stack: { l1: { peekKey(n: string, k: string, now: number): { staleUntil: number } } } } }).core.stack
+      expect(stack.l1.peekKey('~acme~default', 't', Date.now()).staleUntil - before).toBeLessThanOrEqual(90 * 60_000 + 1_000)
+    } finally {
+      await kept.close()
+    }
+  })
+
   it('refuses scoped views when shared tiers have no key ring, and allows them with encryption off', async () => {
     const env = process.env.TIERCACHE_KEYS
     delete process.env.TIERCACHE_KEYS

@@ -159,6 +159,30 @@ export function runTierConformance(name: string, open: () => Promise<Tier>): voi
       expect(await tier.deleteByTags(['t'])).toBe(0)
     })
 
+    it('lists and clears the namespaces of a scope prefix, and nothing beside it', async () => {
+      const user = '~acme~AAAAAAAAAAAAAAAAAAAAAA~'
+      await tier.set(makeEntry('~acme~profiles', 'k', 1, { tags: ['t'] }))
+      await tier.set(makeEntry(`${user}carts`, 'k', 2))
+      await tier.set(makeEntry('~acme-eu~profiles', 'k', 3))
+      await tier.set(makeEntry('~acm~profiles', 'k', 4))
+      await tier.set(makeEntry('acme', 'k', 5))
+      await tier.set(makeEntry('~globex~profiles', 'k', 6))
+      expect(await tier.namespaces('~acme~')).toEqual([`${user}carts`, '~acme~profiles'].sort())
+      expect(await tier.namespaces(user)).toEqual([`${user}carts`])
+      expect(await tier.namespaces('~nobody~')).toEqual([])
+
+      await tier.clearPrefix(user)
+      expect(await tier.get(`${user}carts`, 'k')).toBeUndefined()
+      expect((await tier.get('~acme~profiles', 'k'))?.value).toBe(1)
+      await tier.clearPrefix('~acme~')
+      expect(await tier.get('~acme~profiles', 'k')).toBeUndefined()
+      expect(await tier.namespaces('~acme~')).toEqual([])
+      expect(await tier.deleteByTags(['t'], '~acme~profiles')).toBe(0)
+      for (const [namespace, value] of [['~acme-eu~profiles', 3], ['~acm~profiles', 4], ['acme', 5], ['~globex~profiles', 6]] as const) {
+        expect((await tier.get(namespace, 'k'))?.value).toBe(value)
+      }
+    })
+
     describe('keys', () => {
       /** Every key of `namespace`, page after page, with the pages' sizes. */
       async function pageThrough(namespace: string, limit: number): Promise<{ keys: string[]; sizes: number[] }> {

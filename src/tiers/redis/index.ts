@@ -190,6 +190,18 @@ export class RedisTier implements Tier {
     })
   }
 
+  /** Clears, as {@link clear} does, every registered namespace starting with `prefix`. */
+  async clearPrefix(prefix: string): Promise<void> {
+    for (const namespace of await this.namespaces(prefix)) await this.clear(namespace)
+  }
+
+  /** The registered namespaces starting with `prefix` (see registry.ts) whose key index is not empty, sorted. */
+  async namespaces(prefix: string): Promise<string[]> {
+    const registered = (await this.registry.list()).filter((namespace) => namespace.startsWith(prefix)).sort()
+    const counts = await Promise.all(registered.map((namespace) => this.count(namespace)))
+    return registered.filter((_, i) => (counts[i] ?? 0) > 0)
+  }
+
   /**
    * {@link Tier.keys} in the byte order of the keys' UTF-8 encoding (ZRANGEBYLEX on a score-0 ZSET,
    * memcmp order), the same order as the SQL tiers. Index members whose entry has expired are skipped

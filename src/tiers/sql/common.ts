@@ -80,3 +80,12 @@ export class PeriodicTask {
     this.timer.unref()
   }
 }
+
+/**
+ * The least string greater than every string that starts with `prefix`, in code point order: the
+ * exclusive end of the prefix's range, for range scans of the (namespace, key) index. Scope prefixes
+ * end with `~` (U+007E), so the end is the prefix with `\x7f` in its last place.
+ */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+}

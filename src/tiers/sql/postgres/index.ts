@@ -5,7 +5,7 @@ import { encodeValue, entryFromRecord } from '../../../cache/codec.js'
 import type { Entry } from '../../../cache/entry.js'
 import type { KeyPage, Tier, TierCapabilities } from '../../tier.js'
 import { parseOptions } from '../../../options.js'
-import { PeriodicTask, cleanupOptionsShape, deleteInBatches } from '../common.js'
+import { PeriodicTask, cleanupOptionsShape, deleteInBatches, prefixEnd } from '../common.js'
 import { migratePostgres } from './migrate.js'
 import { type PostgresQueries, prepareQueries } from './queries.js'
 
@@ -125,6 +125,15 @@ export class PostgresTier implements Tier {
   async clear(namespace?: string): Promise<void> {
     if (namespace === undefined) await this.queries.clearAll.execute()
     else await this.queries.clearNamespace.execute({ namespace })
+  }
+
+  async clearPrefix(prefix: string): Promise<void> {
+    await this.queries.clearRange.execute({ start: prefix, end: prefixEnd(prefix) })
+  }
+
+  async namespaces(prefix: string): Promise<string[]> {
+    const rows = await this.queries.namespacesInRange.execute({ start: prefix, end: prefixEnd(prefix) })
+    return rows.map((row) => row.namespace)
   }
 
   /**

@@ -1,4 +1,4 @@
-import { and, arrayOverlaps, asc, count, eq, gt, lte, sql } from 'drizzle-orm'
+import { and, arrayOverlaps, asc, count, eq, gt, gte, lt, lte, sql } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
 import { entries } from './schema.js'
 
@@ -26,6 +26,7 @@ const entryColumns = {
  */
 export function prepareQueries(db: PostgresJsDatabase) {
   const inNamespace = eq(entries.namespace, namespace)
+  const inRange = and(gte(entries.namespace, sql.placeholder('start')), lt(entries.namespace, sql.placeholder('end')))
   const atAddress = and(inNamespace, eq(entries.key, key))
   const withAnyTag = arrayOverlaps(entries.tags, tags)
   return {
@@ -76,6 +77,14 @@ export function prepareQueries(db: PostgresJsDatabase) {
     deleteByTagsEverywhere: db.delete(entries).where(withAnyTag).prepare('tiercache_delete_by_tags_everywhere'),
     clearNamespace: db.delete(entries).where(inNamespace).prepare('tiercache_clear_namespace'),
     clearAll: db.delete(entries).prepare('tiercache_clear_all'),
+    // [start, end): a range scan of the primary key index ("C" collation: code point order).
+    clearRange: db.delete(entries).where(inRange).prepare('tiercache_clear_range'),
+    namespacesInRange: db
+      .selectDistinct({ namespace: entries.namespace })
+      .from(entries)
+      .where(inRange)
+      .orderBy(asc(entries.namespace))
+      .prepare('tiercache_namespaces_in_range'),
     // Pages of live keys: a range scan of the primary key index, whose order is byte order since the
     // columns' collation is "C" (schema.ts). `key > $after` and ORDER BY take that collation from the
     // column, so they match the index; the first page has its own statement, since a nullable cursor

@@ -7,7 +7,7 @@ import type { Entry } from '../../../cache/entry.js'
 import { CorruptEntryError, TierUnavailableError } from '../../../errors.js'
 import type { KeyPage, Tier, TierCapabilities } from '../../tier.js'
 import { parseOptions } from '../../../options.js'
-import { PeriodicTask, cleanupOptionsShape, deleteInBatches } from '../common.js'
+import { PeriodicTask, cleanupOptionsShape, deleteInBatches, prefixEnd } from '../common.js'
 import { migrateSqlite } from './migrations.js'
 import { type EntryRow, type SqliteStatements, prepareStatements } from './statements.js'
 
@@ -124,6 +124,14 @@ export class SqliteTier implements Tier {
   async clear(namespace?: string): Promise<void> {
     if (namespace === undefined) this.statements.clearAll.run()
     else this.statements.clearNamespace.run(namespace)
+  }
+
+  async clearPrefix(prefix: string): Promise<void> {
+    this.statements.clearRange.run(prefix, prefixEnd(prefix))
+  }
+
+  async namespaces(prefix: string): Promise<string[]> {
+    return this.statements.namespacesInRange.all(prefix, prefixEnd(prefix))
   }
 
   /**

@@ -30,6 +30,9 @@ export const SQLITE_SQL = {
       WHERE t.tag IN (SELECT value FROM json_each(?)))`,
   clearNamespace: `DELETE FROM tiercache_entries WHERE namespace = ?`,
   clearAll: `DELETE FROM tiercache_entries`,
+  // [prefix, end of prefix): a range scan of the primary key index, BINARY collation.
+  clearRange: `DELETE FROM tiercache_entries WHERE namespace >= ? AND namespace < ?`,
+  namespacesInRange: `SELECT DISTINCT namespace FROM tiercache_entries WHERE namespace >= ? AND namespace < ? ORDER BY namespace`,
   // A range scan of the primary key index (namespace, key): SQLite compares TEXT with the BINARY
   // collation, memcmp of the UTF-8 bytes, so the order is the bytes' (code points'). The first page
   // binds NULL as the cursor; `? IS NULL OR key > ?` would defeat the index, so the first page has
@@ -71,6 +74,8 @@ export interface SqliteStatements {
   readonly deleteByTagsEverywhere: Statement<[string]>
   readonly clearNamespace: Statement<[string]>
   readonly clearAll: Statement<[]>
+  readonly clearRange: Statement<[string, string]>
+  readonly namespacesInRange: Statement<[string, string], string>
   readonly keysFirst: Statement<[string, number, number], string>
   readonly keysAfter: Statement<[string, string, number, number], string>
   readonly countNamespace: Statement<[string], number>
@@ -91,6 +96,8 @@ export function prepareStatements(db: Database): SqliteStatements {
     deleteByTagsEverywhere: db.prepare(SQLITE_SQL.deleteByTagsEverywhere),
     clearNamespace: db.prepare(SQLITE_SQL.clearNamespace),
     clearAll: db.prepare(SQLITE_SQL.clearAll),
+    clearRange: db.prepare(SQLITE_SQL.clearRange),
+    namespacesInRange: db.prepare<[string, string], string>(SQLITE_SQL.namespacesInRange).pluck(),
     keysFirst: db.prepare<[string, number, number], string>(SQLITE_SQL.keysFirst).pluck(),
     keysAfter: db.prepare<[string, string, number, number], string>(SQLITE_SQL.keysAfter).pluck(),
     countNamespace: db.prepare<[string], number>(SQLITE_SQL.countNamespace).pluck(),
