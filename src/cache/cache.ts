@@ -10,7 +10,7 @@ import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from 
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
 import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor } from './scope.js'
-import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
+import { type Found, type ReencryptReport, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
 /** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
@@ -335,6 +335,20 @@ export class Cache {
         }
       }
     }
+  }
+
+  /**
+   * After a key rotation: seals again, with the key ring's current key, every non-public entry of
+   * the shared tiers sealed with an older key, so that the old key can later be retired. Entries
+   * written meanwhile are left as written (each rewrite is a compare-and-set). Safe to run while the
+   * cache serves, and to run again. Only on a cache used without a context.
+   * @returns counts: `examined`, `rewritten`, `unreadable` (under a key the ring lacks), `corrupt`
+   * @throws ForbiddenError (`TC_FORBIDDEN`) on a view made by {@link withContext}
+   * @throws TierUnavailableError (`TC_TIER_UNAVAILABLE`) when a shared tier fails meanwhile
+   */
+  async reencrypt(): Promise<ReencryptReport> {
+    if (this.scope !== PUBLIC_SCOPE) throw new ForbiddenError('re-encryption spans every tenant: only a cache used without a context may run it')
+    return this.open().stack.reencrypt()
   }
 
   /** The storage prefix of a subject this view may erase or export. */

@@ -10,9 +10,9 @@
  * {@link SEALED} placeholder as value, and the stack opens them here.
  */
 import { CorruptEntryError, InvalidOptionsError, UnknownKeyError } from '../errors.js'
-import { decryptPayload, encryptPayload, envelopeKeyId } from '../security/crypto/envelope.js'
+import { decryptPayload, encryptPayload, envelopeKeyId, reencryptPayload } from '../security/crypto/envelope.js'
 import type { KeyRing } from '../security/crypto/key-ring.js'
-import { SEALED, SEALED_MARK, decodeValue, encodeValue } from './codec.js'
+import { SEALED, SEALED_MARK, decodeValue, encodeValue, isSealed } from './codec.js'
 import type { Entry } from './entry.js'
 import { tenantOf } from './scope.js'
 
@@ -45,10 +45,25 @@ export class Sealer {
     if (this.ring === undefined) throw new InvalidOptionsError('non-public entries need a key ring to be stored in shared tiers')
     const plaintext = entry.payload ?? encodeValue(entry.value)
     const envelope = encryptPayload(this.ring, tenant, plaintext, addressOf(entry.namespace, entry.key))
-    const payload = Buffer.allocUnsafe(envelope.byteLength + 1)
-    payload[0] = SEALED_MARK
-    payload.set(envelope, 1)
-    return { ...entry, payload }
+    return { ...entry, payload: withMark(envelope) }
+  }
+
+  /**
+   * The payload of `entry` (as read from a shared tier) sealed again with the ring's current key,
+   * or undefined when it is not sealed or already under the current key.
+   * @throws UnknownKeyError, CorruptEntryError as {@link open}
+   */
+  reseal(entry: Entry): Uint8Array | undefined {
+    const payload = entry.payload
+    if (payload === undefined || !isSealed(payload)) return undefined
+    const tenant = tenantOf(entry.namespace)
+    if (tenant === undefined) throw new CorruptEntryError('sealed entry outside a tenant scope')
+    if (this.ring === undefined || this.ring === false) throw new UnknownKeyError('sealed entry, and this cache has no key ring')
+    const envelope = payload.subarray(1)
+    const keyId = envelopeKeyId(envelope)
+    if (keyId === this.ring.currentId) return undefined
+    if (!this.ring.has(keyId)) throw new UnknownKeyError(`sealed entry names key "${keyId}", which this process's key ring does not hold`)
+    return withMark(reencryptPayload(this.ring, tenant, envelope, addressOf(entry.namespace, entry.key)))
   }
 
   /**
@@ -71,4 +86,11 @@ export class Sealer {
     const plaintext = decryptPayload(this.ring, tenant, envelope, addressOf(entry.namespace, entry.key))
     return { ...entry, value: decodeValue(plaintext) }
   }
+}
+
+function withMark(envelope: Uint8Array): Uint8Array {
+  const payload = Buffer.allocUnsafe(envelope.byteLength + 1)
+  payload[0] = SEALED_MARK
+  payload.set(envelope, 1)
+  return payload
 }

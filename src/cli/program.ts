@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerKeys } from './commands/keys.js'
 import { registerPurge } from './commands/purge.js'
+import { registerEncryption } from './commands/encryption.js'
 import { registerReplay } from './commands/replay.js'
 import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
@@ -16,7 +17,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `replay`, `keys`. Commander's own errors (unknown
+ * The `tiercache` program: `serve`, `stats`, `purge`, `replay`, `keys`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
 export function createProgram(ctx: CliContext = processContext()): Command {
@@ -32,6 +33,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerPurge(program, ctx)
   registerReplay(program, ctx)
   registerKeys(program, ctx)
+  registerEncryption(program, ctx)
   return program
 }
 

@@ -51,6 +51,10 @@ export class DeferredTier implements Tier {
     return (await this.ready()).clear(namespace)
   }
 
+  async rewrite(entry: Entry, payload: Uint8Array): Promise<boolean> {
+    return (await this.ready()).rewrite(entry, payload)
+  }
+
   async clearPrefix(prefix: string): Promise<void> {
     return (await this.ready()).clearPrefix(prefix)
   }

@@ -165,6 +165,11 @@ export class MemoryTier implements Tier {
     this.removeAll(namespace)
   }
 
+  /** L1 keeps values, not payloads: nothing to rewrite. */
+  async rewrite(): Promise<boolean> {
+    return false
+  }
+
   async clearPrefix(prefix: string): Promise<void> {
     this.removePrefix(prefix)
   }

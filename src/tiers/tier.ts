@@ -42,6 +42,13 @@ export interface Tier {
    * encode the value themselves when it is absent.
    */
   set(entry: Entry): Promise<void>
+  /**
+   * Replaces the stored payload of `entry`, as read from this tier, with `payload`, keeping every
+   * other field and the expiry, only if the tier still holds that very entry (same payload): a
+   * compare-and-set, so that a rewrite never undoes a newer write. Resolves whether it replaced it.
+   * For re-encryption after a key rotation; a tier that stores no payloads (memory) resolves false.
+   */
+  rewrite(entry: Entry, payload: Uint8Array): Promise<boolean>
   /** Removes the entry; resolves true when one was there. */
   delete(namespace: string, key: string): Promise<boolean>
   /**

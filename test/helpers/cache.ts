@@ -60,6 +60,10 @@ export class ControlledTier implements Tier {
     await this.enter()
     return this.store.clear(namespace)
   }
+  async rewrite(_entry: Entry, _payload: Uint8Array): Promise<boolean> {
+    await this.enter()
+    return this.store.rewrite()
+  }
   async clearPrefix(prefix: string): Promise<void> {
     await this.enter()
     return this.store.clearPrefix(prefix)

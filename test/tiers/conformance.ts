@@ -159,6 +159,28 @@ export function runTierConformance(name: string, open: () => Promise<Tier>): voi
       expect(await tier.deleteByTags(['t'])).toBe(0)
     })
 
+    it('rewrites a payload only while the tier still holds the entry it was read from', async () => {
+      await tier.set(makeEntry('ns', 'k', 'old', { tags: ['t'] }))
+      const read = await tier.get('ns', 'k')
+      const replacement = makeEntry('ns', 'k', 'new').payload!
+      if (!tier.capabilities.shared) {
+        expect(await tier.rewrite(read!, replacement)).toBe(false)
+        return
+      }
+      expect(await tier.rewrite(read!, replacement)).toBe(true)
+      const rewritten = await tier.get('ns', 'k')
+      expect(rewritten?.value).toBe('new')
+      expect(rewritten).toMatchObject({ freshUntil: read!.freshUntil, staleUntil: read!.staleUntil, tags: ['t'], createdAt: read!.createdAt })
+      // Read before a newer write: the rewrite must not undo that write.
+      await tier.set(makeEntry('ns', 'k', 'newer'))
+      expect(await tier.rewrite(rewritten!, makeEntry('ns', 'k', 'stale').payload!)).toBe(false)
+      expect((await tier.get('ns', 'k'))?.value).toBe('newer')
+      await tier.delete('ns', 'k')
+      expect(await tier.rewrite(rewritten!, replacement)).toBe(false)
+      expect(await tier.get('ns', 'k')).toBeUndefined()
+      expect(await tier.deleteByTags(['t'], 'ns')).toBe(0)
+    })
+
     it('lists and clears the namespaces of a scope prefix, and nothing beside it', async () => {
       const user = '~acme~AAAAAAAAAAAAAAAAAAAAAA~'
       await tier.set(makeEntry('~acme~profiles', 'k', 1, { tags: ['t'] }))

@@ -20,6 +20,7 @@ import {
   DELETE_SCRIPT,
   KEYS_SCRIPT,
   type LuaScript,
+  REWRITE_SCRIPT,
   SET_SCRIPT,
   type ScriptArg,
   runScript,
@@ -151,6 +152,15 @@ export class RedisTier implements Tier {
     // Registered before the write is acknowledged, so that a delete on every namespace that starts
     // after this set resolves reaches the entry.
     await Promise.all([write, this.registry.ensure(entry.namespace, entry.staleUntil)])
+  }
+
+  /** {@link Tier.rewrite}: one script comparing the whole stored record, so that any newer write wins. */
+  async rewrite(entry: Entry, payload: Uint8Array): Promise<boolean> {
+    if (entry.payload === undefined) return false
+    const entryKey = this.layout.entry(this.layout.base(entry.namespace), entry.key)
+    const expected = encodeRecord(entry, entry.payload)
+    const replaced = await this.script('rewrite', REWRITE_SCRIPT, [entryKey], [expected, encodeRecord(entry, payload)])
+    return Number(replaced) === 1
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {

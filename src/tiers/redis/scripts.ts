@@ -132,6 +132,19 @@ return 0
 `,
 )
 
+/**
+ * Compare-and-set of an entry's record, keeping its expiry. KEYS: entry. ARGV: the record expected,
+ * the new record. Returns 1 when replaced, 0 when the entry is gone or was written meanwhile.
+ */
+export const REWRITE_SCRIPT = script(
+  'rewrite',
+  `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+`,
+)
+
 /** Removes one entry. KEYS: entry, index. ARGV: base, key. Returns 1 when there was one, else 0. */
 export const DELETE_SCRIPT = script(
   'delete',

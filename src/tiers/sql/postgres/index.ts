@@ -127,6 +127,17 @@ export class PostgresTier implements Tier {
     else await this.queries.clearNamespace.execute({ namespace })
   }
 
+  async rewrite(entry: Entry, payload: Uint8Array): Promise<boolean> {
+    if (entry.payload === undefined) return false
+    const rows = await this.queries.rewrite.execute({
+      namespace: entry.namespace,
+      key: entry.key,
+      payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      expected: Buffer.from(entry.payload.buffer, entry.payload.byteOffset, entry.payload.byteLength),
+    })
+    return rows.length > 0
+  }
+
   async clearPrefix(prefix: string): Promise<void> {
     await this.queries.clearRange.execute({ start: prefix, end: prefixEnd(prefix) })
   }

@@ -61,6 +61,13 @@ export function prepareQueries(db: PostgresJsDatabase) {
       })
       .prepare('tiercache_upsert'),
     delete: db.delete(entries).where(atAddress).prepare('tiercache_delete'),
+    // Compare-and-set on the payload: a rewrite must not undo a newer write.
+    rewrite: db
+      .update(entries)
+      .set({ value: sql`${sql.placeholder('payload')}` })
+      .where(and(atAddress, eq(entries.value, sql.placeholder('expected'))))
+      .returning({ key: entries.key })
+      .prepare('tiercache_rewrite'),
     // The stale_until condition keeps a lazy delete from removing a fresh write that landed after the read.
     deleteExpired: db
       .delete(entries)

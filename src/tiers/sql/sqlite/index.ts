@@ -126,6 +126,11 @@ export class SqliteTier implements Tier {
     else this.statements.clearNamespace.run(namespace)
   }
 
+  async rewrite(entry: Entry, payload: Uint8Array): Promise<boolean> {
+    if (entry.payload === undefined) return false
+    return this.statements.rewrite.run(payload, entry.namespace, entry.key, entry.payload).changes > 0
+  }
+
   async clearPrefix(prefix: string): Promise<void> {
     this.statements.clearRange.run(prefix, prefixEnd(prefix))
   }

@@ -16,6 +16,8 @@ export const SQLITE_SQL = {
       value = excluded.value, tags = excluded.tags, created_at = excluded.created_at,
       fresh_until = excluded.fresh_until, stale_until = excluded.stale_until`,
   delete: `DELETE FROM tiercache_entries WHERE namespace = ? AND key = ?`,
+  // Compare-and-set on the payload: a rewrite must not undo a newer write.
+  rewrite: `UPDATE tiercache_entries SET value = ? WHERE namespace = ? AND key = ? AND value = ?`,
   // The stale_until condition keeps a lazy delete from removing a fresh write that landed after the read.
   deleteExpired: `DELETE FROM tiercache_entries WHERE namespace = ? AND key = ? AND stale_until <= ?`,
   deleteManyExpired: `DELETE FROM tiercache_entries
@@ -68,6 +70,7 @@ export interface SqliteStatements {
   readonly getMany: Statement<[string, string], KeyedEntryRow>
   readonly upsert: Statement<[string, string, Uint8Array, string, number, number, number]>
   readonly delete: Statement<[string, string]>
+  readonly rewrite: Statement<[Uint8Array, string, string, Uint8Array]>
   readonly deleteExpired: Statement<[string, string, number]>
   readonly deleteManyExpired: Statement<[string, string, number]>
   readonly deleteByTagsInNamespace: Statement<[string, string]>
@@ -90,6 +93,7 @@ export function prepareStatements(db: Database): SqliteStatements {
     getMany: db.prepare(SQLITE_SQL.getMany),
     upsert: db.prepare(SQLITE_SQL.upsert),
     delete: db.prepare(SQLITE_SQL.delete),
+    rewrite: db.prepare(SQLITE_SQL.rewrite),
     deleteExpired: db.prepare(SQLITE_SQL.deleteExpired),
     deleteManyExpired: db.prepare(SQLITE_SQL.deleteManyExpired),
     deleteByTagsInNamespace: db.prepare(SQLITE_SQL.deleteByTagsInNamespace),
