@@ -21,6 +21,7 @@ import {
   KEYS_SCRIPT,
   type LuaScript,
   REWRITE_SCRIPT,
+  SET_GET_MAX_BYTES,
   SET_SCRIPT,
   type ScriptArg,
   runScript,
@@ -140,7 +141,8 @@ export class RedisTier implements Tier {
     const registered = this.registry.sequence
     const ttlMs = Math.ceil(entry.staleUntil - Date.now())
     const keys = [this.layout.entry(base, entry.key), this.layout.index(base), ...tags.map((tag) => this.layout.tag(base, tag))]
-    const write = this.script('set', SET_SCRIPT, keys, [base, entry.key, ttlMs, record, ...tags]).then((created) =>
+    const setGet = record.byteLength <= SET_GET_MAX_BYTES ? '1' : '0'
+    const write = this.script('set', SET_SCRIPT, keys, [base, entry.key, ttlMs, record, setGet, ...tags]).then((created) =>
       // A new index means a namespace new to Redis (or Redis came back empty): register it for sure,
       // unless this very call already did.
       Number(created) === 1 ? this.registry.ensure(entry.namespace, entry.staleUntil, registered) : undefined,

@@ -33,20 +33,21 @@ local function u32(s, i)
   local a, b, c, d = string.byte(s, i, i + 3)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
--- The tags of the entry stored at ekey: a list; nil when there is no entry; false when the record
--- cannot be read (then its tag sets are unknown).
-local function read_tags(ekey)
-  local head = redis.call('GETRANGE', ekey, 0, 511)
-  if head == '' then return nil end
+-- The tags of a record whose first bytes are head (the whole record, or its first 512 bytes, in
+-- which case ekey names it for the rest): a list, or false when it cannot be read (then its tag sets
+-- are unknown).
+local function tags_of(head, ekey)
   if #head < HEADER or string.byte(head, 1) ~= ${RECORD_VERSION} then return false end
   local n = u32(head, HEADER - 3)
   if n == 0 then return {} end
   local block
   if HEADER + n <= #head then
     block = string.sub(head, HEADER + 1, HEADER + n)
-  else
+  elseif ekey then
     block = redis.call('GETRANGE', ekey, HEADER, HEADER + n - 1)
     if #block < n then return false end
+  else
+    return false
   end
   local tags, i = {}, 1
   while i <= n do
@@ -57,6 +58,12 @@ local function read_tags(ekey)
     i = i + 4 + len
   end
   return tags
+end
+-- The tags of the entry stored at ekey, as tags_of says; nil when there is no entry.
+local function read_tags(ekey)
+  local head = redis.call('GETRANGE', ekey, 0, 511)
+  if head == '' then return nil end
+  return tags_of(head, ekey)
 end
 local function has(list, item)
   for _, x in ipairs(list) do if x == item then return true end end
@@ -74,13 +81,23 @@ local function in_slices(command, k, list)
 end
 `
 
+/** Records up to this many bytes are written with `SET ... GET`, which returns the replaced record whole. */
+export const SET_GET_MAX_BYTES = 4096
+
 /**
  * Stores an entry, replacing the one under its key.
  *
  * KEYS: entry, index, then the tag set of each new tag. ARGV: base, key, ttl in ms (<= 0: the entry
- * is already dead, so the old one is removed and nothing written), record, then the new tags (same
+ * is already dead, so the old one is removed and nothing written), record, '1' to write with
+ * `SET ... GET` (a record of at most {@link SET_GET_MAX_BYTES}) else '0', then the new tags (same
  * order as their KEYS). Returns 1 when the namespace's index did not exist before (a new or
  * reappeared namespace: the caller re-registers it), else 0.
+ *
+ * The common case, an overwrite, costs two commands besides the tags': `SET ... GET` (Redis 6.2)
+ * writes the new record and hands back the old one, whose tags tell which tag sets to leave; and
+ * PTTL on the index. A live entry is always in the index, so only a new one is added to it. A large
+ * record is written after a GETRANGE of the old one's head instead, so that a big value is not copied
+ * into the script.
  *
  * Also prunes: each time it adds a member to the index or to a tag set, it samples
  * {@link PRUNE_SAMPLE} members of that set and removes those whose entry is gone (or, for a tag set,
@@ -93,9 +110,17 @@ export const SET_SCRIPT = script(
   'set',
   `
 local base, key, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local old = read_tags(KEYS[1])
+local old
+local written = false
+if ttl > 0 and ARGV[5] == '1' then
+  local replaced = redis.call('SET', KEYS[1], ARGV[4], 'PX', ttl, 'GET')
+  if replaced then old = tags_of(replaced, false) end
+  written = true
+else
+  old = read_tags(KEYS[1])
+end
 local new = {}
-for i = 5, #ARGV do new[ARGV[i]] = true end
+for i = 6, #ARGV do new[ARGV[i]] = true end
 if old then
   for _, t in ipairs(old) do
     if ttl <= 0 or not new[t] then redis.call('SREM', base .. T .. t, key) end
@@ -106,9 +131,9 @@ if ttl <= 0 then
   redis.call('ZREM', KEYS[2], key)
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[4], 'PX', ttl)
+if not written then redis.call('SET', KEYS[1], ARGV[4], 'PX', ttl) end
 local created = false
-if redis.call('ZADD', KEYS[2], 0, key) == 1 then
+if old == nil and redis.call('ZADD', KEYS[2], 0, key) == 1 then
   created = redis.call('ZCARD', KEYS[2]) == 1
   for _, m in ipairs(redis.call('ZRANDMEMBER', KEYS[2], ${PRUNE_SAMPLE})) do
     if m ~= key and redis.call('EXISTS', base .. E .. m) == 0 then redis.call('ZREM', KEYS[2], m) end
@@ -116,7 +141,7 @@ if redis.call('ZADD', KEYS[2], 0, key) == 1 then
 end
 extend(KEYS[2], ttl)
 for i = 3, #KEYS do
-  local tk, tag = KEYS[i], ARGV[i + 2]
+  local tk, tag = KEYS[i], ARGV[i + 3]
   if redis.call('SADD', tk, key) == 1 then
     for _, m in ipairs(redis.call('SRANDMEMBER', tk, ${PRUNE_SAMPLE})) do
       if m ~= key then
