@@ -100,6 +100,7 @@ function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
 export { Cache } from './cache/cache.js'
 export type { GetOptions, GetOrSetOptions, SetOptions } from './cache/cache.js'
 export type { ContextRole, Scope, ScopeLevel, SecurityContext } from './cache/scope.js'
+export { project } from './cache/projection.js'
 export { KeyRing } from './security/crypto/key-ring.js'
 export type { CacheStats, TierStats } from './metrics/stats.js'
 export type { CircuitState } from './cache/circuit-breaker.js'

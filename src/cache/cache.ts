@@ -6,6 +6,7 @@ import { type Duration, positiveTtl, toMs } from './duration.js'
 import { type Entry, type Served, createEntry, servedFrom } from './entry.js'
 import type { CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
+import { project } from './projection.js'
 import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
@@ -25,6 +26,13 @@ export interface SetOptions {
 
 /** Options of {@link Cache.getOrSet}. */
 export interface GetOrSetOptions extends SetOptions {
+  /**
+   * For views of the `anon` role: the fields of the value that anonymous callers may see (top-level
+   * names or dotted paths). The factory's result is cut down to them (see `project`) before it is
+   * cached and returned, so a public entry never holds more. Ignored for other roles.
+   * @default none: the value as the factory returns it
+   */
+  readonly publicFields?: readonly string[]
   /**
    * Soft timeout: when a stale value exists and the factory takes longer, the stale value is
    * returned and the factory completes in the background. `0` is stale-while-revalidate.
@@ -226,6 +234,15 @@ export class Cache {
     const { counters, readThrough } = this.open()
     assertKey(key, this.limits.maxKeyLength)
     const policy = this.policy(options)
+    const fields = options?.publicFields
+    if (fields !== undefined && this.scope.role === 'anon') {
+      project(null, fields) // validates the fields before the factory runs
+      const full = factory
+      factory = async (ctx) => {
+        const value = await full(ctx)
+        return (value === undefined ? undefined : project(value, fields)) as V
+      }
+    }
     counters.requests++
     return readThrough.run(this.stored, key, factory, policy)
   }

@@ -5,6 +5,7 @@ import { type EntryPolicy, type Served, createEntry, servedFrom } from './entry.
 import type { CacheEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
 import type { DistributedLock } from './lock.js'
+import { namespaceOf } from './scope.js'
 import { type Found, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, normalizeTags } from './validate.js'
 
@@ -149,7 +150,8 @@ export class ReadThrough {
     answers: FlightAnswers<V>,
   ): Promise<void> {
     const { counters, events, runs } = this
-    const run = new FactoryRun<V>(namespace, key, stale?.entry.value as V | undefined)
+    // The factory sees the namespace as its caller names it, not the scope prefix tiers store.
+    const run = new FactoryRun<V>(namespaceOf(namespace), key, stale?.entry.value as V | undefined)
     const serveStale = (): boolean => {
       if (stale === undefined) return false
       counters.staleServed++
