@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
@@ -49,8 +50,23 @@ function keyRingFor(options: ResolvedCacheOptions): KeyRing | false | undefined 
     // Nothing leaves this process: a key that lives as long as it does is enough.
     return KeyRing.from([{ id: 'k1', key: randomBytes(32) }])
   }
-  if ('sqlite' in options.l3) return loadOrCreateKeyRing(join(dirname(options.l3.sqlite), DEFAULT_KEY_FILE))
+  if ('sqlite' in options.l3) return defaultKeyRing(join(dirname(options.l3.sqlite), DEFAULT_KEY_FILE))
   return undefined
+}
+
+/**
+ * The key file of the embedded default, created on first start. When it cannot be created where the
+ * SQLite file should be (that folder is not writable: the tier will fail too, and say so), there is
+ * no ring: the cache still serves public entries, and scoped views are refused.
+ */
+function defaultKeyRing(path: string): KeyRing | undefined {
+  try {
+    return loadOrCreateKeyRing(path)
+  } catch (error) {
+    // A key file that exists but is refused (too open, malformed) is an error to report, never to skip.
+    if (existsSync(path)) throw error
+    return undefined
+  }
 }
 
 /**

@@ -5,19 +5,48 @@ import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
+import { InvalidOptionsError, isTiercacheError } from '../errors.js'
+import type { AuditLog } from '../security/audit/index.js'
+import type { CredentialStore } from '../security/credentials/index.js'
+import { installAccessControl } from './access.js'
+import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
 import { handleError, installErrorHandling } from './errors.js'
+import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
+import { auditRoutes } from './routes/audit.js'
 import { entryRoutes } from './routes/entries.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
+import { TenantCounters } from './tenant-stats.js'
 
 /** Fastify's `logger` option: `true` for pino defaults, pino options, or `false` for none. */
 export type ServerLoggerOptions = FastifyServerOptions['logger']
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
-  /** The cache the routes serve. */
+  /**
+   * The cache the routes serve. Each tenant's entries live in a scope of their own
+   * (`cache.withContext`), encrypted in the shared tiers: the cache needs a key ring when it has
+   * Redis or PostgreSQL (`TIERCACHE_KEYS`, or `security.encryption`).
+   */
   readonly cache: Cache
+  /**
+   * The API keys every `/v1` request must present (`Authorization: Bearer <key>`); see
+   * `openCredentialStore`. The caller keeps owning it (and closes it after the app).
+   */
+  readonly credentials: CredentialStore
+  /**
+   * Where authentication failures, refusals, purges and invalidations are recorded, and what
+   * `GET /v1/audit` reads; see `openAuditLog`. Give it an `onError`: a failed write never fails a
+   * request, and is reported only there. The caller keeps owning it. @default none: nothing is
+   * recorded, and `GET /v1/audit` answers 404
+   */
+  readonly audit?: AuditLog
+  /**
+   * Per-key rate limits by plan (see {@link RateLimitOptions}), or `false` for none.
+   * @default in process memory, with the plans free (1,000 an hour), pro (5,000 an hour), unlimited
+   */
+  readonly rateLimits?: RateLimitOptions | false
   /**
    * Logging (pino). Request logs hold the method, the route pattern and the status, never the URL
    * (it holds the key), bodies or values. @default false
@@ -33,6 +62,12 @@ export interface BuildServerOptions {
 export interface StartServerOptions {
   /** The cache the routes serve; closed when the app closes. */
   readonly cache: Cache
+  /** See {@link BuildServerOptions.credentials}; closed when the app closes. */
+  readonly credentials: CredentialStore
+  /** See {@link BuildServerOptions.audit}; closed when the app closes. */
+  readonly audit?: AuditLog
+  /** See {@link BuildServerOptions.rateLimits}. */
+  readonly rateLimits?: RateLimitOptions | false
   /** Interface to listen on. @default '127.0.0.1' (local only; pass '0.0.0.0' to expose it) */
   readonly host?: string
   /** TCP port; `0` picks a free one (see the returned `url`). @default 4100 */
@@ -65,8 +100,33 @@ function replacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
 }
 
-async function build(options: BuildServerOptions, ownsCache: () => boolean): Promise<FastifyInstance> {
-  const { cache } = options
+/**
+ * Fails at start, rather than on every request, when the cache cannot hold tenants' entries.
+ * @throws InvalidOptionsError
+ */
+function checkScopedStorage(cache: Cache): void {
+  try {
+    cache.withContext({ role: 'authenticated', tenantId: 'startup-check' })
+  } catch (cause) {
+    if (!isTiercacheError(cause)) throw cause
+    throw new InvalidOptionsError(`the server keeps each tenant's entries in a scope of its own, which this cache cannot: ${cause.message}`, { cause })
+  }
+}
+
+/** What the app closes when it closes: asked then, since startServer owns them only once it listens. */
+interface Ownership {
+  readonly cache: () => boolean
+  /** The credential store and the audit log. */
+  readonly storage: () => boolean
+}
+
+async function build(options: BuildServerOptions, owns: Ownership): Promise<FastifyInstance> {
+  const { cache, credentials } = options
+  // Checked at run time too: without a store, every request would fail, and not with a 401.
+  if (typeof (credentials as Partial<CredentialStore> | undefined)?.verify !== 'function') {
+    throw new InvalidOptionsError('the server needs credentials: a CredentialStore, e.g. from openCredentialStore')
+  }
+  checkScopedStorage(cache)
   const app = Fastify({
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
@@ -94,38 +154,68 @@ async function build(options: BuildServerOptions, ownsCache: () => boolean): Pro
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Invalidation, counters, health' },
+        { name: 'admin', description: 'Invalidation, purge, counters, audit log, health' },
       ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key, tc_<id>_<secret>, from tiercache keys create.' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   })
 
-  const schemas = routeSchemas(edgeLimits(options.cache.limits))
-  await app.register(entryRoutes, { cache, schemas })
-  await app.register(adminRoutes, { cache, schemas })
+  const limits = await openRateLimits(options.rateLimits, app.log)
+  const audit = createServerAudit(options.audit)
+  const counters = new TenantCounters()
+  try {
+    installAccessControl(app, { cache, credentials, limits, audit })
+    const schemas = routeSchemas(edgeLimits(options.cache.limits))
+    await app.register(entryRoutes, { cache, schemas, counters })
+    await app.register(adminRoutes, { cache, schemas, counters, audit })
+    await app.register(auditRoutes, { log: options.audit })
+  } catch (error) {
+    // The limiter may hold a Redis connection of its own.
+    await limits.close()
+    throw error
+  }
 
   const stopLogging = logCacheEvents(cache, app.log)
   app.addHook('onClose', async () => {
     stopLogging()
-    if (ownsCache()) await cache.close()
+    await limits.close()
+    // The audit log's close waits for the events being written; the cache goes last.
+    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close()])
+    if (owns.cache()) await cache.close()
   })
   return app
 }
 
 /**
  * Builds the REST server's Fastify app without listening: use `app.inject()` in tests, or add
- * plugins and routes before `app.listen()`. Routes:
+ * plugins and routes before `app.listen()`. Routes, with the role their API key needs (every `/v1`
+ * route needs `Authorization: Bearer <key>`; "across" marks the routes where a service key may act
+ * for another tenant by naming it in `X-Tiercache-Tenant`):
  *
- * | route | answer |
- * |---|---|
- * | `GET /v1/entries/:namespace/:key[?allowStale=true]` | 200 `{ value, source, stale, ageMs, freshUntil }`, 404 `TC_NOT_FOUND` |
- * | `PUT /v1/entries/:namespace/:key` `{ value, ttl?, grace?, tags? }` | 204, no body |
- * | `DELETE /v1/entries/:namespace/:key` | 200 `{ deleted }` |
- * | `POST /v1/entries/:namespace/batch-get` `{ keys (1..1000), allowStale? }` | 200 `{ entries: [{ key, found, value?, source?, stale?, ageMs?, freshUntil? }] }` |
- * | `POST /v1/invalidate` `{ tags, namespace? }` | 200 `{ invalidated }` (every namespace when none given) |
- * | `GET /v1/stats` | 200 `CacheStats` |
- * | `GET /health` | 200 `{ status: 'ok' \| 'degraded', tiers }` |
- * | `GET /openapi.json` | the OpenAPI 3.1 document |
+ * | route | role | answer |
+ * |---|---|---|
+ * | `GET /v1/entries/:namespace/:key[?allowStale=true]` | read, across | 200 `{ value, source, stale, ageMs, freshUntil }`, 404 `TC_NOT_FOUND` |
+ * | `PUT /v1/entries/:namespace/:key` `{ value, ttl?, grace?, tags? }` | write, across | 204, no body |
+ * | `DELETE /v1/entries/:namespace/:key` | write, across | 200 `{ deleted }` |
+ * | `POST /v1/entries/:namespace/batch-get` `{ keys (1..1000), allowStale? }` | read, across | 200 `{ entries: [{ key, found, value?, ... }] }` |
+ * | `GET /v1/entries/:namespace[?limit=&after=]` | read, across | 200 `{ keys, next }` |
+ * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }` |
+ * | `POST /v1/purge` `{ namespace }` | admin | 200 `{ purged }` |
+ * | `GET /v1/stats` | read | 200 `TenantStats` |
+ * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
+ * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
+ * | `GET /openapi.json` | none | the OpenAPI 3.1 document |
+ *
+ * Every entry lives in the scope of the key's tenant (`cache.withContext`): no key of one tenant
+ * reaches another's. A request without a valid key answers 401 `TC_UNAUTHORIZED` with
+ * `WWW-Authenticate: Bearer`; one without the route's role, or with `X-Tiercache-Tenant` where it is
+ * not allowed, 403 `TC_FORBIDDEN`; one over its key's rate limit 429 `TC_RATE_LIMITED` with
+ * `Retry-After`. Answers to authenticated requests carry `RateLimit-Limit`, `-Remaining`, `-Reset`.
  *
  * Keys are percent-encoded path segments (`encodeURIComponent`). Durations are milliseconds or
  * strings such as `'5m'`. Every error answers `{ error: { code, message } }`: the catalogue error's
@@ -133,23 +223,29 @@ async function build(options: BuildServerOptions, ownsCache: () => boolean): Pro
  * invalid input 400 `TC_BAD_REQUEST` naming the field; a body over `bodyLimit` 413
  * `TC_PAYLOAD_TOO_LARGE`; an unknown route 404 `TC_NOT_FOUND`; anything unexpected 500 `TC_INTERNAL`
  * with a generic message (the details are logged).
+ *
+ * @throws InvalidOptionsError when the cache cannot keep tenants' entries apart (shared tiers and no
+ *   key ring), or the rate-limit options are invalid
  */
 export function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const closeCache = options.closeCacheOnClose ?? false
-  return build(options, () => closeCache)
+  return build(options, { cache: () => closeCache, storage: () => false })
 }
 
 /**
- * Builds the app, listens, and returns it with its URL (e.g. `http://127.0.0.1:4100`). The cache is
- * closed when the app closes (`await app.close()`); if listening fails, the app is closed, the cache
- * is left open, and the error is rethrown. Signal handling is the caller's.
+ * Builds the app, listens, and returns it with its URL (e.g. `http://127.0.0.1:4100`). The cache, the
+ * credential store and the audit log are closed when the app closes (`await app.close()`); if
+ * listening fails, the app is closed, they are left open, and the error is rethrown. Signal handling
+ * is the caller's.
+ * @throws InvalidOptionsError as {@link buildServer}
  * @throws the listen error, e.g. `EADDRINUSE`
  */
 export async function startServer(options: StartServerOptions): Promise<{ app: FastifyInstance; url: string }> {
   let listening = false
-  const app = await build({ cache: options.cache, logger: options.logger, bodyLimit: options.bodyLimit }, () => listening)
+  const { host, port, ...rest } = options
+  const app = await build(rest, { cache: () => listening, storage: () => listening })
   try {
-    const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 4100 })
+    const url = await app.listen({ host: host ?? '127.0.0.1', port: port ?? 4100 })
     listening = true
     return { app, url }
   } catch (error) {

@@ -4,8 +4,31 @@
  * @example
  * import { createCache } from 'tiercache'
  * import { startServer } from 'tiercache/server'
- * const { url } = await startServer({ cache: createCache(), port: 4100 })
+ * import { openAuditLog, openCredentialStore } from 'tiercache/server'
+ * const credentials = await openCredentialStore({ sqlite: './.tiercache/cache.db' })
+ * const audit = await openAuditLog({ sqlite: './.tiercache/cache.db' }, { onError: (error) => console.warn(error.message) })
+ * const { url } = await startServer({ cache: createCache(), credentials, audit, port: 4100 })
  */
 export { DEFAULT_BODY_LIMIT, buildServer, startServer } from './app.js'
 export type { BuildServerOptions, ServerLoggerOptions, StartServerOptions } from './app.js'
+export { TENANT_HEADER } from './access.js'
+export type { Caller, RouteAccess } from './access.js'
 export type { ErrorBody } from './errors.js'
+export type { RateLimitOptions } from './rate-limits.js'
+export type { TenantStats } from './tenant-stats.js'
+
+// What a server needs besides a cache: the API keys it checks and the audit log it writes, in the
+// database of the SQL tier (the tables come with the tier's migrations).
+export { type AuditLog, type AuditLogOptions, type AuditRecord, type OpenAuditLogOptions, openAuditLog } from '../security/audit/index.js'
+export {
+  type CreatedKey,
+  type CredentialStore,
+  type KeyInfo,
+  type NewKeyInput,
+  type OpenCredentialStoreOptions,
+  type Principal,
+  type Role,
+  type StorageLocation,
+  openCredentialStore,
+} from '../security/credentials/index.js'
+export { DEFAULT_PLANS, type Plan } from '../security/rate-limit/index.js'

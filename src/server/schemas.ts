@@ -7,9 +7,10 @@
  * error codes (see `errors.ts`), so a client sees the same answer whichever layer rejects its input.
  */
 import { z } from 'zod'
-import type { CacheStats, TierStats } from '../metrics/stats.js'
 import type { TierHealth } from '../cache/tier-stack.js'
 import { type Limits, keySchema, namespaceSchema, tagSchema } from '../cache/validate.js'
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditRecord, MAX_AUDIT_QUERY_LIMIT } from '../security/audit/index.js'
+import type { TenantStats } from './tenant-stats.js'
 
 /** Bounds the edge enforces before a request reaches the cache. */
 export interface EdgeLimits {
@@ -25,6 +26,12 @@ export interface EdgeLimits {
 
 /** Most keys in one `batch-get`. */
 export const MAX_BATCH_KEYS = 1000
+
+/** Most keys in one page of `GET /v1/entries/:namespace`. */
+export const MAX_LIST_LIMIT = 1000
+
+/** Keys in a page of `GET /v1/entries/:namespace` when `limit` is not given. */
+export const DEFAULT_LIST_LIMIT = 100
 
 /** The edge bounds of a cache: its own limits, plus the batch size. */
 export function edgeLimits(limits: Limits): EdgeLimits {
@@ -63,25 +70,52 @@ export const servedSchema = z.object({
   freshUntil: z.number().describe('When the value stops being fresh, epoch milliseconds.'),
 })
 
-const tierStatsSchema = z.object({
-  kind: z.string(),
+/** `TenantStats`: what a tenant's keys did through this server instance. */
+export const tenantStatsResponseSchema = z.object({
+  tenant: z.string().describe('The tenant of the key (or the tenant a service key named).'),
+  since: z.number().describe('When this server instance started counting, epoch ms. Counters are per instance.'),
+  requests: z.number().describe('Keys looked up; a batch-get of n keys counts n.'),
   hits: z.number(),
   misses: z.number(),
-  hitRatio: z.number(),
+  hitRatio: z.number().describe('hits / requests; 0 before any request.'),
   writes: z.number(),
-  errors: z.number(),
-  entries: z.number().optional(),
+  deletes: z.number(),
+  invalidations: z.number(),
+  purges: z.number(),
 })
 
-/** `CacheStats`, kept in step with the engine by the compile-time checks below. */
-export const statsResponseSchema = z.object({
-  requests: z.number(),
-  hits: z.number(),
-  hitRatio: z.number(),
-  tiers: z.object({ l1: tierStatsSchema.optional(), l2: tierStatsSchema.optional(), l3: tierStatsSchema.optional() }),
-  origin: z.object({ calls: z.number(), errors: z.number(), timeouts: z.number() }),
-  staleServed: z.number(),
-  coalesced: z.number(),
+/** `GET /v1/audit`: the tenant's audit events, newest first. */
+export const auditResponseSchema = z.object({
+  events: z.array(
+    z.object({
+      id: z.number(),
+      at: z.number().describe('Epoch ms.'),
+      action: z.enum(AUDIT_ACTIONS),
+      outcome: z.enum(AUDIT_OUTCOMES),
+      keyId: z.string().nullable().describe('The API key that acted, tck_...; null for the command line.'),
+      tenant: z.string().nullable(),
+      target: z.string().nullable().describe('What it acted on: a namespace, tags, a key id, a route.'),
+      ip: z.string().nullable(),
+      userAgent: z.string().nullable(),
+      detail: z.string().nullable(),
+    }),
+  ),
+})
+
+/** A query parameter holding a whole number: query strings are text. */
+const wholeNumberQuery = (digits: number) =>
+  z
+    .string()
+    .regex(new RegExp(`^\\d{1,${digits}}$`), `must be a whole number of at most ${digits} digits`)
+    .transform(Number)
+
+/** `?since=&limit=` of `GET /v1/audit`. */
+export const auditQuerySchema = z.strictObject({
+  since: wholeNumberQuery(15).optional().describe('Only events at or after this time, epoch ms. Default 0.'),
+  limit: wholeNumberQuery(4)
+    .pipe(z.number().min(1, 'must be at least 1').max(MAX_AUDIT_QUERY_LIMIT, `must be at most ${MAX_AUDIT_QUERY_LIMIT}`))
+    .optional()
+    .describe(`Most events returned, 1 to ${MAX_AUDIT_QUERY_LIMIT}. Default 100.`),
 })
 
 /** `GET /health`: `degraded` when some tier's circuit is not closed. */
@@ -99,15 +133,13 @@ export const healthResponseSchema = z.object({
   ),
 })
 
-// The serializer drops fields a response schema does not list: these fail the build when the engine's
-// CacheStats, TierStats or TierHealth gain (or lose) a field that the schemas above do not document.
+// The serializer drops fields a response schema does not list: these fail the build when TenantStats,
+// AuditRecord or the engine's TierHealth gain (or lose) a field that the schemas above do not document.
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false
-type StatsSchema = z.output<typeof statsResponseSchema>
-const statsInStep: SameKeys<CacheStats, StatsSchema> = true
-const tierStatsInStep: SameKeys<TierStats, z.output<typeof tierStatsSchema>> = true
+const statsInStep: SameKeys<TenantStats, z.output<typeof tenantStatsResponseSchema>> = true
+const auditInStep: SameKeys<AuditRecord, z.output<typeof auditResponseSchema>['events'][number]> = true
 const healthInStep: SameKeys<TierHealth, z.output<typeof healthResponseSchema>['tiers'][number]> = true
-const originInStep: SameKeys<CacheStats['origin'], StatsSchema['origin']> = true
-void [statsInStep, tierStatsInStep, healthInStep, originInStep]
+void [statsInStep, auditInStep, healthInStep]
 
 /** The request and response schemas of every route, built for the given edge bounds. */
 export function routeSchemas(limits: EdgeLimits) {
@@ -120,8 +152,19 @@ export function routeSchemas(limits: EdgeLimits) {
 
   return {
     entryParams,
-    namespaceParams: z.object({ namespace: namespaceSchema }),
+    namespaceParams: z.object({ namespace: namespaceSchema.describe('Namespace, [A-Za-z0-9._-]{1,128}.') }),
     getQuery: z.strictObject({ allowStale: allowStaleQuery }),
+    listQuery: z.strictObject({
+      limit: wholeNumberQuery(4)
+        .pipe(z.number().min(1, 'must be at least 1').max(MAX_LIST_LIMIT, `must be at most ${MAX_LIST_LIMIT}`))
+        .optional()
+        .describe(`Most keys in the page, 1 to ${MAX_LIST_LIMIT}. Default ${DEFAULT_LIST_LIMIT}.`),
+      after: key.optional().describe('Start after this key: the next of the previous page.'),
+    }),
+    listResponse: z.object({
+      keys: z.array(z.string()).describe("The page's keys, in the storage tier's order (bytes of UTF-8)."),
+      next: z.string().nullable().describe('Pass as after for the next page; null on the last page.'),
+    }),
     putBody: z.strictObject({
       // Any JSON value, null included; only an absent value is refused (undefined is not storable).
       value: z.unknown().refine((value) => value !== undefined, { message: 'is required (use null for an empty value)', abort: true }),
@@ -149,9 +192,20 @@ export function routeSchemas(limits: EdgeLimits) {
     }),
     invalidateBody: z.strictObject({
       tags: z.array(tagSchema(limits.maxTagLength)).min(1).max(limits.maxTags),
-      namespace: namespaceSchema.optional().describe('Only this namespace. Default: every namespace.'),
+      // Required: an invalidation stays within one namespace of the caller's tenant.
+      namespace: z
+        .string({ error: (issue) => (issue.input === undefined ? 'is required: the namespace to invalidate in' : 'must be a string') })
+        .pipe(namespaceSchema)
+        .describe("The namespace, of the key's tenant, to invalidate in."),
     }),
     invalidateResponse: z.object({ invalidated: z.array(z.string()).describe('The tags, deduplicated.') }),
+    purgeBody: z.strictObject({
+      namespace: z
+        .string({ error: (issue) => (issue.input === undefined ? 'is required: the namespace to purge' : 'must be a string') })
+        .pipe(namespaceSchema)
+        .describe("The namespace, of the key's tenant, to clear."),
+    }),
+    purgeResponse: z.object({ purged: z.string().describe('The namespace cleared.') }),
   }
 }
 

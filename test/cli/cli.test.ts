@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
 import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
+import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { startServer } from '../../src/server/index.js'
 import { TEST_REDIS_URL, freePort } from '../helpers/redis-server.js'
 import { type Run, bin, cleanEnv, listening, root, spawnTiercache } from './run.js'
@@ -23,6 +25,13 @@ writeFileSync(smallTrace, gzipSync('1\n2\n1\n2\n3\n1\n'))
 /** Runs the built command, as users do. */
 function tiercache(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
   return spawnTiercache(args, dir, env)
+}
+
+/** `keys create --json` for the tenant `cli` (read and write) in the given storage, checked to have worked. */
+function createKey(storage: readonly string[]): { id: string; key: string } {
+  const run = tiercache(['keys', 'create', '--tenant', 'cli', '--roles', 'read,write', '--json', ...storage])
+  expect(run.code, run.stderr).toBe(0)
+  return JSON.parse(run.stdout) as { id: string; key: string }
 }
 
 /** Runs the command in this process, capturing what it writes. */
@@ -85,8 +94,11 @@ describe('tiercache (built, spawned)', () => {
     [['serve', '--redis', 'localhost:6379'], /^error TC_INVALID_OPTIONS: invalid cache options: .*redis:\/\/ or rediss:\/\/ URL/s],
     [['serve', '--postgres', 'postgres://x', '--sqlite', 'x.db'], /^error TC_INVALID_OPTIONS: give --postgres or --sqlite, not both/],
     [['serve', '--port', '70000'], /^error TC_INVALID_OPTIONS: --port must be an integer from 0 to 65535/],
-    [['purge', '--tags', ' , '], /^error TC_INVALID_OPTIONS: --tags needs at least one tag/],
+    [['purge', '--tags', ' , ', '--namespace', 'ns'], /^error TC_INVALID_OPTIONS: --tags needs at least one tag/],
     [['purge'], /required option '--tags <tags>' not specified/],
+    [['purge', '--tags', 'a'], /required option '--namespace <namespace>' not specified/],
+    [['serve', '--plans', '{"free":'], /^error TC_INVALID_OPTIONS: --plans must be JSON/],
+    [['serve', '--plans', '{"free":{"limit":0,"windowMs":1000}}'], /^error TC_INVALID_OPTIONS: --plans: invalid rate-limit plans options: free/],
   ])('exits 2 on the usage error %j', (args, message) => {
     const run = tiercache(args)
     expect(run.stderr).toMatch(message)
@@ -105,23 +117,33 @@ describe('tiercache (built, spawned)', () => {
 
   it('exits 1 when no server answers at --url or TIERCACHE_URL', async () => {
     const url = `http://127.0.0.1:${await freePort()}`
-    for (const run of [tiercache(['stats', '--url', url]), tiercache(['purge', '--tags', 'a'], { TIERCACHE_URL: url })]) {
+    for (const run of [tiercache(['stats', '--url', url]), tiercache(['purge', '--tags', 'a', '--namespace', 'ns'], { TIERCACHE_URL: url })]) {
       expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
       expect(run.code).toBe(1)
     }
   })
 
-  it('serves with Redis as L2 when REDIS_URL is set', async () => {
+  it('refuses to serve with Redis without a shared key ring, and serves with TIERCACHE_KEYS', async () => {
+    const file = join(dir, 'serve-redis/cache.db')
+    const refused = tiercache(['serve', '--port', '0', '--sqlite', file, '--quiet'], { REDIS_URL: TEST_REDIS_URL })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/^error TC_INVALID_OPTIONS: the server keeps each tenant's entries in a scope of its own.*TIERCACHE_KEYS/)
+
     const port = await freePort()
-    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', join(dir, 'serve-redis/cache.db'), '--quiet'], {
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', file, '--quiet'], {
       cwd: dir,
-      env: { ...cleanEnv(), REDIS_URL: TEST_REDIS_URL },
+      env: { ...cleanEnv(), REDIS_URL: TEST_REDIS_URL, TIERCACHE_KEYS: `k1:${randomBytes(32).toString('base64')}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     try {
       const url = await listening(child)
-      const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
-      expect(JSON.parse(stats.stdout)).toMatchObject({ tiers: { l1: { kind: 'memory' }, l2: { kind: 'redis' }, l3: { kind: 'sqlite' } } })
+      const { key } = createKey(['--sqlite', file])
+      const stored = await fetch(`${url}/v1/entries/ns/k`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: '{"value":1}' })
+      expect(stored.status).toBe(204)
+      // Counted in Redis: the answer carries the key's plan (free, 1,000 an hour).
+      expect(stored.headers.get('ratelimit-limit')).toBe('1000')
+      const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
+      expect(JSON.parse(stats.stdout)).toMatchObject({ tenant: 'cli', writes: 1 })
       const health = (await (await fetch(`${url}/health`)).json()) as { tiers: { level: string; circuit: string }[] }
       expect(health.tiers.map((tier) => [tier.level, tier.circuit])).toEqual([
         ['l1', 'closed'],
@@ -143,9 +165,12 @@ describe('tiercache (built, spawned)', () => {
     try {
       const url = await listening(child)
       expect(url).toBe(`http://127.0.0.1:${port}`)
-      const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
+      const anonymous = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
+      expect([anonymous.code, anonymous.stderr]).toEqual([1, `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key> (HTTP 401 from ${url}/v1/stats)\n`])
+      const { key } = createKey(['--sqlite', join(dir, 'serve/cache.db')])
+      const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
       expect(stats.code).toBe(0)
-      expect(JSON.parse(stats.stdout)).toMatchObject({ requests: 0, tiers: { l1: { kind: 'memory' }, l3: { kind: 'sqlite' } } })
+      expect(JSON.parse(stats.stdout)).toMatchObject({ tenant: 'cli', requests: 0, hits: 0 })
       child.kill('SIGTERM')
       const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])))
       expect(code).toBe(0)
@@ -157,52 +182,61 @@ describe('tiercache (built, spawned)', () => {
 })
 
 describe('stats and purge against a server started in-process', () => {
-  it('stats prints a table per tier; purge drops tagged entries from the L1 of the server', async () => {
-    const cache = createCache({ l3: { sqlite: join(dir, 'in-process/cache.db') } })
-    const { app, url } = await startServer({ cache, port: 0 })
+  it('stats prints the counters of the key\'s tenant; purge drops tagged entries from the L1 of the server', async () => {
+    const file = join(dir, 'in-process/cache.db')
+    const cache = createCache({ l3: { sqlite: file } })
+    const credentials = await openCredentialStore({ sqlite: file })
+    const { key } = await credentials.create({ tenant: 'acme', roles: ['read', 'write'] })
+    const { app, url } = await startServer({ cache, credentials, port: 0 })
+    // The tenant's scope, where the server keeps the key's entries.
+    const view = cache.withContext({ role: 'authenticated', tenantId: 'acme' })
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` }
     try {
-      await cache.set('a', 1, { tags: ['red'] })
-      await cache.set('b', 2, { tags: ['blue'] })
-      await cache.namespace('other').set('c', 3, { tags: ['red'] })
-      await cache.get('a')
-      await cache.get('missing')
+      await view.set('a', 1, { tags: ['red'] })
+      await view.set('b', 2, { tags: ['blue'] })
+      await view.namespace('other').set('c', 3, { tags: ['red'] })
+      expect((await fetch(`${url}/v1/entries/default/a`, { headers })).status).toBe(200)
+      expect((await fetch(`${url}/v1/entries/default/missing`, { headers })).status).toBe(404)
+      expect((await fetch(`${url}/v1/entries/default/z`, { method: 'PUT', headers, body: '{"value":0}' })).status).toBe(204)
 
-      const stats = await inProcess(['stats', '--url', url])
+      const stats = await inProcess(['stats', '--url', url, '--token', key])
       expect(stats.code).toBe(0)
-      expect(stats.stdout).toMatch(/requests\s+2/)
-      expect(stats.stdout).toMatch(/L1\s+memory\s+1\s+1\s+50\.00%\s+3/)
-      expect(stats.stdout).toMatch(/L3\s+sqlite\s+0\s+1\s+0\.00%\s+3/)
-      expect(stats.stdout).toMatch(/total\s+1\s+50\.00%/)
+      expect(stats.stdout).toMatch(/^tenant\s+acme$/m)
+      expect(stats.stdout).toMatch(/^lookups\s+2$/m)
+      expect(stats.stdout).toMatch(/^hits\s+1 \(50\.00%\)$/m)
+      expect(stats.stdout).toMatch(/^writes\s+1$/m)
 
-      const purge = await inProcess(['purge', '--tags', 'red', '--namespace', 'default', '--url', url])
+      const purge = await inProcess(['purge', '--tags', 'red', '--namespace', 'default', '--url', url, '--token', key])
       expect(purge).toMatchObject({ code: 0, stderr: '' })
       expect(purge.stdout).toBe('invalidated every entry tagged red in namespace default, from every tier\n')
-      expect(await cache.get('a')).toBeUndefined()
-      expect(await cache.get('b')).toBe(2)
-      expect(await cache.namespace('other').get('c')).toBe(3)
+      expect(await view.get('a')).toBeUndefined()
+      expect(await view.get('b')).toBe(2)
+      expect(await view.namespace('other').get('c')).toBe(3)
 
-      const everywhere = await inProcess(['purge', '--tags', 'red,red', '--url', url, '--json'])
-      expect(JSON.parse(everywhere.stdout)).toEqual({ invalidated: ['red'] })
-      expect(await cache.namespace('other').get('c')).toBeUndefined()
+      const json = await inProcess(['purge', '--tags', 'red,red', '--namespace', 'other', '--url', url, '--token', key, '--json'])
+      expect(JSON.parse(json.stdout)).toEqual({ invalidated: ['red'] })
+      expect(await view.namespace('other').get('c')).toBeUndefined()
 
-      const bad = await inProcess(['purge', '--tags', 'red', '--namespace', 'no/slash', '--url', url])
+      const bad = await inProcess(['purge', '--tags', 'red', '--namespace', 'no/slash', '--url', url, '--token', key])
       expect(bad.code).toBe(1)
       expect(bad.stderr).toMatch(/^error TC_INVALID_NAMESPACE: .* \(HTTP 400 from .*\/v1\/invalidate\)\n$/)
+      const anonymous = await inProcess(['purge', '--tags', 'blue', '--namespace', 'default', '--url', url])
+      expect(anonymous.code).toBe(1)
+      expect(anonymous.stderr).toMatch(/^error TC_UNAUTHORIZED: /)
+      expect(await view.get('b')).toBe(2)
     } finally {
       await app.close()
     }
   })
 
-  it('formats the stats of a cache without L3, and rejects what is not stats', async () => {
-    const cache = createCache({ l3: false })
-    await cache.getOrSet('k', () => 'v')
-    await cache.getOrSet('k', () => 'v')
-    const stats = JSON.parse(JSON.stringify(await cache.stats())) as unknown
-    await cache.close()
-    const text = formatStats(parseStats(stats, 'http://x'))
-    expect(text).toMatch(/origin calls\s+1 \(0 failed, 0 timed out\)/)
-    expect(text).toMatch(/L1\s+memory\s+1\s+1\s+50\.00%\s+1/)
-    expect(text).not.toMatch(/L3/)
-    expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than cache statistics/)
+  it('formats the stats of a tenant, and rejects what is not stats', () => {
+    const text = formatStats(
+      parseStats({ tenant: 'acme', since: Date.UTC(2026, 0, 2, 3, 4, 5), requests: 4, hits: 1, misses: 3, hitRatio: 0.25, writes: 2, deletes: 0, invalidations: 1, purges: 0 }, 'http://x'),
+    )
+    expect(text).toMatch(/^lookups\s+4$/m)
+    expect(text).toMatch(/^hits\s+1 \(25\.00%\)$/m)
+    expect(text).toMatch(/^invalidations\s+1$/m)
+    expect(text).toMatch(/^since\s+2026-01-02T03:04:05Z \(this server instance\)$/m)
+    expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than a tenant's statistics/)
   })
 })

@@ -24,11 +24,17 @@ interface CreatedJson {
   readonly key: string
   readonly tenant: string
   readonly roles: string[]
+  readonly plan: string
 }
 
 /** `keys create --json`, checked to have succeeded. */
-function createKey(tenant: string, roles: string, storage: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CreatedJson {
-  const run = tiercache(['keys', 'create', '--tenant', tenant, '--roles', roles, '--json', ...storage], options)
+function createKey(
+  tenant: string,
+  roles: string,
+  storage: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; extra?: readonly string[] } = {},
+): CreatedJson {
+  const run = tiercache(['keys', 'create', '--tenant', tenant, '--roles', roles, '--json', ...(options.extra ?? []), ...storage], options)
   expect(run.stderr).toMatch(/cannot be shown again/)
   expect(run.code).toBe(0)
   return JSON.parse(run.stdout) as CreatedJson
@@ -54,14 +60,28 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
 
   it('creates a key, prints it once as JSON, and another process opening the file verifies it', async () => {
     const created = createKey('acme', 'read,write', storage)
-    expect(Object.keys(created)).toEqual(['id', 'key', 'tenant', 'roles'])
-    expect(created).toMatchObject({ tenant: 'acme', roles: ['read', 'write'] })
+    expect(Object.keys(created)).toEqual(['id', 'key', 'tenant', 'roles', 'plan'])
+    expect(created).toMatchObject({ tenant: 'acme', roles: ['read', 'write'], plan: 'free' })
     expect(created.id).toMatch(/^tck_[a-z2-7]{12}$/)
     expect(created.key).toMatch(new RegExp(`^tc_${created.id}_[A-Za-z0-9_-]{43}$`))
     // This test process is a second process on the file the command wrote.
     const store = await openCredentialStore({ sqlite: file })
     try {
-      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant: 'acme', roles: ['read', 'write'] })
+      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant: 'acme', roles: ['read', 'write'], plan: 'free' })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('binds a key to the rate-limit plan of --plan, shown by list', async () => {
+    const created = createKey('planned', 'read', storage, { extra: ['--plan', 'pro'] })
+    expect(created.plan).toBe('pro')
+    const listed = JSON.parse(tiercache(['keys', 'list', '--tenant', 'planned', '--json', ...storage]).stdout) as { plan: string }[]
+    expect(listed.map((key) => key.plan)).toEqual(['pro'])
+    expect(tiercache(['keys', 'list', '--tenant', 'planned', ...storage]).stdout).toMatch(new RegExp(`${created.id}\\s+planned\\s+read\\s+pro\\s+\\d{4}-`))
+    const store = await openCredentialStore({ sqlite: file })
+    try {
+      expect(await store.verify(created.key)).toMatchObject({ plan: 'pro' })
     } finally {
       await store.close()
     }
@@ -73,7 +93,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     const key = /(tc_tck_[a-z2-7]{12}_[A-Za-z0-9_-]{43})/.exec(run.stdout)?.[1]
     expect(key).toBeDefined()
     expect(run.stdout.split(key ?? '').length).toBe(2)
-    expect(run.stdout).toMatch(/^created API key tck_[a-z2-7]{12} for tenant acme, roles admin:/)
+    expect(run.stdout).toMatch(/^created API key tck_[a-z2-7]{12} for tenant acme, roles admin, plan free:/)
     expect(run.stderr).toBe('warning: this is the only time the key is shown; store it now, it cannot be shown again\n')
   })
 
@@ -83,11 +103,11 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     const json = tiercache(['keys', 'list', '--tenant', 'listed', '--json', ...storage])
     expect(json.code).toBe(0)
     const listed = JSON.parse(json.stdout) as Record<string, unknown>[]
-    expect(listed).toEqual([{ id: mine.id, tenant: 'listed', roles: ['read'], createdAt: expect.any(Number), revokedAt: null, lastUsedAt: null }])
+    expect(listed).toEqual([{ id: mine.id, tenant: 'listed', roles: ['read'], plan: 'free', createdAt: expect.any(Number), revokedAt: null, lastUsedAt: null }])
     const all = tiercache(['keys', 'list', ...storage])
     expect(all.code).toBe(0)
-    expect(all.stdout).toMatch(/^ID\s+TENANT\s+ROLES\s+CREATED\s+LAST USED\s+STATUS\n/)
-    expect(all.stdout).toMatch(new RegExp(`${mine.id}\\s+listed\\s+read\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\s+never\\s+active`))
+    expect(all.stdout).toMatch(/^ID\s+TENANT\s+ROLES\s+PLAN\s+CREATED\s+LAST USED\s+STATUS\n/)
+    expect(all.stdout).toMatch(new RegExp(`${mine.id}\\s+listed\\s+read\\s+free\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\s+never\\s+active`))
     expect(all.stdout).toMatch(new RegExp(`${other.id}\\s+other-tenant\\s+write,service\\s`))
     for (const output of [json.stdout, all.stdout]) {
       expect(output).not.toContain(secretOf(mine.key))
@@ -133,7 +153,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
       const events = await audit.query({ tenant: 'audited' })
       expect(events.map(({ action, outcome, keyId, tenant, target, userAgent, detail }) => ({ action, outcome, keyId, tenant, target, userAgent, detail }))).toEqual([
         { action: 'key.revoke', outcome: 'ok', keyId: null, tenant: 'audited', target: created.id, userAgent: 'tiercache-cli', detail: null },
-        { action: 'key.create', outcome: 'ok', keyId: null, tenant: 'audited', target: created.id, userAgent: 'tiercache-cli', detail: 'roles=read,admin' },
+        { action: 'key.create', outcome: 'ok', keyId: null, tenant: 'audited', target: created.id, userAgent: 'tiercache-cli', detail: 'roles=read,admin plan=free' },
       ])
     } finally {
       await audit.close()
@@ -155,6 +175,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     [['keys', 'create', '--tenant', 'acme'], /required option '--roles <roles>' not specified/],
     [['keys', 'list', '--tenant', ''], /^error TC_INVALID_OPTIONS: --tenant/],
     [['keys', 'revoke'], /missing required argument 'id'/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--plan', 'gold plated'], /^error TC_INVALID_OPTIONS: --plan must be 1 to 64 letters/],
     [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--postgres', 'postgres://x', '--sqlite', 'x.db'], /^error TC_INVALID_OPTIONS: give --postgres or --sqlite, not both/],
   ])('exits 2 on the usage error %j, before opening any database', (args, message) => {
     const cwd = join(dir, `usage-${randomUUID().slice(0, 8)}`)
@@ -195,24 +216,27 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--quiet'], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     try {
       await listening(child)
-      // Serve opens its L3 on first use: a write makes sure it has the file open (and migrated).
-      const put = await fetch(`http://127.0.0.1:${port}/v1/entries/default/k`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ value: 'v' }),
-      })
-      expect(put.status).toBe(204)
+      // Serve opens the file at start, for its keys and its audit log.
       expect(existsSync(join(cwd, '.tiercache/cache.db'))).toBe(true)
+      const entry = `http://127.0.0.1:${port}/v1/entries/default/k`
+      expect((await fetch(entry)).status).toBe(401)
+      // A key made by the command while the server runs works at once.
       const created = createKey('served', 'read,write', [], { cwd })
       const listed = JSON.parse(tiercache(['keys', 'list', '--json'], { cwd }).stdout) as { id: string }[]
       expect(listed.map((key) => key.id)).toEqual([created.id])
-      // The server still reads its entry from the same file after the command wrote to it.
-      expect(((await (await fetch(`http://127.0.0.1:${port}/v1/entries/default/k`)).json()) as { value?: unknown }).value).toBe('v')
-      const store = await openCredentialStore({ sqlite: join(cwd, '.tiercache/cache.db') })
+      const headers = { authorization: `Bearer ${created.key}` }
+      const put = await fetch(entry, { method: 'PUT', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ value: 'v' }) })
+      expect(put.status).toBe(204)
+      expect(((await (await fetch(entry, { headers })).json()) as { value?: unknown }).value).toBe('v')
+      // Revoked by the command, refused by the server from the next request.
+      expect(tiercache(['keys', 'revoke', created.id], { cwd }).code).toBe(0)
+      expect((await fetch(entry, { headers })).status).toBe(401)
+      // Both failures and the key's life are in the tenant's audit log, written by both processes.
+      const audit = await openAuditLog({ sqlite: join(cwd, '.tiercache/cache.db') })
       try {
-        expect(await store.verify(created.key)).toMatchObject({ tenant: 'served' })
+        expect((await audit.query({ tenant: 'served' })).map((event) => event.action)).toEqual(['auth.failure', 'key.revoke', 'key.create'])
       } finally {
-        await store.close()
+        await audit.close()
       }
     } finally {
       child.kill('SIGKILL')
@@ -229,7 +253,7 @@ describe('tiercache keys (built, spawned) on PostgreSQL', () => {
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((key) => key.id)).toEqual([created.id])
     const store = await openCredentialStore({ postgres: TEST_POSTGRES_URL })
     try {
-      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant, roles: ['write'] })
+      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant, roles: ['write'], plan: 'free' })
       expect(tiercache(['keys', 'revoke', created.id], { env: { DATABASE_URL: TEST_POSTGRES_URL } }).code).toBe(0)
       expect(await store.verify(created.key)).toBeUndefined()
     } finally {

@@ -16,7 +16,8 @@ export interface Run {
 /** The environment without the variables the command reads, so that the caller's cannot leak in. */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  for (const name of ['TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'DATABASE_URL', 'REDIS_URL']) delete env[name]
+  const names = ['TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'TIERCACHE_KEYS', 'TIERCACHE_PLANS', 'DATABASE_URL', 'REDIS_URL']
+  for (const name of names) delete env[name]
   return env
 }
 

@@ -1,20 +1,36 @@
 import type { InjectOptions } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type TestServer, entryUrl, expectStored, openServer, prng } from './helpers.js'
+import { type TestServer, bearer, entryUrl, expectStored, keyed, openServer, prng } from './helpers.js'
 
-// A seeded fuzz loop: random routes, params, content types and bodies, valid and not. Every answer
-// must be 2xx, or 4xx with a coded JSON error; never 5xx, never a crash. A sentinel entry in a
-// namespace the fuzz never names must survive untouched.
+// A seeded fuzz loop: random routes, params, content types, bodies and credentials, valid and not.
+// Every answer must be 2xx, or 4xx with a coded JSON error; never 5xx, never a crash. Sentinel
+// entries in a namespace the fuzz never names, one of the fuzzing tenant and one of a tenant whose
+// key the fuzz never sends, must survive untouched.
 // FUZZ_SEED=<n> runs another sequence and prints how many answers each status got.
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7c_ac_4e)
-const ROUNDS = 600
+const ROUNDS = 800
 
 const SENTINEL = { untouchable: ['yes', 1, null] }
+const VICTIM_SENTINEL = { tenant: 'victim', secret: 42 }
 
 let server: TestServer
+/** Keys the fuzz sends besides the default one: read-only, of another tenant, a service key, a revoked one. */
+let keys: { readOnly: string; otherTenant: string; service: string; revoked: string }
+let victimKey: string
 beforeAll(async () => {
   server = await openServer()
-  expect((await server.app.inject({ method: 'PUT', url: entryUrl('sentinel', 'keep'), payload: { value: SENTINEL } })).statusCode).toBe(204)
+  expect((await server.inject({ method: 'PUT', url: entryUrl('sentinel', 'keep'), payload: { value: SENTINEL } })).statusCode).toBe(204)
+  const revoked = await server.createKey()
+  await server.credentials.revoke(revoked.id)
+  keys = {
+    readOnly: (await server.createKey({ roles: ['read'] })).key,
+    otherTenant: (await server.createKey({ tenant: 'bravo' })).key,
+    service: (await server.createKey({ tenant: 'ops', roles: ['read', 'write', 'admin', 'service'] })).key,
+    revoked: revoked.key,
+  }
+  victimKey = (await server.createKey({ tenant: 'victim' })).key
+  const victim = keyed(server.app, victimKey)
+  expect((await victim.inject({ method: 'PUT', url: entryUrl('sentinel', 'keep'), payload: { value: VICTIM_SENTINEL } })).statusCode).toBe(204)
 })
 afterAll(async () => {
   await server.close()
@@ -82,9 +98,51 @@ function generator(random: () => number) {
     return { payload: JSON.stringify(body) ?? '' }
   }
 
+  /** Mostly the default key, else another key, a damaged one, another scheme, or none. */
+  function authorization(): Record<string, string> {
+    const roll = random()
+    if (roll < 0.7) return bearer(server.key)
+    const damaged = server.key.slice(0, -1) + (server.key.endsWith('A') ? 'B' : 'A')
+    const value = pick<string | undefined>([
+      undefined,
+      '',
+      'Bearer',
+      'Bearer ',
+      `Bearer ${keys.readOnly}`,
+      `Bearer ${keys.otherTenant}`,
+      `Bearer ${keys.service}`,
+      `Bearer ${keys.revoked}`,
+      `Bearer ${damaged}`,
+      `bearer ${server.key}`,
+      `Bearer  ${server.key} `,
+      `Bearer ${server.key} extra`,
+      `Basic ${Buffer.from(`acme:${server.key}`).toString('base64')}`,
+      `Bearer ${text(30)}`,
+      `Bearer tc_tck_aaaaaaaaaaaa_${'A'.repeat(43)}`,
+      `Bearer ${'x'.repeat(int(10_000))}`,
+      server.key,
+    ])
+    return value === undefined ? {} : { authorization: value }
+  }
+
+  /** Sometimes a tenant header: refused unless a service key sends it on a route that allows it. */
+  function tenantHeader(): Record<string, string> {
+    if (random() >= 0.1) return {}
+    return { 'x-tiercache-tenant': pick(['acme', 'bravo', 'victim', 'fuzz-t', '', 'a b', '~acme~', 'а', 'x'.repeat(65), text(6)]) }
+  }
+
   function request(): InjectOptions {
+    const options = route()
+    // Header values must be latin1 to be sent at all: the fuzz's unicode goes into URLs and bodies.
+    const headers = Object.fromEntries(
+      Object.entries({ ...(options.headers as Record<string, string> | undefined), ...authorization(), ...tenantHeader() }).filter(([, value]) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value)),
+    )
+    return { ...options, headers }
+  }
+
+  function route(): InjectOptions {
     const query = random() < 0.2 ? pick(['?allowStale=true', '?allowStale=1', '?x=y', '?allowStale=true&allowStale=true', `?${encode(text(5))}=${encode(text(3))}`]) : ''
-    switch (int(8)) {
+    switch (int(11)) {
       case 0:
         return { method: 'GET', url: path(namespace(), key()) + query }
       case 1:
@@ -104,7 +162,27 @@ function generator(random: () => number) {
         // Raw paths: unencoded, with broken percent-encodings.
         return { method: pick(['GET', 'PUT', 'DELETE', 'POST', 'PATCH']), url: `/v1/entries/${pick(['ns', '%', '%E0%A4', 'ns/x'])}/${pick(['%', '%FF', '%ED%A0%80', 'a%2', encode(text(4))])}` }
       case 6:
-        return { method: pick(['GET', 'POST', 'OPTIONS', 'HEAD']), url: pick(['/v1/stats', '/health', '/openapi.json', '/', '/v1', `/${encode(text(6))}`]) }
+        return {
+          method: pick(['GET', 'POST', 'OPTIONS', 'HEAD']),
+          url: pick(['/v1/stats', '/v1/audit', '/health', '/openapi.json', '/', '/v1', `/${encode(text(6))}`]),
+        }
+      case 7: {
+        const params = [
+          random() < 0.5 ? `limit=${pick(['1', '10', '1000', '1001', '0', '-1', 'ten', '1.5', '', '99999999999'])}` : '',
+          random() < 0.5 ? `after=${encode(key())}` : '',
+          random() < 0.1 ? `${encode(text(3))}=1` : '',
+        ].filter((param) => param !== '')
+        return { method: 'GET', url: `/v1/entries/${encode(namespace())}${params.length > 0 ? '?' + params.join('&') : ''}` }
+      }
+      case 8:
+        return { method: 'POST', url: '/v1/purge', ...payload(random() < 0.7 ? { namespace: namespace() } : json(1)) }
+      case 9: {
+        const params = [
+          random() < 0.5 ? `since=${pick(['0', String(Date.now()), '-5', 'yesterday', '1e3', '9'.repeat(20)])}` : '',
+          random() < 0.5 ? `limit=${pick(['1', '1000', '1001', '0', 'x'])}` : '',
+        ].filter((param) => param !== '')
+        return { method: 'GET', url: `/v1/audit${params.length > 0 ? '?' + params.join('&') : ''}` }
+      }
       default:
         return { method: pick(['PUT', 'POST']), url: path('ns', key()), ...payload(json(0)) }
     }
@@ -118,6 +196,7 @@ describe('fuzz', () => {
     const statuses = new Map<number, number>()
     for (let round = 0; round < ROUNDS; round++) {
       const options = request()
+      // The app itself: the fuzz sets (or leaves out) the authorization header on its own.
       const response = await server.app.inject(options)
       const context = `round ${round}: ${options.method} ${String(options.url).slice(0, 200)} → ${response.statusCode} ${response.body.slice(0, 200)}`
       statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1)
@@ -127,16 +206,24 @@ describe('fuzz', () => {
         expect(body.error?.code, context).toMatch(/^TC_[A-Z_]+$/)
         expect(typeof body.error?.message, context).toBe('string')
       }
+      if (response.statusCode === 401) expect(response.headers['www-authenticate'], context).toMatch(/^Bearer realm="tiercache"/)
+      // No answer ever echoes a key's secret.
+      for (const sent of [server.key, ...Object.values(keys)]) expect(response.body.includes(sent.slice(-43)), context).toBe(false)
     }
     if (process.env.FUZZ_SEED) console.log(JSON.stringify([...statuses]))
-    // The fuzz exercised both the accepting and the rejecting paths.
+    // The fuzz exercised both the accepting and the rejecting paths, authentication's included.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(0)
     expect(statuses.get(204) ?? 0).toBeGreaterThan(0)
-    expect([...statuses.keys()].some((status) => status >= 400)).toBe(true)
+    expect(statuses.get(401) ?? 0).toBeGreaterThan(0)
+    expect(statuses.get(403) ?? 0).toBeGreaterThan(0)
+    expect([...statuses.keys()].some((status) => status >= 400 && status !== 401 && status !== 403)).toBe(true)
 
     const health = await server.app.inject({ method: 'GET', url: '/health' })
     expect(health.statusCode).toBe(200)
     expect(health.json()).toMatchObject({ status: 'ok' })
-    await expectStored(server.app, 'sentinel', 'keep', SENTINEL)
+    await expectStored(server, 'sentinel', 'keep', SENTINEL)
+    await expectStored(keyed(server.app, victimKey), 'sentinel', 'keep', VICTIM_SENTINEL)
+    // The key still works: no fuzzed request revoked or broke it.
+    expect((await server.credentials.verify(server.key))?.tenant).toBe('acme')
   })
 })

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import { TierUnavailableError, createCache } from '../../src/index.js'
-import { buildServer } from '../../src/server/index.js'
-import { type TestServer, entryUrl, expectError, expectStored, openServer, raw } from './helpers.js'
+import { Cache } from '../../src/cache/cache.js'
+import { type TestServer, buildKeyedServer, entryUrl, expectError, expectStored, openServer, raw } from './helpers.js'
 
 // Every rejected request targets the entry `ns/keep` (or its tag), which holds PRECIOUS: had a
 // rejected write gone through, the value would have changed; had a rejected delete or invalidation
@@ -12,15 +12,15 @@ const PRECIOUS = { precious: true, list: [1, 2, 3] }
 let server: TestServer
 beforeEach(async () => {
   server = await openServer()
-  const stored = await server.app.inject({ method: 'PUT', url: entryUrl('ns', 'keep'), payload: { value: PRECIOUS, tags: ['keep-tag'] } })
+  const stored = await server.inject({ method: 'PUT', url: entryUrl('ns', 'keep'), payload: { value: PRECIOUS, tags: ['keep-tag'] } })
   expect(stored.statusCode).toBe(204)
 })
 afterEach(async () => {
-  await expectStored(server.app, 'ns', 'keep', PRECIOUS)
+  await expectStored(server, 'ns', 'keep', PRECIOUS)
   await server.close()
 })
 
-const putKeep = (body: unknown) => server.app.inject({ method: 'PUT', url: entryUrl('ns', 'keep'), payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+const putKeep = (body: unknown) => server.inject({ method: 'PUT', url: entryUrl('ns', 'keep'), payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
 
 describe('PUT body', () => {
   const cases: [string, unknown, number, string][] = [
@@ -59,7 +59,7 @@ describe('PUT body', () => {
   it('rejects a value nested too deeply to encode with 400 TC_INVALID_VALUE', async () => {
     const depth = 100_000
     const payload = `{"value":${'['.repeat(depth)}${']'.repeat(depth)}}`
-    expectError(await raw(server.app, 'PUT', entryUrl('ns', 'keep'), payload), 400, 'TC_INVALID_VALUE')
+    expectError(await raw(server, 'PUT', entryUrl('ns', 'keep'), payload), 400, 'TC_INVALID_VALUE')
   })
 
   it('names the offending field in the message', async () => {
@@ -75,11 +75,11 @@ describe('PUT body', () => {
 
   it('honours a custom bodyLimit', async () => {
     const cache = createCache({ l3: false })
-    const app = await buildServer({ cache, bodyLimit: 1024, closeCacheOnClose: true })
+    const app = await buildKeyedServer({ cache, bodyLimit: 1024, closeCacheOnClose: true })
     try {
       expect((await app.inject({ method: 'PUT', url: entryUrl('ns', 'k'), payload: { value: 'x'.repeat(900) } })).statusCode).toBe(204)
       expectError(await app.inject({ method: 'PUT', url: entryUrl('ns', 'k'), payload: { value: 'x'.repeat(1100) } }), 413, 'TC_PAYLOAD_TOO_LARGE')
-      expect(await cache.namespace('ns').get('k')).toBe('x'.repeat(900))
+      expect(await cache.withContext({ role: 'authenticated', tenantId: 'acme' }).namespace('ns').get('k')).toBe('x'.repeat(900))
     } finally {
       await app.close()
     }
@@ -96,7 +96,7 @@ describe('malformed bodies', () => {
     ['a constructor.prototype key', '{"value": {"constructor": {"prototype": {"polluted": true}}}}', 'application/json'],
   ]
   it.each(cases)('answers %s with 400 TC_BAD_REQUEST', async (_name, payload, contentType) => {
-    expectError(await raw(server.app, 'PUT', entryUrl('ns', 'keep'), payload, contentType), 400, 'TC_BAD_REQUEST')
+    expectError(await raw(server, 'PUT', entryUrl('ns', 'keep'), payload, contentType), 400, 'TC_BAD_REQUEST')
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
@@ -105,12 +105,12 @@ describe('malformed bodies', () => {
     ['form data', 'value=1', 'application/x-www-form-urlencoded'],
     ['an unknown type', '{"value": 1}', 'application/x-tiercache'],
   ])('answers %s with 415 TC_UNSUPPORTED_MEDIA_TYPE', async (_name, payload, contentType) => {
-    expectError(await raw(server.app, 'PUT', entryUrl('ns', 'keep'), payload, contentType), 415, 'TC_UNSUPPORTED_MEDIA_TYPE')
+    expectError(await raw(server, 'PUT', entryUrl('ns', 'keep'), payload, contentType), 415, 'TC_UNSUPPORTED_MEDIA_TYPE')
   })
 
   it('answers a batch-get and an invalidation with malformed JSON with 400', async () => {
-    expectError(await raw(server.app, 'POST', '/v1/entries/ns/batch-get', '{"keys": ['), 400, 'TC_BAD_REQUEST')
-    expectError(await raw(server.app, 'POST', '/v1/invalidate', '{"tags": ["keep-tag"'), 400, 'TC_BAD_REQUEST')
+    expectError(await raw(server, 'POST', '/v1/entries/ns/batch-get', '{"keys": ['), 400, 'TC_BAD_REQUEST')
+    expectError(await raw(server, 'POST', '/v1/invalidate', '{"tags": ["keep-tag"'), 400, 'TC_BAD_REQUEST')
   })
 })
 
@@ -127,9 +127,9 @@ describe('path and query', () => {
     ['an encoded lone surrogate', '/v1/entries/ns/%ED%A0%80', 400, 'TC_BAD_REQUEST'],
   ]
   it.each(cases)('rejects %s on GET, PUT and DELETE', async (_name, url, status, code) => {
-    expectError(await server.app.inject({ method: 'GET', url }), status, code)
-    expectError(await server.app.inject({ method: 'PUT', url, payload: { value: 'overwritten' } }), status, code)
-    expectError(await server.app.inject({ method: 'DELETE', url }), status, code)
+    expectError(await server.inject({ method: 'GET', url }), status, code)
+    expectError(await server.inject({ method: 'PUT', url, payload: { value: 'overwritten' } }), status, code)
+    expectError(await server.inject({ method: 'DELETE', url }), status, code)
   })
 
   it.each([
@@ -137,14 +137,14 @@ describe('path and query', () => {
     ['allowStale repeated', '?allowStale=true&allowStale=false'],
     ['an unknown parameter', '?allowstale=true'],
   ])('rejects %s with 400 TC_BAD_REQUEST', async (_name, query) => {
-    expectError(await server.app.inject({ method: 'GET', url: entryUrl('ns', 'keep') + query }), 400, 'TC_BAD_REQUEST')
+    expectError(await server.inject({ method: 'GET', url: entryUrl('ns', 'keep') + query }), 400, 'TC_BAD_REQUEST')
   })
 
   it('answers an unknown route or method with 404 TC_NOT_FOUND', async () => {
-    expectError(await server.app.inject({ method: 'GET', url: '/v2/entries/ns/keep' }), 404, 'TC_NOT_FOUND')
-    expectError(await server.app.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
-    expectError(await server.app.inject({ method: 'POST', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
-    expectError(await server.app.inject({ method: 'GET', url: '/v1/entries/ns/a/b/c' }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'GET', url: '/v2/entries/ns/keep' }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'POST', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'GET', url: '/v1/entries/ns/a/b/c' }), 404, 'TC_NOT_FOUND')
   })
 })
 
@@ -162,48 +162,49 @@ describe('batch-get body', () => {
     ['an extra field', { keys: ['keep'], namespace: 'other' }, 'TC_BAD_REQUEST'],
   ]
   it.each(cases)('rejects %s', async (_name, body, code) => {
-    expectError(await server.app.inject({ method: 'POST', url: '/v1/entries/ns/batch-get', payload: body as object }), 400, code)
+    expectError(await server.inject({ method: 'POST', url: '/v1/entries/ns/batch-get', payload: body as object }), 400, code)
   })
 
   it('rejects a bad namespace', async () => {
-    expectError(await server.app.inject({ method: 'POST', url: '/v1/entries/n%24/batch-get', payload: { keys: ['keep'] } }), 400, 'TC_INVALID_NAMESPACE')
+    expectError(await server.inject({ method: 'POST', url: '/v1/entries/n%24/batch-get', payload: { keys: ['keep'] } }), 400, 'TC_INVALID_NAMESPACE')
   })
 })
 
 describe('invalidate body', () => {
   const cases: [string, unknown, string][] = [
     ['no tags', { namespace: 'ns' }, 'TC_INVALID_TAG'],
-    ['an empty tag list', { tags: [] }, 'TC_INVALID_TAG'],
-    ['tags not an array', { tags: 'keep-tag' }, 'TC_INVALID_TAG'],
-    ['a tag not a string', { tags: ['keep-tag', 1] }, 'TC_INVALID_TAG'],
-    ['a tag with NUL', { tags: ['keep-tag', 'x\u0000'] }, 'TC_INVALID_TAG'],
-    ['more tags than the cache allows', { tags: ['keep-tag', ...Array.from({ length: 64 }, (_, i) => `t${i}`)] }, 'TC_INVALID_TAG'],
-    ['a huge tag array', { tags: ['keep-tag', ...Array.from({ length: 50_000 }, (_, i) => `t${i}`)] }, 'TC_INVALID_TAG'],
+    ['an empty tag list', { tags: [], namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['tags not an array', { tags: 'keep-tag', namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['a tag not a string', { tags: ['keep-tag', 1], namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['a tag with NUL', { tags: ['keep-tag', 'x\u0000'], namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['more tags than the cache allows', { tags: ['keep-tag', ...Array.from({ length: 64 }, (_, i) => `t${i}`)], namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['a huge tag array', { tags: ['keep-tag', ...Array.from({ length: 50_000 }, (_, i) => `t${i}`)], namespace: 'ns' }, 'TC_INVALID_TAG'],
+    ['no namespace', { tags: ['keep-tag'] }, 'TC_INVALID_NAMESPACE'],
     ['a bad namespace', { tags: ['keep-tag'], namespace: 'a/b' }, 'TC_INVALID_NAMESPACE'],
     ['a namespace not a string', { tags: ['keep-tag'], namespace: 5 }, 'TC_INVALID_NAMESPACE'],
-    ['an extra field', { tags: ['keep-tag'], all: true }, 'TC_BAD_REQUEST'],
+    ['an extra field', { tags: ['keep-tag'], namespace: 'ns', all: true }, 'TC_BAD_REQUEST'],
   ]
   it.each(cases)('rejects %s', async (_name, body, code) => {
-    expectError(await server.app.inject({ method: 'POST', url: '/v1/invalidate', payload: body as object }), 400, code)
+    expectError(await server.inject({ method: 'POST', url: '/v1/invalidate', payload: body as object }), 400, code)
   })
 })
 
 describe('server-side failures', () => {
   it('answers an unexpected error with 500 TC_INTERNAL and a generic message', async () => {
-    vi.spyOn(server.cache, 'stats').mockRejectedValueOnce(new Error('password=hunter2 in a driver message'))
-    const response = await server.app.inject({ method: 'GET', url: '/v1/stats' })
+    vi.spyOn(Cache.prototype, 'getWithInfo').mockRejectedValueOnce(new Error('password=hunter2 in a driver message'))
+    const response = await server.inject({ method: 'GET', url: entryUrl('ns', 'keep') })
     expectError(response, 500, 'TC_INTERNAL')
     expect(response.body).not.toContain('hunter2')
   })
 
   it('passes a catalogue error through with its status and code', async () => {
-    vi.spyOn(server.cache, 'stats').mockRejectedValueOnce(new TierUnavailableError('every tier is down'))
-    expectError(await server.app.inject({ method: 'GET', url: '/v1/stats' }), 503, 'TC_TIER_UNAVAILABLE')
+    vi.spyOn(Cache.prototype, 'getWithInfo').mockRejectedValueOnce(new TierUnavailableError('every tier is down'))
+    expectError(await server.inject({ method: 'GET', url: entryUrl('ns', 'keep') }), 503, 'TC_TIER_UNAVAILABLE')
   })
 
   it('answers 503 TC_CACHE_CLOSED once the cache is closed', async () => {
     const cache = createCache({ l3: false })
-    const app = await buildServer({ cache })
+    const app = await buildKeyedServer({ cache })
     await cache.close()
     const answers: LightMyRequestResponse[] = [
       await app.inject({ method: 'GET', url: entryUrl('ns', 'k') }),
@@ -216,8 +217,8 @@ describe('server-side failures', () => {
   })
 
   it('sends a bigint stored through the library as a decimal string instead of failing', async () => {
-    await server.cache.namespace('ns').set('big', { id: 2n ** 70n })
-    const response = await server.app.inject({ method: 'GET', url: entryUrl('ns', 'big') })
+    await server.view.namespace('ns').set('big', { id: 2n ** 70n })
+    const response = await server.inject({ method: 'GET', url: entryUrl('ns', 'big') })
     expect(response.statusCode).toBe(200)
     expect(response.json()).toMatchObject({ value: { id: (2n ** 70n).toString() } })
   })
@@ -227,14 +228,15 @@ describe('logging', () => {
   it('never logs values or keys, and logs the details of a 500', async () => {
     const lines: string[] = []
     const cache = createCache({ l3: false })
-    const app = await buildServer({ cache, closeCacheOnClose: true, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } })
+    const app = await buildKeyedServer({ cache, closeCacheOnClose: true, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } })
     try {
       await app.inject({ method: 'PUT', url: entryUrl('ns', 'user:alice@example.com'), payload: { value: { card: '4111-1111-1111-1111' } } })
       await app.inject({ method: 'GET', url: entryUrl('ns', 'user:alice@example.com') })
       await app.inject({ method: 'PUT', url: entryUrl('ns', 'user:alice@example.com'), payload: { value: { card: '4111-1111-1111-1111' }, ttl: 'never' } })
       await app.inject({ method: 'GET', url: entryUrl('ns', 'user:alice@example.com') + '/nope' })
-      vi.spyOn(cache, 'stats').mockRejectedValueOnce(new Error('boom detail'))
-      await app.inject({ method: 'GET', url: '/v1/stats' })
+      await app.inject({ method: 'GET', url: entryUrl('ns', 'k'), headers: { authorization: `Bearer ${app.key.slice(0, -1)}x` } })
+      vi.spyOn(Cache.prototype, 'getWithInfo').mockRejectedValueOnce(new Error('boom detail'))
+      await app.inject({ method: 'GET', url: entryUrl('ns', 'k') })
     } finally {
       await app.close()
     }
@@ -242,6 +244,9 @@ describe('logging', () => {
     expect(lines.length).toBeGreaterThan(5)
     expect(log).not.toContain('4111')
     expect(log).not.toContain('alice')
+    // Neither the key sent with every request nor the wrong one.
+    expect(log).not.toContain(app.key.slice(-43, -1))
+    expect(log).toContain('TC_UNAUTHORIZED')
     expect(log).toContain('/v1/entries/:namespace/:key')
     expect(log).toContain('boom detail')
   })

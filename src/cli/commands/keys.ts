@@ -4,11 +4,13 @@ import { type AuditEvent, type AuditLog, openAuditLog } from '../../security/aud
 import {
   type CredentialStore,
   KEY_ID_PATTERN,
+  DEFAULT_KEY_PLAN,
   type KeyInfo,
   type Role,
   type StorageLocation,
   openCredentialStore,
   parseKey,
+  planNameSchema,
   rolesSchema,
   splitRoles,
   tenantSchema,
@@ -26,6 +28,7 @@ interface KeysFlags extends StorageFlags {
 interface CreateFlags extends KeysFlags {
   readonly tenant: string
   readonly roles: Role[]
+  readonly plan: string
 }
 
 interface ListFlags extends KeysFlags {
@@ -40,8 +43,9 @@ const CLI_AGENT = 'tiercache-cli'
  * `tiercache keys create|list|revoke`: manages the API keys in the database of the SQL tier, found
  * from `--postgres`/DATABASE_URL else `--sqlite`/TIERCACHE_SQLITE (default `./.tiercache/cache.db`)
  * exactly as `tiercache serve` finds it, so the keys made here are the keys a server started from the
- * same place with the same configuration checks. Creation and revocation are written to the audit
- * log (`key.create`, `key.revoke`), without the key.
+ * same place with the same configuration checks. Each key names its rate-limit plan (`--plan`, default
+ * `free`), which the server looks up in its own plan configuration. Creation and revocation are
+ * written to the audit log (`key.create`, `key.revoke`), without the key.
  */
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program.command('keys').description("manage the API keys of tiercache serve's database: create, list, revoke")
@@ -55,16 +59,25 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         new Option('--roles <roles>', 'comma-separated roles: read, write, admin, and service for cross-tenant keys')
           .argParser(rolesFlag('--roles'))
           .makeOptionMandatory(),
+      )
+      .addOption(
+        new Option('--plan <name>', "rate-limit plan, as named in the server's plans (default plans: free, pro, unlimited)")
+          .argParser(planFlag('--plan'))
+          .default(DEFAULT_KEY_PLAN),
       ),
   ).action(async (flags: CreateFlags, command: Command) => {
     await withStorage(chooseL3(flags, command), ctx, async (store, audit) => {
-      const created = await store.create({ tenant: flags.tenant, roles: flags.roles })
-      await audit.record(cliEvent({ action: 'key.create', tenant: created.tenant, target: created.id, detail: `roles=${created.roles.join(',')}` }))
+      const created = await store.create({ tenant: flags.tenant, roles: flags.roles, plan: flags.plan })
+      await audit.record(
+        cliEvent({ action: 'key.create', tenant: created.tenant, target: created.id, detail: `roles=${created.roles.join(',')} plan=${created.plan}` }),
+      )
       if (flags.json === true) {
-        const { id, key, tenant, roles } = created
-        ctx.stdout.write(JSON.stringify({ id, key, tenant, roles }) + '\n')
+        const { id, key, tenant, roles, plan } = created
+        ctx.stdout.write(JSON.stringify({ id, key, tenant, roles, plan }) + '\n')
       } else {
-        ctx.stdout.write(`created API key ${created.id} for tenant ${created.tenant}, roles ${created.roles.join(', ')}:\n\n  ${created.key}\n\n`)
+        ctx.stdout.write(
+          `created API key ${created.id} for tenant ${created.tenant}, roles ${created.roles.join(', ')}, plan ${created.plan}:\n\n  ${created.key}\n\n`,
+        )
       }
       ctx.stderr.write('warning: this is the only time the key is shown; store it now, it cannot be shown again\n')
     })
@@ -73,7 +86,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
   withStorageOptions(
     keys
       .command('list')
-      .description('list API keys (ids, tenants, roles, dates; never the keys themselves)')
+      .description('list API keys (ids, tenants, roles, plans, dates; never the keys themselves)')
       .addOption(new Option('--tenant <id>', "only this tenant's keys").argParser(tenantFlag('--tenant'))),
   ).action(async (flags: ListFlags, command: Command) => {
     const store = await openCredentialStore(chooseL3(flags, command))
@@ -142,6 +155,15 @@ function tenantFlag(flag: string): FlagParser<string> {
   }
 }
 
+/** A rate-limit plan name, checked before any database is opened. */
+function planFlag(flag: string): FlagParser<string> {
+  return (value) => {
+    const result = planNameSchema.safeParse(value.trim())
+    if (!result.success) throw new InvalidOptionsError(`${flag} must be 1 to 64 letters, digits, '.', '_' or '-', e.g. ${flag} pro`)
+    return result.data
+  }
+}
+
 /** A comma-separated role list, checked before any database is opened. */
 function rolesFlag(flag: string): FlagParser<Role[]> {
   return (value) => {
@@ -160,11 +182,12 @@ function formatKeyList(keys: readonly KeyInfo[], tenant: string | undefined): st
     key.id,
     key.tenant,
     key.roles.join(','),
+    key.plan,
     isoSeconds(key.createdAt),
     key.lastUsedAt === null ? 'never' : isoSeconds(key.lastUsedAt),
     key.revokedAt === null ? 'active' : `revoked ${isoSeconds(key.revokedAt)}`,
   ])
-  return formatTable([['ID', 'TENANT', 'ROLES', 'CREATED', 'LAST USED', 'STATUS'], ...rows], []) + '\n'
+  return formatTable([['ID', 'TENANT', 'ROLES', 'PLAN', 'CREATED', 'LAST USED', 'STATUS'], ...rows], []) + '\n'
 }
 
 /** Epoch ms as an ISO 8601 UTC time to the second. */

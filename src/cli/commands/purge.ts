@@ -6,32 +6,31 @@ import { type RemoteFlags, addRemoteOptions } from './remote.js'
 
 interface PurgeFlags extends RemoteFlags {
   readonly tags: string[]
-  readonly namespace?: string
+  readonly namespace: string
 }
 
 /**
- * `tiercache purge --tags a,b [--namespace ns]`: `POST <url>/v1/invalidate` with `{ tags, namespace? }`,
- * which removes the entries carrying any of the tags in that namespace, or in every namespace.
- * It goes through the running server, not straight to the database, because the server's in-process
- * L1 must drop the entries too. The server validates tags and namespace (TC_INVALID_TAG,
- * TC_INVALID_NAMESPACE).
+ * `tiercache purge --tags a,b --namespace ns`: `POST <url>/v1/invalidate` with `{ tags, namespace }`
+ * and the API key of `--token`/TIERCACHE_TOKEN (role write), which removes the entries of the key's
+ * tenant carrying any of the tags in that namespace. It goes through the running server, not straight
+ * to the database, because the server's in-process L1 must drop the entries too. The server
+ * validates tags and namespace (TC_INVALID_TAG, TC_INVALID_NAMESPACE).
  */
 export function registerPurge(program: Command, ctx: CliContext): void {
   const command = program
     .command('purge')
     .description('invalidate every entry carrying one of the tags, in every tier of a running server')
     .addOption(new Option('--tags <tags>', 'comma-separated tags, e.g. user:42,catalog').argParser(tagsFlag('--tags')).makeOptionMandatory())
-    .option('--namespace <namespace>', 'namespace to purge (default: every namespace)')
+    .requiredOption('--namespace <namespace>', "namespace to purge, in the API key's tenant")
   addRemoteOptions(command).action(async (flags: PurgeFlags) => {
-    const body = flags.namespace === undefined ? { tags: flags.tags } : { tags: flags.tags, namespace: flags.namespace }
+    const body = { tags: flags.tags, namespace: flags.namespace }
     const answer = await callServer({ url: flags.url, path: '/v1/invalidate', method: 'POST', body, token: flags.token })
     if (flags.json === true) {
       ctx.stdout.write(answer.text.endsWith('\n') ? answer.text : answer.text + '\n')
       return
     }
-    const where = flags.namespace === undefined ? 'every namespace' : `namespace ${flags.namespace}`
     const tags = invalidatedTags(answer.json) ?? flags.tags
-    ctx.stdout.write(`invalidated every entry tagged ${tags.join(', ')} in ${where}, from every tier\n`)
+    ctx.stdout.write(`invalidated every entry tagged ${tags.join(', ')} in namespace ${flags.namespace}, from every tier\n`)
   })
 }
 

@@ -20,6 +20,6 @@ export function addRemoteOptions(command: Command): Command {
         .argParser(urlFlag('--url'))
         .default(DEFAULT_SERVER_URL),
     )
-    .addOption(new Option('--token <token>', 'bearer token, when the server requires one').env('TIERCACHE_TOKEN'))
+    .addOption(new Option('--token <key>', 'API key to send (Authorization: Bearer), from tiercache keys create').env('TIERCACHE_TOKEN'))
     .option('--json', "print the server's JSON answer as is")
 }

@@ -1,7 +1,10 @@
 import { type Command, Option } from 'commander'
-import { type Cache, type CacheOptions, createCache } from '../../index.js'
+import { InvalidOptionsError, type Cache, type CacheOptions, createCache } from '../../index.js'
+import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
+import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
+import { type Plans, parsePlans } from '../../security/rate-limit/index.js'
 import type { CliContext } from '../context.js'
-import { bytesFlag, durationFlag, integerFlag, portFlag } from '../flags.js'
+import { type FlagParser, bytesFlag, durationFlag, integerFlag, portFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -16,6 +19,9 @@ interface ServeFlags extends StorageFlags {
   readonly grace?: number | string
   readonly namespace?: string
   readonly quiet?: boolean
+  /** False with `--no-rate-limits`. */
+  readonly rateLimits: boolean
+  readonly plans?: Plans
 }
 
 /** What `startServer` resolves. */
@@ -29,8 +35,15 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
 
 /**
  * `tiercache serve`: opens a cache (L1 memory; L2 Redis when `--redis`/REDIS_URL is given; L3 PostgreSQL
- * when `--postgres`/DATABASE_URL is given, else SQLite at `--sqlite`/TIERCACHE_SQLITE) and serves it over REST until SIGINT or SIGTERM, which
- * close the server and then the cache. A second signal exits at once.
+ * when `--postgres`/DATABASE_URL is given, else SQLite at `--sqlite`/TIERCACHE_SQLITE) and serves it
+ * over REST until SIGINT or SIGTERM, which close the server and then the cache. A second signal exits
+ * at once.
+ *
+ * The API keys it checks and the audit log it writes are in the SQL tier's database, the one that
+ * `tiercache keys` opens from the same place with the same flags and environment. Rate limits are per
+ * key, by the plans of `--plans`/TIERCACHE_PLANS (default free, pro, unlimited), counted in Redis when
+ * `--redis` is given (so that they hold across instances), else in this process; `--no-rate-limits`
+ * turns them off.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -46,21 +59,61 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
     .addOption(new Option('--grace <duration>', 'default grace past the ttl, e.g. 1h (default 0)').argParser(durationFlag('--grace')))
     .option('--namespace <namespace>', 'default namespace (default "default")')
+    .addOption(
+      new Option('--plans <json>', 'rate-limit plans by name, e.g. {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}')
+        .env('TIERCACHE_PLANS')
+        .argParser(plansFlag('--plans')),
+    )
+    .option('--no-rate-limits', 'do not limit requests per API key')
     .option('--quiet', 'do not log requests')
     .action(async (flags: ServeFlags, command: Command) => {
+      const location = chooseL3(flags, command)
       const cache = createCache(cacheOptions(flags, command))
-      let server: RunningServer
+      let credentials: CredentialStore | undefined
+      let audit: AuditLog | undefined
+      let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
+      // Until the server's logger exists, a lost audit event is reported on stderr.
+      let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
       try {
+        credentials = await openCredentialStore(location)
+        audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
-        server = await startServer({ cache, host: flags.host, port: flags.port, logger: flags.quiet !== true })
+        server = await startServer({
+          cache,
+          credentials,
+          audit,
+          rateLimits: flags.rateLimits ? { ...(flags.plans === undefined ? {} : { plans: flags.plans }), ...(flags.redis === undefined ? {} : { redis: flags.redis }) } : false,
+          host: flags.host,
+          port: flags.port,
+          logger: flags.quiet !== true,
+        })
       } catch (error) {
-        await cache.close()
+        await Promise.all([cache.close(), credentials?.close(), audit?.close()])
         throw error
       }
+      const { log } = server.app
+      reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
       closeOnSignals(server, cache, ctx)
     })
+}
+
+/** Rate-limit plans as JSON: `{ "<name>": { "limit": n, "windowMs": ms } | "unlimited", ... }`. */
+function plansFlag(flag: string): FlagParser<Plans> {
+  return (value) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(value)
+    } catch {
+      throw new InvalidOptionsError(`${flag} must be JSON such as {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}`)
+    }
+    try {
+      return parsePlans(parsed)
+    } catch (error) {
+      throw error instanceof InvalidOptionsError ? new InvalidOptionsError(`${flag}: ${error.message}`) : error
+    }
+  }
 }
 
 /** The cache options the flags ask for; unset flags take the library's defaults. */

@@ -2,39 +2,34 @@ import type { Command } from 'commander'
 import { z } from 'zod'
 import type { CliContext } from '../context.js'
 import { CliError } from '../errors.js'
-import { formatFields, formatInteger, formatPercent, formatTable } from '../format.js'
+import { formatFields, formatInteger, formatPercent } from '../format.js'
 import { callServer, isRecord } from '../http.js'
 import { type RemoteFlags, addRemoteOptions } from './remote.js'
 
-// The shape of CacheStats, checked loosely: fields added later must not break an older CLI.
-const tierSchema = z.object({
-  kind: z.string().optional(),
-  hits: z.number(),
-  misses: z.number(),
-  hitRatio: z.number(),
-  writes: z.number().optional(),
-  errors: z.number().optional(),
-  entries: z.number().optional(),
-})
+// The shape of the server's TenantStats, checked loosely: fields added later must not break an older CLI.
 const statsSchema = z.object({
+  tenant: z.string(),
+  since: z.number().optional(),
   requests: z.number(),
   hits: z.number(),
+  misses: z.number().optional(),
   hitRatio: z.number(),
-  tiers: z.record(z.string(), tierSchema),
-  origin: z.object({ calls: z.number(), errors: z.number().optional(), timeouts: z.number().optional() }).optional(),
-  staleServed: z.number().optional(),
-  coalesced: z.number().optional(),
+  writes: z.number().optional(),
+  deletes: z.number().optional(),
+  invalidations: z.number().optional(),
+  purges: z.number().optional(),
 })
 
-/** Cache statistics as `GET /v1/stats` answers them (a `CacheStats`). */
+/** A tenant's counters as `GET /v1/stats` answers them (a `TenantStats`). */
 export type StatsAnswer = z.infer<typeof statsSchema>
 
 /**
- * `tiercache stats`: fetches `GET <url>/v1/stats` from a running server and prints a table per tier
- * (hits, misses, hit ratio as a percentage of all requests, entries), or the JSON as is with `--json`.
+ * `tiercache stats`: fetches `GET <url>/v1/stats` from a running server with the API key of
+ * `--token`/TIERCACHE_TOKEN and prints the counters of the key's tenant on that server instance
+ * (lookups, hits, hit ratio, writes, deletes, invalidations, purges), or the JSON as is with `--json`.
  */
 export function registerStats(program: Command, ctx: CliContext): void {
-  addRemoteOptions(program.command('stats').description('show the hit ratios and counters of a running server')).action(
+  addRemoteOptions(program.command('stats').description("show the counters of an API key's tenant on a running server")).action(
     async (flags: RemoteFlags) => {
       const answer = await callServer({ url: flags.url, path: '/v1/stats', token: flags.token })
       if (flags.json === true) {
@@ -48,42 +43,27 @@ export function registerStats(program: Command, ctx: CliContext): void {
 
 /**
  * Checks a stats answer; a `{ stats: ... }` envelope is unwrapped.
- * @throws CliError when it does not look like cache statistics
+ * @throws CliError when it does not look like a tenant's statistics
  */
 export function parseStats(json: unknown, url: string): StatsAnswer {
   const body = isRecord(json) && isRecord(json.stats) ? json.stats : json
   const parsed = statsSchema.safeParse(body)
-  if (!parsed.success) throw new CliError(`the server at ${url} answered /v1/stats with something other than cache statistics`)
+  if (!parsed.success) throw new CliError(`the server at ${url} answered /v1/stats with something other than a tenant's statistics`)
   return parsed.data
 }
 
-/** Stats as a per-tier table and a few totals, for people. */
+/** A tenant's counters, one per line, for people. */
 export function formatStats(stats: StatsAnswer): string {
-  const rows: string[][] = [['tier', 'kind', 'hits', 'misses', 'hit ratio', 'entries']]
-  for (const [level, tier] of Object.entries(stats.tiers).sort(([a], [b]) => a.localeCompare(b))) {
-    rows.push([
-      level.toUpperCase(),
-      tier.kind ?? '',
-      formatInteger(tier.hits),
-      formatInteger(tier.misses),
-      formatPercent(tier.hitRatio),
-      tier.entries === undefined ? '-' : formatInteger(tier.entries),
-    ])
+  const fields: [string, string][] = [
+    ['tenant', stats.tenant],
+    ['lookups', formatInteger(stats.requests)],
+    ['hits', `${formatInteger(stats.hits)} (${formatPercent(stats.hitRatio)})`],
+  ]
+  if (stats.misses !== undefined) fields.push(['misses', formatInteger(stats.misses)])
+  for (const name of ['writes', 'deletes', 'invalidations', 'purges'] as const) {
+    const value = stats[name]
+    if (value !== undefined) fields.push([name, formatInteger(value)])
   }
-  rows.push(['total', '', formatInteger(stats.hits), '', formatPercent(stats.hitRatio), ''])
-  const origin = stats.origin
-  const fields: [string, string][] = [['requests', formatInteger(stats.requests)]]
-  if (origin !== undefined) {
-    fields.push(['origin calls', `${formatInteger(origin.calls)} (${formatInteger(origin.errors ?? 0)} failed, ${formatInteger(origin.timeouts ?? 0)} timed out)`])
-  }
-  if (stats.staleServed !== undefined) fields.push(['stale served', formatInteger(stats.staleServed)])
-  if (stats.coalesced !== undefined) fields.push(['coalesced', formatInteger(stats.coalesced)])
-  const errors = Object.entries(stats.tiers).filter(([, tier]) => (tier.errors ?? 0) > 0)
-  return [
-    formatFields(fields),
-    '',
-    formatTable(rows, ['left', 'left', 'right', 'right', 'right', 'right']),
-    '(hit ratios are fractions of all requests)',
-    ...errors.map(([level, tier]) => `warning: ${level.toUpperCase()} (${tier.kind ?? ''}) has failed ${formatInteger(tier.errors ?? 0)} times`),
-  ].join('\n')
+  if (stats.since !== undefined) fields.push(['since', `${new Date(stats.since).toISOString().replace(/\.\d{3}Z$/, 'Z')} (this server instance)`])
+  return formatFields(fields)
 }

@@ -1,13 +1,13 @@
 /**
- * API keys: random, shown once, stored only as a hash, each bound to a tenant and to roles. Clients
- * present them as `Authorization: Bearer tc_<id>_<secret>`; see `key.ts` for the format and why a
- * plain SHA-256 suffices, `roles.ts` for the roles.
+ * API keys: random, shown once, stored only as a hash, each bound to a tenant, to roles and to a
+ * rate-limit plan. Clients present them as `Authorization: Bearer tc_<id>_<secret>`; see `key.ts`
+ * for the format and why a plain SHA-256 suffices, `roles.ts` for the roles and plan names.
  */
 import { type CredentialStore, type CredentialStoreOptions, createCredentialStore } from './store.js'
 import { type StorageLocation, connectPostgresStorage, openSqliteStorage, parseStorageLocation } from './storage.js'
 
 export { KEY_ID_PATTERN, parseKey, redactKeys } from './key.js'
-export { ROLES, type Role, TENANT_PATTERN, rolesSchema, splitRoles, tenantSchema } from './roles.js'
+export { DEFAULT_KEY_PLAN, ROLES, type Role, TENANT_PATTERN, planNameSchema, rolesSchema, splitRoles, tenantSchema } from './roles.js'
 export {
   type CreatedKey,
   type CredentialBackend,

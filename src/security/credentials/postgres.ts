@@ -8,6 +8,7 @@ const keyColumns = {
   id: apiKeys.id,
   tenant: apiKeys.tenant,
   roles: apiKeys.roles,
+  plan: apiKeys.plan,
   hash: apiKeys.hash,
   createdAt: apiKeys.createdAt,
   revokedAt: apiKeys.revokedAt,

@@ -42,3 +42,12 @@ export function splitRoles(text: string): string[] {
     .map((role) => role.trim())
     .filter((role) => role !== '')
 }
+
+/** The rate-limit plan of a key created without one. */
+export const DEFAULT_KEY_PLAN = 'free'
+
+/**
+ * The name of a key's rate-limit plan: 1 to 64 of `A-Z a-z 0-9 . _ -`, like tenant ids. Whether the
+ * server knows a plan of that name is the server's business: the key only names it.
+ */
+export const planNameSchema = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1 to 64 letters, digits, '.', '_' or '-'")

@@ -5,13 +5,14 @@ interface SqliteKeyRow {
   readonly id: string
   readonly tenant: string
   readonly roles: string
+  readonly plan: string
   readonly hash: Buffer
   readonly created_at: number
   readonly revoked_at: number | null
   readonly last_used_at: number | null
 }
 
-const COLUMNS = 'id, tenant, roles, hash, created_at, revoked_at, last_used_at'
+const COLUMNS = 'id, tenant, roles, plan, hash, created_at, revoked_at, last_used_at'
 
 /**
  * {@link CredentialBackend} on `tiercache_api_keys` in an SQLite database, through statements
@@ -19,7 +20,7 @@ const COLUMNS = 'id, tenant, roles, hash, created_at, revoked_at, last_used_at'
  */
 export class SqliteCredentialBackend implements CredentialBackend {
   private readonly statements: {
-    readonly insert: Statement<[string, string, string, Uint8Array, number]>
+    readonly insert: Statement<[string, string, string, string, Uint8Array, number]>
     readonly find: Statement<[string], SqliteKeyRow>
     readonly listAll: Statement<[], SqliteKeyRow>
     readonly listTenant: Statement<[string], SqliteKeyRow>
@@ -36,7 +37,7 @@ export class SqliteCredentialBackend implements CredentialBackend {
     private readonly ownsDb: boolean,
   ) {
     this.statements = {
-      insert: db.prepare(`INSERT INTO tiercache_api_keys (id, tenant, roles, hash, created_at) VALUES (?, ?, ?, ?, ?)
+      insert: db.prepare(`INSERT INTO tiercache_api_keys (id, tenant, roles, plan, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO NOTHING`),
       find: db.prepare(`SELECT ${COLUMNS} FROM tiercache_api_keys WHERE id = ?`),
       listAll: db.prepare(`SELECT ${COLUMNS} FROM tiercache_api_keys ORDER BY created_at, id`),
@@ -48,7 +49,7 @@ export class SqliteCredentialBackend implements CredentialBackend {
   }
 
   async insert(row: Omit<KeyRow, 'revokedAt' | 'lastUsedAt'>): Promise<boolean> {
-    return this.statements.insert.run(row.id, row.tenant, row.roles, row.hash, row.createdAt).changes > 0
+    return this.statements.insert.run(row.id, row.tenant, row.roles, row.plan, row.hash, row.createdAt).changes > 0
   }
 
   async find(id: string): Promise<KeyRow | undefined> {
@@ -79,6 +80,7 @@ function toKeyRow(row: SqliteKeyRow): KeyRow {
     id: row.id,
     tenant: row.tenant,
     roles: row.roles,
+    plan: row.plan,
     hash: row.hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,

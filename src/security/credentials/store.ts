@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { CorruptEntryError, TierUnavailableError, isTiercacheError } from '../../errors.js'
 import { parseOptions } from '../../options.js'
 import { formatKey, generateKeyId, generateSecret, hashSecret, parseKey, secretMatches } from './key.js'
-import { type Role, rolesSchema, tenantSchema } from './roles.js'
+import { DEFAULT_KEY_PLAN, type Role, planNameSchema, rolesSchema, tenantSchema } from './roles.js'
 
 /** What {@link CredentialStore.create} takes. */
 export interface NewKeyInput {
@@ -10,6 +10,11 @@ export interface NewKeyInput {
   readonly tenant: string
   /** Its roles: at least one of read, write, admin, plus `service` for cross-tenant keys; see `ROLES`. */
   readonly roles: readonly string[]
+  /**
+   * The name of its rate-limit plan, `[A-Za-z0-9._-]{1,64}`: the server limits the key's requests by
+   * the plan of that name in its configuration (see `src/server/rate-limits.ts`). @default 'free'
+   */
+  readonly plan?: string
 }
 
 /** A newly created key, the only time its secret is ever available. */
@@ -21,6 +26,8 @@ export interface CreatedKey {
   readonly tenant: string
   /** Deduplicated, in the order of `ROLES`. */
   readonly roles: readonly Role[]
+  /** Name of its rate-limit plan. */
+  readonly plan: string
   /** Epoch ms. */
   readonly createdAt: number
 }
@@ -31,6 +38,8 @@ export interface Principal {
   readonly id: string
   readonly tenant: string
   readonly roles: readonly Role[]
+  /** Name of the key's rate-limit plan (`'free'` unless it was created with another). */
+  readonly plan: string
 }
 
 /** What {@link CredentialStore.list} and {@link CredentialStore.get} show of a key: never its hash or secret. */
@@ -53,8 +62,8 @@ export interface KeyInfo extends Principal {
  */
 export interface CredentialStore {
   /**
-   * Creates a key for `input.tenant` with `input.roles`. The returned `key` is the only copy of the
-   * secret: hand it over, do not keep it.
+   * Creates a key for `input.tenant` with `input.roles` and `input.plan` (default `'free'`). The
+   * returned `key` is the only copy of the secret: hand it over, do not keep it.
    */
   create(input: NewKeyInput): Promise<CreatedKey>
   /**
@@ -82,6 +91,8 @@ export interface KeyRow {
   readonly tenant: string
   /** JSON array of role names. */
   readonly roles: string
+  /** Name of the rate-limit plan. */
+  readonly plan: string
   /** SHA-256 of the secret, 32 bytes. */
   readonly hash: Uint8Array
   readonly createdAt: number
@@ -121,7 +132,7 @@ export const LAST_USED_RESOLUTION_MS = 60_000
 // An id collision among 2^60 ids is unlikely enough that a second one in a row means a bug.
 const CREATE_ATTEMPTS = 3
 
-const newKeySchema = z.object({ tenant: tenantSchema, roles: rolesSchema })
+const newKeySchema = z.object({ tenant: tenantSchema, roles: rolesSchema, plan: planNameSchema.default(DEFAULT_KEY_PLAN) })
 const listSchema = z.object({ tenant: tenantSchema })
 
 /**
@@ -134,15 +145,15 @@ export function createCredentialStore(backend: CredentialBackend, options: Crede
 
   const store: CredentialStore = {
     async create(input) {
-      const { tenant, roles } = parseOptions(newKeySchema, input, 'API key')
+      const { tenant, roles, plan } = parseOptions(newKeySchema, input, 'API key')
       for (let attempt = 1; ; attempt++) {
         const id = generateKeyId()
         const secret = generateSecret()
         const createdAt = now()
         const inserted = await guard('create an API key', () =>
-          backend.insert({ id, tenant, roles: JSON.stringify(roles), hash: hashSecret(secret), createdAt }),
+          backend.insert({ id, tenant, roles: JSON.stringify(roles), plan, hash: hashSecret(secret), createdAt }),
         )
-        if (inserted) return { id, key: formatKey(id, secret), tenant, roles, createdAt }
+        if (inserted) return { id, key: formatKey(id, secret), tenant, roles, plan, createdAt }
         if (attempt >= CREATE_ATTEMPTS) throw new TierUnavailableError('cannot create an API key: every generated id was taken')
       }
     },
@@ -154,7 +165,7 @@ export function createCredentialStore(backend: CredentialBackend, options: Crede
       if (row === undefined) return undefined
       // Compared before the revocation is looked at, so a revoked key takes as long as a live one.
       if (!secretMatches(parsed.secret, row.hash) || row.revokedAt !== null) return undefined
-      const principal = { id: row.id, tenant: row.tenant, roles: readRoles(row) }
+      const principal: Principal = { id: row.id, tenant: row.tenant, roles: readRoles(row), plan: row.plan }
       const at = now()
       if (row.lastUsedAt === null || row.lastUsedAt < at - LAST_USED_RESOLUTION_MS) {
         // Best effort: losing a last-used stamp must not fail an authentication.
@@ -189,7 +200,15 @@ export function createCredentialStore(backend: CredentialBackend, options: Crede
 }
 
 function toInfo(row: KeyRow): KeyInfo {
-  return { id: row.id, tenant: row.tenant, roles: readRoles(row), createdAt: row.createdAt, revokedAt: row.revokedAt, lastUsedAt: row.lastUsedAt }
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    roles: readRoles(row),
+    plan: row.plan,
+    createdAt: row.createdAt,
+    revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
+  }
 }
 
 /** @throws CorruptEntryError when the stored roles are not a valid role list */

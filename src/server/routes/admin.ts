@@ -1,60 +1,129 @@
 /**
- * Routes that act on the cache as a whole: tag invalidation, counters, health, and the OpenAPI
- * document.
+ * Routes that act on a tenant's entries as a whole (tag invalidation, purge, counters), and the open
+ * ones: health and the OpenAPI document.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Cache } from '../../cache/cache.js'
 import { CacheClosedError } from '../../errors.js'
-import { type RouteSchemas, errorResponseSchema, healthResponseSchema, statsResponseSchema } from '../schemas.js'
+import { callerOf } from '../access.js'
+import type { ServerAudit } from '../audit.js'
+import { type RouteSchemas, errorResponseSchema, healthResponseSchema, tenantStatsResponseSchema } from '../schemas.js'
+import type { TenantCounters } from '../tenant-stats.js'
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
   readonly cache: Cache
   readonly schemas: RouteSchemas
+  readonly counters: TenantCounters
+  readonly audit: ServerAudit
 }
 
 const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
+const security = [{ bearerAuth: [] }]
 
 /**
  * Registers:
- * - `POST /v1/invalidate` with `{ tags, namespace? }` → 200 `{ invalidated }`: removes every entry
- *   carrying one of `tags`, in `namespace`, or in every namespace when it is omitted;
- * - `GET /v1/stats` → 200 `CacheStats` (counters since the cache was created);
- * - `GET /health` → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's circuit is
- *   not closed, or the bus is deaf) still answers 200: the cache keeps serving from the tiers that work, so taking the
- *   instance out of a load balancer would only lose capacity. Monitor `status`, not the HTTP code;
- *   a closed cache answers 503 `TC_CACHE_CLOSED` from every other route;
- * - `GET /openapi.json` → the OpenAPI 3.1 document of these routes (not listed in itself).
+ * - `POST /v1/invalidate` (role write; a service key may name a tenant) with `{ tags, namespace }` →
+ *   200 `{ invalidated }`: removes every entry of the tenant's `namespace` carrying one of `tags`;
+ *   recorded in the audit log (`cache.invalidate`);
+ * - `POST /v1/purge` (admin) with `{ namespace }` → 200 `{ purged }`: removes every entry of the
+ *   tenant's `namespace`; recorded in the audit log (`cache.purge`);
+ * - `GET /v1/stats` (read) → 200 `TenantStats`: what the tenant's keys did through this instance;
+ * - `GET /health` (open) → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's
+ *   circuit is not closed, or the bus is deaf) still answers 200: the cache keeps serving from the
+ *   tiers that work, so taking the instance out of a load balancer would only lose capacity. Monitor
+ *   `status`, not the HTTP code; a closed cache answers 503 `TC_CACHE_CLOSED` from every route;
+ * - `GET /openapi.json` (open) → the OpenAPI 3.1 document of these routes (not listed in itself).
  */
-export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { cache, schemas }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { cache, schemas, counters, audit }) => {
   app.post(
     '/v1/invalidate',
     {
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Invalidate by tags',
-        description: 'Removes every entry carrying one of the tags from every tier; from every namespace when namespace is omitted.',
+        description:
+          "Removes every entry of the namespace, in the key's tenant, carrying one of the tags, from every tier and every instance. " +
+          'Role write. A service key may act for another tenant by naming it in X-Tiercache-Tenant.',
         tags: ['admin'],
+        security,
         body: schemas.invalidateBody,
         response: { 200: schemas.invalidateResponse, ...errors },
       },
     },
     async (request) => {
+      const { view, tenant, principal } = callerOf(request)
       const { tags, namespace } = request.body
-      if (namespace === undefined) await cache.invalidateTags(tags, { allNamespaces: true })
-      else await cache.namespace(namespace).invalidateTags(tags)
-      return { invalidated: [...new Set(tags)] }
+      const invalidated = [...new Set(tags)]
+      const event = {
+        action: 'cache.invalidate' as const,
+        keyId: principal.id,
+        tenant,
+        target: `namespace=${namespace} tags=${invalidated.join(',')}`,
+        ...(tenant === principal.tenant ? {} : { detail: `by a service key of tenant ${principal.tenant}` }),
+      }
+      try {
+        await view.namespace(namespace).invalidateTags(tags)
+      } catch (error) {
+        await audit.record(request, { ...event, outcome: 'error' })
+        throw error
+      }
+      counters.add(tenant, 'invalidations')
+      await audit.record(request, { ...event, outcome: 'ok' })
+      return { invalidated }
+    },
+  )
+
+  app.post(
+    '/v1/purge',
+    {
+      config: { access: { role: 'admin' } },
+      schema: {
+        summary: 'Purge a namespace',
+        description: "Removes every entry of the namespace, in the key's tenant, from every tier. Role admin.",
+        tags: ['admin'],
+        security,
+        body: schemas.purgeBody,
+        response: { 200: schemas.purgeResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { view, tenant, principal } = callerOf(request)
+      const { namespace } = request.body
+      const event = { action: 'cache.purge' as const, keyId: principal.id, tenant, target: `namespace=${namespace}` }
+      try {
+        await view.namespace(namespace).clear()
+      } catch (error) {
+        await audit.record(request, { ...event, outcome: 'error' })
+        throw error
+      }
+      counters.add(tenant, 'purges')
+      await audit.record(request, { ...event, outcome: 'ok' })
+      return { purged: namespace }
     },
   )
 
   app.get(
     '/v1/stats',
-    { schema: { summary: 'Counters', tags: ['admin'], response: { 200: statsResponseSchema, ...errors } } },
-    () => cache.stats(),
+    {
+      config: { access: { role: 'read' } },
+      schema: {
+        summary: "The tenant's counters",
+        description: "What the key's tenant did through this server instance since it started. Role read.",
+        tags: ['admin'],
+        security,
+        response: { 200: tenantStatsResponseSchema, ...errors },
+      },
+    },
+    (request) => {
+      if (cache.closed) throw new CacheClosedError('cache is closed')
+      return counters.snapshot(callerOf(request).tenant)
+    },
   )
 
   app.get(
     '/health',
-    { schema: { summary: 'Health of each tier', tags: ['admin'], response: { 200: healthResponseSchema, ...errors } } },
+    { schema: { summary: 'Health of each tier', description: 'Open: needs no key.', tags: ['admin'], response: { 200: healthResponseSchema, ...errors } } },
     () => {
       if (cache.closed) throw new CacheClosedError('cache is closed')
       const tiers = cache.health()

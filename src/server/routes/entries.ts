@@ -1,5 +1,6 @@
 /**
- * `/v1/entries/:namespace/...`: read, write and delete single entries, and read many at once.
+ * `/v1/entries/:namespace/...`: read, write and delete single entries, read many at once, and list a
+ * namespace's keys; always in the scope of the caller's tenant (see `access.ts`).
  *
  * Keys travel percent-encoded in the path (`encodeURIComponent(key)`), so any key round-trips,
  * `/`, `%`, spaces and unicode included. The exceptions are the keys `.` and `..`: WHATWG URL
@@ -10,40 +11,54 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Cache, SetOptions } from '../../cache/cache.js'
 import { NotFoundError } from '../../errors.js'
-import { type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
+import { callerOf } from '../access.js'
+import { keyPage } from '../listing.js'
+import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
+import type { TenantCounters } from '../tenant-stats.js'
 
 /** Options of {@link entryRoutes}. */
 export interface EntryRoutesOptions {
   readonly cache: Cache
   readonly schemas: RouteSchemas
+  readonly counters: TenantCounters
 }
 
 const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
+const security = [{ bearerAuth: [] }]
+const acrossTenants = ' A service key may act for another tenant by naming it in X-Tiercache-Tenant.'
 
 /**
- * Registers:
- * - `GET /v1/entries/:namespace/:key[?allowStale=true]` → 200 `Served`, or 404 `TC_NOT_FOUND` when
- *   there is no fresh value (no value within grace, with `allowStale`);
- * - `PUT /v1/entries/:namespace/:key` with `{ value, ttl?, grace?, tags? }` → 204, no body;
- * - `DELETE /v1/entries/:namespace/:key` → 200 `{ deleted }`;
- * - `POST /v1/entries/:namespace/batch-get` with `{ keys, allowStale? }` → 200 `{ entries }`, one
- *   per key, in order.
+ * Registers, each in the caller's tenant scope (a service key may name another tenant with
+ * `X-Tiercache-Tenant`):
+ * - `GET /v1/entries/:namespace/:key[?allowStale=true]` (role read) → 200 `Served`, or 404
+ *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`);
+ * - `PUT /v1/entries/:namespace/:key` (write) with `{ value, ttl?, grace?, tags? }` → 204, no body;
+ * - `DELETE /v1/entries/:namespace/:key` (write) → 200 `{ deleted }`;
+ * - `POST /v1/entries/:namespace/batch-get` (read) with `{ keys, allowStale? }` → 200 `{ entries }`,
+ *   one per key, in order;
+ * - `GET /v1/entries/:namespace[?limit=&after=]` (read) → 200 `{ keys, next }`: one page of the
+ *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
-export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { cache, schemas }) => {
+export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { cache, schemas, counters }) => {
   app.get(
     '/v1/entries/:namespace/:key',
     {
+      config: { access: { role: 'read', acrossTenants: true } },
       schema: {
         summary: 'Read an entry',
+        description: `Role read.${acrossTenants}`,
         tags: ['entries'],
+        security,
         params: schemas.entryParams,
         querystring: schemas.getQuery,
         response: { 200: servedSchema, ...errors },
       },
     },
     async (request) => {
+      const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
-      const served = await cache.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
+      const served = await view.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
+      counters.lookups(tenant, 1, served === undefined ? 0 : 1)
       if (served === undefined) {
         throw new NotFoundError(request.query.allowStale === true ? 'no entry under this key' : 'no fresh entry under this key')
       }
@@ -54,16 +69,19 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
   app.put(
     '/v1/entries/:namespace/:key',
     {
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Store an entry',
-        description: 'Stores the value in every tier. Answers 204 with no body.',
+        description: `Stores the value in every tier. Answers 204 with no body. Role write.${acrossTenants}`,
         tags: ['entries'],
+        security,
         params: schemas.entryParams,
         body: schemas.putBody,
         response: { 204: z.null().describe('Stored.'), ...errors },
       },
     },
     async (request, reply) => {
+      const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
       const { value, ttl, grace, tags } = request.body
       const options: SetOptions = {
@@ -73,7 +91,8 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       }
       // The cache validates everything (durations, configured limits, encoded size) before it
       // writes, so a rejected request leaves stored data as it was.
-      await cache.namespace(namespace).set(key, value, options)
+      await view.namespace(namespace).set(key, value, options)
+      counters.add(tenant, 'writes')
       return reply.code(204).send(null)
     },
   )
@@ -81,40 +100,73 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
   app.delete(
     '/v1/entries/:namespace/:key',
     {
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Delete an entry',
+        description: `Role write.${acrossTenants}`,
         tags: ['entries'],
+        security,
         params: schemas.entryParams,
         response: { 200: schemas.deleteResponse, ...errors },
       },
     },
     async (request) => {
+      const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
-      return { deleted: await cache.namespace(namespace).delete(key) }
+      const deleted = await view.namespace(namespace).delete(key)
+      counters.add(tenant, 'deletes')
+      return { deleted }
     },
   )
 
   app.post(
     '/v1/entries/:namespace/batch-get',
     {
+      config: { access: { role: 'read', acrossTenants: true } },
       schema: {
         summary: 'Read many entries',
-        description: 'One result per requested key, in order; duplicates are answered each time.',
+        description: `One result per requested key, in order; duplicates are answered each time. Role read.${acrossTenants}`,
         tags: ['entries'],
+        security,
         params: schemas.namespaceParams,
         body: schemas.batchGetBody,
         response: { 200: schemas.batchGetResponse, ...errors },
       },
     },
     async (request) => {
+      const { view, tenant } = callerOf(request)
       const { keys, allowStale } = request.body
-      const results = await cache.namespace(request.params.namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
+      const results = await view.namespace(request.params.namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
+      counters.lookups(tenant, keys.length, results.filter((served) => served !== undefined).length)
       return {
         entries: keys.map((key, index) => {
           const served = results[index]
           return served === undefined ? { key, found: false } : { key, found: true, ...served }
         }),
       }
+    },
+  )
+
+  app.get(
+    '/v1/entries/:namespace',
+    {
+      config: { access: { role: 'read', acrossTenants: true } },
+      schema: {
+        summary: 'List keys',
+        description:
+          `One page of the namespace's keys, in the storage tier's order; pass next as after for the following page. ` +
+          `Keys of entries past their ttl but within grace are listed too. Role read.${acrossTenants}`,
+        tags: ['entries'],
+        security,
+        params: schemas.namespaceParams,
+        querystring: schemas.listQuery,
+        response: { 200: schemas.listResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { view } = callerOf(request)
+      const { limit, after } = request.query
+      return keyPage(cache, view.namespace(request.params.namespace), limit ?? DEFAULT_LIST_LIMIT, after)
     },
   )
 }

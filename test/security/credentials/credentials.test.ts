@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -20,7 +20,7 @@ import { SqliteCredentialBackend } from '../../../src/security/credentials/sqlit
 import { createPostgresTier } from '../../../src/tiers/sql/postgres/index.js'
 import { POSTGRES_MIGRATIONS_FOLDER } from '../../../src/tiers/sql/postgres/migrate.js'
 import { createSqliteTier, openSqliteDatabase } from '../../../src/tiers/sql/sqlite/index.js'
-import { SQLITE_MIGRATIONS } from '../../../src/tiers/sql/sqlite/migrations.js'
+import { SQLITE_MIGRATIONS, migrateSqlite } from '../../../src/tiers/sql/sqlite/migrations.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-credentials-test-'))
@@ -70,7 +70,19 @@ function runCredentialSuite(name: string, backend: () => Backend): void {
       expect(created.key.startsWith(`tc_${created.id}_`)).toBe(true)
       expect(created).toMatchObject({ tenant, roles: ['read', 'write'] })
       expect(Math.abs(created.createdAt - Date.now())).toBeLessThan(5_000)
-      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant, roles: ['read', 'write'] })
+      expect(await store.verify(created.key)).toEqual({ id: created.id, tenant, roles: ['read', 'write'], plan: 'free' })
+    })
+
+    it('binds a key to its rate-limit plan, free by default, and refuses a malformed plan name', async () => {
+      const tenant = freshTenant()
+      const pro = await store.create({ tenant, roles: ['read'], plan: 'pro' })
+      expect(pro.plan).toBe('pro')
+      expect(await store.verify(pro.key)).toMatchObject({ plan: 'pro' })
+      expect((await store.get(pro.id))?.plan).toBe('pro')
+      expect((await store.list(tenant)).map((key) => key.plan)).toEqual(['pro'])
+      for (const plan of ['', 'a b', 'x'.repeat(65), 'p/q', 'é']) {
+        await expect(store.create({ tenant, roles: ['read'], plan })).rejects.toBeInstanceOf(InvalidOptionsError)
+      }
     })
 
     it('normalizes roles (deduplicated, canonical order) and accepts service keys', async () => {
@@ -155,7 +167,7 @@ function runCredentialSuite(name: string, backend: () => Backend): void {
       await store.revoke(first.id)
       const listed = await store.list(tenant)
       expect(listed.map((key) => key.id)).toEqual([first.id, second.id])
-      for (const key of listed) expect(Object.keys(key).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'revokedAt', 'roles', 'tenant'])
+      for (const key of listed) expect(Object.keys(key).sort()).toEqual(['createdAt', 'id', 'lastUsedAt', 'plan', 'revokedAt', 'roles', 'tenant'])
       expect(listed[0]).toMatchObject({ tenant, roles: ['read'], createdAt: first.createdAt, lastUsedAt: null })
       expect(listed[0]?.revokedAt).not.toBeNull()
       expect(listed[1]).toMatchObject({ roles: ['admin'], revokedAt: null })
@@ -278,6 +290,22 @@ describe('sqlite', () => {
       expect(await store.verify(created.key)).toBeDefined()
     } finally {
       await Promise.all([store.close(), audit.close(), tier.close()])
+    }
+  })
+
+  it('gives the keys of a database made before plans existed (schema version 2) the free plan', async () => {
+    const file = join(dir, 'before-plans/cache.db')
+    mkdirSync(join(dir, 'before-plans'))
+    const db = new Database(file)
+    migrateSqlite(db, SQLITE_MIGRATIONS.slice(0, 2))
+    const id = generateKeyId()
+    db.prepare('INSERT INTO tiercache_api_keys (id, tenant, roles, hash, created_at) VALUES (?, ?, ?, ?, 0)').run(id, 'acme', '["read"]', Buffer.alloc(32))
+    db.close()
+    const store = await openCredentialStore({ sqlite: file })
+    try {
+      expect(await store.get(id)).toMatchObject({ id, tenant: 'acme', plan: 'free' })
+    } finally {
+      await store.close()
     }
   })
 

@@ -51,8 +51,8 @@ export const entries = pgTable(
  * API keys (migration 0002): one row per key, looked up by its public `id` (`tck_` and 12 base32
  * characters). `hash` is the SHA-256 of the key's secret, never the secret itself; `roles` is a JSON
  * array of role names. Times are epoch ms; `revoked_at` is null while the key is active, and
- * `last_used_at` is refreshed at most once a minute per key and process. See
- * `src/security/credentials/`.
+ * `last_used_at` is refreshed at most once a minute per key and process. `plan` (migration 0003,
+ * `'free'` for keys made before it) names the key's rate-limit plan. See `src/security/credentials/`.
  */
 export const apiKeys = pgTable(
   'tiercache_api_keys',
@@ -64,6 +64,7 @@ export const apiKeys = pgTable(
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     revokedAt: bigint('revoked_at', { mode: 'number' }),
     lastUsedAt: bigint('last_used_at', { mode: 'number' }),
+    plan: text('plan').notNull().default('free'),
   },
   (table) => [
     index('tiercache_api_keys_tenant_idx').on(table.tenant),

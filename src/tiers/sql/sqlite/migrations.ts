@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3'
 import { MigrationFailedError } from '../../../errors.js'
+import { SQLITE_KEY_PLAN_MIGRATION } from './key-plan-migration.js'
 import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
 
 /**
@@ -16,6 +17,8 @@ import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
  *   the same statement, whoever issues it (this tier, its cleanup, or an operator's ad hoc DELETE).
  *
  * Version 2: `tiercache_api_keys` and the append-only `tiercache_audit`; see `security-migration.ts`.
+ *
+ * Version 3: `tiercache_api_keys.plan`, each key's rate-limit plan; see `key-plan-migration.ts`.
  */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -64,6 +67,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   END;
   `,
   SQLITE_SECURITY_MIGRATION,
+  SQLITE_KEY_PLAN_MIGRATION,
 ]
 
 /**

@@ -1,0 +1,210 @@
+/**
+ * Who may call what: every `/v1` request presents an API key (`Authorization: Bearer <key>`), is
+ * counted against the key's rate limit, and is checked against the role its route declares. The
+ * tenant whose entries the request reaches comes from the key, never from the request; only a
+ * `service` key may name another, with `X-Tiercache-Tenant`, and only on routes that allow it.
+ *
+ * Order: 401 (no valid key) → 429 (over the key's limit) → 403 (header not allowed here, or not a
+ * service key) → 400 (malformed tenant header) → 403 (missing role). Only then is the body parsed
+ * and validated, so an unauthenticated client learns nothing about the routes but that they exist.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { Cache } from '../cache/cache.js'
+import { BadRequestError, ForbiddenError, InternalError, RateLimitedError, UnauthorizedError } from '../errors.js'
+import { type CredentialStore, type Principal, type Role, TENANT_PATTERN, parseKey } from '../security/credentials/index.js'
+import type { ServerAudit } from './audit.js'
+import { type ServerRateLimits, retryAfterSeconds, setRateLimitHeaders } from './rate-limits.js'
+
+/** The header a service key names the tenant it acts for with. */
+export const TENANT_HEADER = 'x-tiercache-tenant'
+
+/** What a `/v1` route requires of the key that calls it; every `/v1` route declares one. */
+export interface RouteAccess {
+  /** The role the key must hold: `read`, `write` or `admin` (no role implies another). */
+  readonly role: Exclude<Role, 'service'>
+  /**
+   * Whether a `service` key may act for another tenant here, naming it in `X-Tiercache-Tenant`.
+   * Elsewhere the header is refused (403). @default false
+   */
+  readonly acrossTenants?: boolean
+}
+
+/** Who is calling, once authenticated and authorized. */
+export interface Caller {
+  /** The verified key. */
+  readonly principal: Principal
+  /** The tenant the request acts on: the key's own, or the one a service key named. */
+  readonly tenant: string
+  /** The cache in that tenant's scope: every cache call of the route goes through it. */
+  readonly view: Cache
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** tiercache: what the route requires of its caller's API key (see `RouteAccess`). */
+    access?: RouteAccess
+  }
+  interface FastifyRequest {
+    /** tiercache: the authenticated caller of a `/v1` route; null elsewhere. */
+    caller: Caller | null
+  }
+}
+
+/** What the access checks need. */
+export interface AccessOptions {
+  readonly cache: Cache
+  readonly credentials: CredentialStore
+  readonly limits: ServerRateLimits
+  readonly audit: ServerAudit
+}
+
+const REALM = 'Bearer realm="tiercache"'
+
+/** True for the paths that need a key: `/v1` and everything under it. */
+function isApiPath(url: string): boolean {
+  return url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?')
+}
+
+/**
+ * The caller of a `/v1` route, as the access hook left it.
+ * @throws InternalError when there is none (a route outside the hook's reach: a bug)
+ */
+export function callerOf(request: FastifyRequest): Caller {
+  if (request.caller === null) throw new InternalError('route reached without an authenticated caller')
+  return request.caller
+}
+
+/** The route pattern and method, for audit targets: never the URL, which holds keys. */
+function routeName(request: FastifyRequest): string {
+  return `${request.method} ${request.routeOptions.url ?? '(no route)'}`
+}
+
+type Presented = { readonly kind: 'none' } | { readonly kind: 'other-scheme' } | { readonly kind: 'bearer'; readonly token: string }
+
+/** The bearer token of an `Authorization` header (RFC 6750 §2.1); the scheme is case-insensitive. */
+function presentedToken(header: string | undefined): Presented {
+  if (header === undefined || header.trim() === '') return { kind: 'none' }
+  const match = /^Bearer +([^\s]+) *$/i.exec(header)
+  return match?.[1] === undefined ? { kind: 'other-scheme' } : { kind: 'bearer', token: match[1] }
+}
+
+/**
+ * Installs the access checks on `app`: an `onRoute` hook that refuses to register a `/v1` route
+ * without `config.access`, and an `onRequest` hook that authenticates, rate-limits and authorizes
+ * every `/v1` request and leaves its {@link Caller} on `request.caller`. Refusals are answered 401
+ * `TC_UNAUTHORIZED` (with `WWW-Authenticate: Bearer`, RFC 6750 §3), 429 `TC_RATE_LIMITED` (with
+ * `Retry-After`) and 403 `TC_FORBIDDEN`, and recorded in the audit log.
+ */
+export function installAccessControl(app: FastifyInstance, options: AccessOptions): void {
+  const { cache, credentials, limits, audit } = options
+  app.decorateRequest('caller', null)
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (isApiPath(route.url) && route.config?.access === undefined) {
+      throw new InternalError(`route ${String(route.method)} ${route.url} declares no access (config.access)`)
+    }
+  })
+
+  const refuseUnauthenticated = async (request: FastifyRequest, reply: FastifyReply, presented: Presented): Promise<never> => {
+    const token = presented.kind === 'bearer' ? presented.token : undefined
+    // The id part of a key is public; the secret never leaves this function.
+    const keyId = token === undefined ? undefined : parseKey(token)?.id
+    let tenant: string | undefined
+    let detail: string
+    if (presented.kind === 'none') detail = 'no Authorization header'
+    else if (presented.kind === 'other-scheme') detail = 'Authorization is not a Bearer credential'
+    else if (keyId === undefined) detail = 'bearer token is not an API key'
+    else {
+      // Attributed to the tenant of the key it claims to be, so that the tenant's admins see it.
+      const known = await credentials.get(keyId).catch(() => undefined)
+      tenant = known?.tenant
+      detail = known === undefined ? 'unknown key id' : known.revokedAt !== null ? 'revoked key' : 'wrong secret'
+    }
+    await audit.refusal(request, `${request.ip}\u0000${keyId ?? ''}`, {
+      action: 'auth.failure',
+      outcome: 'denied',
+      ...(keyId === undefined ? {} : { keyId }),
+      ...(tenant === undefined ? {} : { tenant }),
+      target: routeName(request),
+      detail,
+    })
+    if (presented.kind === 'bearer') {
+      reply.header('www-authenticate', `${REALM}, error="invalid_token", error_description="the API key is invalid or revoked"`)
+      throw new UnauthorizedError('invalid API key: it is malformed, unknown or revoked')
+    }
+    reply.header('www-authenticate', REALM)
+    throw new UnauthorizedError('an API key is required: send Authorization: Bearer <key>')
+  }
+
+  const forbid = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, reason: string, insufficientRole: boolean): Promise<never> => {
+    await audit.refusal(request, principal.id, {
+      action: 'auth.failure',
+      outcome: 'denied',
+      keyId: principal.id,
+      tenant: principal.tenant,
+      target: routeName(request),
+      detail: reason,
+    })
+    if (insufficientRole) reply.header('www-authenticate', `${REALM}, error="insufficient_scope"`)
+    throw new ForbiddenError(reason)
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    // By the matched route first, so that no spelling of the URL can reach a /v1 route unchecked;
+    // by the URL for requests that match no route.
+    if (!isApiPath(request.routeOptions.url ?? '') && !isApiPath(request.url)) return
+    const access = request.routeOptions.config.access
+
+    const presented = presentedToken(request.headers.authorization)
+    const principal = presented.kind === 'bearer' ? await credentials.verify(presented.token) : undefined
+    if (principal === undefined) return refuseUnauthenticated(request, reply, presented)
+
+    const decision = await limits.consume(principal).catch((error: unknown) => {
+      // The limiter answers from process memory when Redis fails; an error here is a bug, and the
+      // request is let through rather than failed for it.
+      request.log.error({ err: error }, 'rate limit check failed; request allowed')
+      return null
+    })
+    if (decision === undefined) {
+      return forbid(request, reply, principal, `the key's rate-limit plan '${principal.plan}' is not configured on this server`, false)
+    }
+    if (decision !== null) {
+      setRateLimitHeaders(reply, decision)
+      if (!decision.allowed) {
+        await audit.refusal(request, principal.id, {
+          action: 'rate_limit.refusal',
+          outcome: 'denied',
+          keyId: principal.id,
+          tenant: principal.tenant,
+          target: routeName(request),
+          detail: `plan=${principal.plan} limit=${decision.limit}`,
+        })
+        reply.header('retry-after', String(retryAfterSeconds(decision.retryAfterMs)))
+        throw new RateLimitedError(`rate limit of the key's plan exceeded; retry in ${retryAfterSeconds(decision.retryAfterMs)} s`, decision.retryAfterMs)
+      }
+    }
+
+    let tenant = principal.tenant
+    const named = request.headers[TENANT_HEADER]
+    if (named !== undefined) {
+      if (access?.acrossTenants !== true) {
+        return forbid(request, reply, principal, `${TENANT_HEADER} is not accepted on this route`, false)
+      }
+      if (!principal.roles.includes('service')) {
+        return forbid(request, reply, principal, `only a service key may name a tenant with ${TENANT_HEADER}`, false)
+      }
+      if (typeof named !== 'string' || !TENANT_PATTERN.test(named)) {
+        throw new BadRequestError(`header ${TENANT_HEADER}: must be one tenant id of 1 to 64 letters, digits, '.', '_' or '-'`)
+      }
+      tenant = named
+    }
+
+    // An unknown route: authenticated, so the 404 that follows tells nothing to strangers.
+    if (access === undefined) return
+    if (!principal.roles.includes(access.role)) {
+      return forbid(request, reply, principal, `this route needs a key with the ${access.role} role`, true)
+    }
+    const role = principal.roles.includes('service') ? 'service' : 'authenticated'
+    request.caller = { principal, tenant, view: cache.withContext({ role, tenantId: tenant }) }
+  })
+}
