@@ -176,7 +176,7 @@ export class Cache {
   keys(options?: ListOptions): AsyncIterableIterator<string> {
     const pageSize = listPageSize(options)
     this.open()
-    return listKeys(() => this.open().stack, this.stored, pageSize)
+    return listKeys(() => this.open().stack, this.stored, pageSize, options?.after)
   }
 
   /**
@@ -197,7 +197,7 @@ export class Cache {
   entries<V = unknown>(options?: ListOptions): AsyncIterableIterator<[string, V]> {
     const pageSize = listPageSize(options)
     this.open()
-    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(this.stored, keys, false, false))
+    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(this.stored, keys, false, false), options?.after)
   }
 
   /**

@@ -10,6 +10,11 @@ export interface ListOptions {
    * memory held at once. @default 500
    */
   readonly pageSize?: number
+  /**
+   * Start strictly after this key, in the listing tier's order (see `Tier.keys`): the last key of a
+   * previous listing, to resume it. @default the start of the namespace
+   */
+  readonly after?: string
 }
 
 /** Default of {@link ListOptions.pageSize}. */
@@ -21,9 +26,13 @@ export const MAX_LIST_PAGE_SIZE = 10_000
 /**
  * The page size `options` ask for, checked when the listing is created rather than at its first
  * page, so that a bad option fails where it was written.
- * @throws InvalidOptionsError unless `pageSize` is an integer from 1 to {@link MAX_LIST_PAGE_SIZE}
+ * @throws InvalidOptionsError unless `pageSize` is an integer from 1 to {@link MAX_LIST_PAGE_SIZE}, or
+ *   when `after` is not a non-empty string
  */
 export function listPageSize(options: ListOptions | undefined): number {
+  if (options?.after !== undefined && (typeof options.after !== 'string' || options.after.length === 0)) {
+    throw new InvalidOptionsError('after must be a non-empty key')
+  }
   const pageSize = options?.pageSize ?? DEFAULT_LIST_PAGE_SIZE
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_LIST_PAGE_SIZE) {
     throw new InvalidOptionsError(`pageSize must be an integer from 1 to ${MAX_LIST_PAGE_SIZE}`)
@@ -42,8 +51,9 @@ export async function* keyPages(
   stackOf: () => TierStack,
   namespace: string,
   pageSize: number,
+  from?: string,
 ): AsyncGenerator<string[], void, undefined> {
-  let after: string | undefined
+  let after = from
   for (;;) {
     const page = await stackOf().keys(namespace, after === undefined ? { limit: pageSize } : { after, limit: pageSize })
     if (page.length > 0) yield page
@@ -53,8 +63,13 @@ export async function* keyPages(
 }
 
 /** Every key of {@link keyPages}, one at a time: the iterator behind `Cache.keys`. */
-export async function* listKeys(stackOf: () => TierStack, namespace: string, pageSize: number): AsyncGenerator<string, void, undefined> {
-  for await (const page of keyPages(stackOf, namespace, pageSize)) yield* page
+export async function* listKeys(
+  stackOf: () => TierStack,
+  namespace: string,
+  pageSize: number,
+  after?: string,
+): AsyncGenerator<string, void, undefined> {
+  for await (const page of keyPages(stackOf, namespace, pageSize, after)) yield* page
 }
 
 /**
@@ -67,8 +82,9 @@ export async function* listEntries<V>(
   namespace: string,
   pageSize: number,
   read: (keys: readonly string[]) => Promise<(Served<V> | undefined)[]>,
+  after?: string,
 ): AsyncGenerator<[string, V], void, undefined> {
-  for await (const page of keyPages(stackOf, namespace, pageSize)) {
+  for await (const page of keyPages(stackOf, namespace, pageSize, after)) {
     const values = await read(page)
     for (const [index, key] of page.entries()) {
       const result = values[index]

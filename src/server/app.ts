@@ -171,7 +171,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   try {
     installAccessControl(app, { cache, credentials, limits, audit })
     const schemas = routeSchemas(edgeLimits(options.cache.limits))
-    await app.register(entryRoutes, { cache, schemas, counters })
+    await app.register(entryRoutes, { schemas, counters })
     await app.register(adminRoutes, { cache, schemas, counters, audit })
     await app.register(auditRoutes, { log: options.audit })
   } catch (error) {

@@ -63,6 +63,16 @@ describe('Cache.keys', () => {
     expect(await collect(cache.keys({ pageSize: 1 }))).toEqual(['a', 'b', 'c', 'd', 'e'])
   })
 
+  it('resumes strictly after a given key, which need not be stored, and rejects an empty one', async () => {
+    const l3 = new ControlledTier()
+    const { cache } = cacheOver(l3)
+    for (const key of ['a', 'b', 'c', 'd']) await cache.set(key, key)
+    expect(await collect(cache.keys({ after: 'b', pageSize: 1 }))).toEqual(['c', 'd'])
+    expect(await collect(cache.keys({ after: 'bb' }))).toEqual(['c', 'd'])
+    expect(await collect(cache.entries({ after: 'c' }))).toEqual([['d', 'd']])
+    expect(() => cache.keys({ after: '' })).toThrow(InvalidOptionsError)
+  })
+
   it('lists L1 when the cache has no shared tier', async () => {
     const { cache } = cacheOver(undefined)
     for (const key of ['y', 'x', 'z']) await cache.set(key, key)

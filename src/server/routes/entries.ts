@@ -9,7 +9,7 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { Cache, SetOptions } from '../../cache/cache.js'
+import type { SetOptions } from '../../cache/cache.js'
 import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
@@ -18,7 +18,6 @@ import type { TenantCounters } from '../tenant-stats.js'
 
 /** Options of {@link entryRoutes}. */
 export interface EntryRoutesOptions {
-  readonly cache: Cache
   readonly schemas: RouteSchemas
   readonly counters: TenantCounters
 }
@@ -39,7 +38,7 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * - `GET /v1/entries/:namespace[?limit=&after=]` (read) → 200 `{ keys, next }`: one page of the
  *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
-export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { cache, schemas, counters }) => {
+export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, counters }) => {
   app.get(
     '/v1/entries/:namespace/:key',
     {
@@ -166,7 +165,7 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
     async (request) => {
       const { view } = callerOf(request)
       const { limit, after } = request.query
-      return keyPage(cache, view.namespace(request.params.namespace), limit ?? DEFAULT_LIST_LIMIT, after)
+      return keyPage(view.namespace(request.params.namespace), limit ?? DEFAULT_LIST_LIMIT, after)
     },
   )
 }
