@@ -10,7 +10,7 @@ import { project } from './projection.js'
 import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
-import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor } from './scope.js'
+import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor, userHashOf } from './scope.js'
 import { type Found, type ReencryptReport, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
@@ -55,6 +55,11 @@ export interface Subject {
 /** One entry of {@link Cache.exportSubject}. Times in epoch ms. */
 export interface ExportedEntry {
   readonly scope: 'tenant' | 'user'
+  /**
+   * For a user entry: which user, as the 22-character hash the tiers store (user ids are not
+   * stored), so that a tenant's export tells its users' entries apart.
+   */
+  readonly user?: string
   /** The namespace as the subject's views name it. */
   readonly namespace: string
   readonly key: string
@@ -334,14 +339,14 @@ export class Cache {
     const pageSize = listPageSize(options)
     const stackOf = () => this.open().stack
     for (const namespace of await stackOf().namespaces(prefix)) {
-      const level = levelOf(namespace) === 'user' ? 'user' : 'tenant'
+      const user = levelOf(namespace) === 'user' ? userHashOf(namespace) : undefined
       for await (const page of keyPages(stackOf, namespace, pageSize)) {
         const served = await this.readMany(namespace, page, true, false)
         for (const [index, key] of page.entries()) {
           const result = served[index]
           if (result === undefined) continue
           yield {
-            scope: level,
+            ...(user === undefined ? { scope: 'tenant' as const } : { scope: 'user' as const, user }),
             namespace: namespaceOf(namespace),
             key,
             value: result.value,

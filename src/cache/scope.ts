@@ -135,6 +135,13 @@ export function tenantOf(storageNamespace: string): string | undefined {
   return end === -1 ? undefined : storageNamespace.slice(1, end)
 }
 
+/** The user hash of a user storage namespace (`~<tenant>~<hash>~<ns>`), else undefined. */
+export function userHashOf(storageNamespace: string): string | undefined {
+  if (levelOf(storageNamespace) !== 'user') return undefined
+  const start = storageNamespace.indexOf(SEPARATOR, 1) + 1
+  return storageNamespace.slice(start, storageNamespace.indexOf(SEPARATOR, start))
+}
+
 /** The namespace as its scope's callers name it: the storage namespace without its scope prefix. */
 export function namespaceOf(storageNamespace: string): string {
   return storageNamespace.slice(storageNamespace.lastIndexOf(SEPARATOR) + 1)

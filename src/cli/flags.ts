@@ -117,3 +117,13 @@ export function tagsFlag(flag: string): FlagParser<string[]> {
     return tags
   }
 }
+
+/** A user id as the cache takes it: 1 to 256 characters (UTF-16 code units), well-formed. */
+export function userIdFlag(flag: string): FlagParser<string> {
+  return (value) => {
+    if (value.length === 0 || value.length > 256 || !value.isWellFormed()) {
+      throw new InvalidOptionsError(`${flag} must be a user id of 1 to 256 characters`)
+    }
+    return value
+  }
+}

@@ -32,28 +32,102 @@ export interface ServerAnswer {
  */
 export async function callServer(request: ServerRequest): Promise<ServerAnswer> {
   const target = request.url + request.path
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (request.body !== undefined) headers['content-type'] = 'application/json'
-  if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`
   let response: Response
   try {
-    response = await fetch(target, {
-      method: request.method ?? 'GET',
-      headers,
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    })
+    response = await fetch(target, { ...requestInit(request, 'application/json'), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
   } catch (cause) {
     throw unreachable(request.url, cause)
   }
   const text = await response.text()
   const json = parseJson(text)
-  if (!response.ok) {
-    const { code, message } = errorOf(json)
-    throw new CliError(`${message ?? `the server answered ${response.status} ${response.statusText}`.trim()} (HTTP ${response.status} from ${target})`, 1, code)
-  }
+  if (!response.ok) throw errorAnswer(response, json, target)
   if (json === undefined) throw new CliError(`the server at ${request.url} did not answer JSON; is it a tiercache server?`)
   return { json, text }
+}
+
+/** A server's answer whose body is read as it arrives. */
+export interface ServerStream {
+  /** The answer's `Content-Type`, `''` when it has none. */
+  readonly contentType: string
+  /**
+   * The body's bytes, chunk by chunk.
+   * @throws CliError when the answer is cut short (the server failed midway, or the connection
+   *   broke), or when no byte arrives for {@link REQUEST_TIMEOUT_MS}
+   */
+  readonly chunks: AsyncIterable<Uint8Array>
+}
+
+/**
+ * Calls a running tiercache server for an answer too large to hold in memory, such as an export.
+ * {@link REQUEST_TIMEOUT_MS} bounds the wait for the answer, then each wait for the next chunk, not
+ * the whole transfer.
+ * @param accept - the media type asked for, e.g. `application/x-ndjson`
+ * @throws CliError as {@link callServer}, when the server cannot be reached or answers an error
+ */
+export async function streamFromServer(request: ServerRequest, accept: string): Promise<ServerStream> {
+  const target = request.url + request.path
+  const controller = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => controller.abort(new DOMException('no answer in time', 'TimeoutError')), REQUEST_TIMEOUT_MS)
+  }
+  arm()
+  let response: Response
+  try {
+    response = await fetch(target, { ...requestInit(request, accept), signal: controller.signal })
+  } catch (cause) {
+    clearTimeout(timer)
+    throw unreachable(request.url, cause)
+  }
+  if (!response.ok || response.body === null) {
+    const text = await response.text().catch(() => '')
+    clearTimeout(timer)
+    if (!response.ok) throw errorAnswer(response, parseJson(text), target)
+    throw new CliError(`the server at ${request.url} answered without a body; is it a tiercache server?`)
+  }
+  const reader = response.body.getReader()
+  async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      for (;;) {
+        arm()
+        let read: Awaited<ReturnType<typeof reader.read>>
+        try {
+          read = await reader.read()
+        } catch (cause) {
+          const timedOut = controller.signal.aborted
+          throw new CliError(
+            timedOut
+              ? `the server at ${request.url} sent nothing for ${REQUEST_TIMEOUT_MS / 1000} s: the answer is incomplete`
+              : `the answer from ${target} was cut short: the server failed or the connection broke midway`,
+            1,
+            undefined,
+            { cause },
+          )
+        }
+        if (read.done) return
+        yield read.value
+      }
+    } finally {
+      clearTimeout(timer)
+      // Stops the transfer when the caller stops early (a write that failed).
+      await reader.cancel().catch(() => undefined)
+    }
+  }
+  return { contentType: response.headers.get('content-type') ?? '', chunks: chunks() }
+}
+
+function requestInit(request: ServerRequest, accept: string): RequestInit {
+  const headers: Record<string, string> = { accept }
+  if (request.body !== undefined) headers['content-type'] = 'application/json'
+  if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`
+  return { method: request.method ?? 'GET', headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) }
+}
+
+/** An error answer as a CliError, with the server's `TC_...` code and message when it gave them. */
+function errorAnswer(response: Response, json: unknown, target: string): CliError {
+  const { code, message } = errorOf(json)
+  return new CliError(`${message ?? `the server answered ${response.status} ${response.statusText}`.trim()} (HTTP ${response.status} from ${target})`, 1, code)
 }
 
 function unreachable(url: string, cause: unknown): CliError {

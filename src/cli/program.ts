@@ -6,6 +6,7 @@ import { registerEncryption } from './commands/encryption.js'
 import { registerReplay } from './commands/replay.js'
 import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
+import { registerSubjects } from './commands/subjects.js'
 import { type CliContext, processContext } from './context.js'
 import { reportError } from './errors.js'
 
@@ -17,12 +18,12 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `replay`, `keys`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
+ * The `tiercache` program: `serve`, `stats`, `purge`, `erase`, `export`, `replay`, `keys`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
 export function createProgram(ctx: CliContext = processContext()): Command {
   const program = new Command('tiercache')
-    .description('multi-tier cache: run its REST server, inspect it, purge it, and size it by replaying traces')
+    .description('multi-tier cache: run its REST server, inspect it, purge it, erase and export subjects, and size it by replaying traces')
     .version(packageVersion(), '-V, --version')
     // Set before the subcommands are added: .command() copies these settings into them.
     .exitOverride()
@@ -31,6 +32,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerServe(program, ctx)
   registerStats(program, ctx)
   registerPurge(program, ctx)
+  registerSubjects(program, ctx)
   registerReplay(program, ctx)
   registerKeys(program, ctx)
   registerEncryption(program, ctx)

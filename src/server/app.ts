@@ -16,6 +16,7 @@ import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { entryRoutes } from './routes/entries.js'
+import { subjectRoutes } from './routes/subjects.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { TenantCounters } from './tenant-stats.js'
 
@@ -36,7 +37,7 @@ export interface BuildServerOptions {
    */
   readonly credentials: CredentialStore
   /**
-   * Where authentication failures, refusals, purges and invalidations are recorded, and what
+   * Where authentication failures, refusals, purges, invalidations, erasures and exports are recorded, and what
    * `GET /v1/audit` reads; see `openAuditLog`. Give it an `onError`: a failed write never fails a
    * request, and is reported only there. The caller keeps owning it. @default none: nothing is
    * recorded, and `GET /v1/audit` answers 404
@@ -155,6 +156,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
       tags: [
         { name: 'entries', description: 'Read and write entries' },
         { name: 'admin', description: 'Invalidation, purge, counters, audit log, health' },
+        { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
         securitySchemes: {
@@ -174,6 +176,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     await app.register(entryRoutes, { schemas, counters })
     await app.register(adminRoutes, { cache, schemas, counters, audit })
     await app.register(auditRoutes, { log: options.audit })
+    await app.register(subjectRoutes, { audit })
   } catch (error) {
     // The limiter may hold a Redis connection of its own.
     await limits.close()
@@ -208,6 +211,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `POST /v1/purge` `{ namespace }` | admin | 200 `{ purged }` |
  * | `GET /v1/stats` | read | 200 `TenantStats` |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
+ * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
+ * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |
  *

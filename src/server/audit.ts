@@ -1,7 +1,8 @@
 /**
  * What the server writes to the audit log: who (key id, tenant), what (action, target), from where
  * (ip, user agent), outcome and when, for authentication failures, refusals (403), rate-limit
- * refusals, purges and invalidations. Never a value, a request body or a secret: the fields below
+ * refusals, purges, invalidations, erasures and exports. Never a value, a request body, a secret or a
+ * subject's user id (erasures and exports name users by their storage hash): the fields below
  * are all there is, and the audit log redacts anything shaped like a key in free text anyway.
  */
 import type { FastifyRequest } from 'fastify'

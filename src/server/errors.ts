@@ -7,6 +7,7 @@ import {
   BadRequestError,
   UnsupportedMediaTypeError,
   InternalError,
+  InvalidContextError,
   InvalidDurationError,
   InvalidKeyError,
   InvalidNamespaceError,
@@ -56,6 +57,8 @@ const FIELD_ERRORS: Readonly<Record<string, new (message: string) => TiercacheEr
   'body.tags.*': InvalidTagError,
   'body.ttl': InvalidDurationError,
   'body.grace': InvalidDurationError,
+  'body.userId': InvalidContextError,
+  'querystring.userId': InvalidContextError,
 }
 
 /** `body./tags/0` → `body.tags[0]`, the form used in messages. */

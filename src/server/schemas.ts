@@ -133,6 +133,53 @@ export const healthResponseSchema = z.object({
   ),
 })
 
+/** A user id as the cache takes it (`SecurityContext.userId`): 1 to 256 characters, well-formed UTF-16. */
+const userIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(256, 'must be at most 256 characters')
+  .refine((text) => text.isWellFormed(), 'must be a well-formed string (no lone surrogates)')
+
+/** `POST /v1/erase`: the user to erase, or none for the whole tenant. */
+export const eraseBodySchema = z.strictObject(
+  {
+    userId: userIdSchema
+      .optional()
+      .describe("The user of the key's tenant to erase, as the application names it (1 to 256 characters). Leave it out to erase the whole tenant, its users included."),
+  },
+  // Required, so that a request that lost its body does not erase the whole tenant.
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be a JSON object: { "userId": "..." } to erase a user, {} to erase the whole tenant' : undefined) },
+)
+
+/** `POST /v1/erase`: what was erased. */
+export const eraseResponseSchema = z.object({
+  erased: z.enum(['user', 'tenant']).describe("user: every entry of that user; tenant: every entry of the key's tenant, its users' included."),
+})
+
+/** `?userId=` of `GET /v1/export`. */
+export const exportQuerySchema = z.strictObject({
+  userId: userIdSchema.optional().describe("The user of the key's tenant to export; without it, the whole tenant, its users included."),
+})
+
+/** One line of the NDJSON that `GET /v1/export` answers (see export-json.ts for how values are converted). */
+export const exportLineSchema = z
+  .object({
+    scope: z.enum(['tenant', 'user']).describe("The entry's scope: the tenant's, or one of its users'."),
+    user: z.string().optional().describe('For a user entry: the user, as the 22-character hash tiers store (the id itself is not stored).'),
+    namespace: z.string().describe('The namespace, as the scope names it.'),
+    key: z.string(),
+    value: z
+      .unknown()
+      .describe(
+        'The value, in JSON: Date as an ISO 8601 string, Map as an object (or [key, value] pairs when a key is not a string), Set as an array, ' +
+          'bigint as a decimal string, NaN and ±Infinity as strings, binary as { "$base64": "..." }, other typed arrays as arrays, a cycle as { "$circular": true }.',
+      ),
+    createdAt: z.number().describe('When it was stored, epoch ms.'),
+    freshUntil: z.number().describe('When it stops being fresh, epoch ms.'),
+    stale: z.boolean().describe('True when past its ttl, kept within grace.'),
+  })
+  .describe('One exported entry; the answer is one such object per line (application/x-ndjson).')
+
 // The serializer drops fields a response schema does not list: these fail the build when TenantStats,
 // AuditRecord or the engine's TierHealth gain (or lose) a field that the schemas above do not document.
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false

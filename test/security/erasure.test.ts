@@ -123,6 +123,11 @@ describe('erasure and export across tiers and instances', () => {
     for await (const entry of b.exportSubject({ tenantId: acme.tenantId })) tenant.push(entry)
     expect(tenant).toHaveLength(6)
     expect(tenant.filter((entry) => entry.scope === 'tenant')).toHaveLength(2)
+    // A tenant's export tells its users apart by the hash the tiers store, never by the id.
+    const aliceHash = userPrefix(alice.tenantId, alice.userId).split('~')[2]
+    expect(exported.every((entry) => entry.user === aliceHash)).toBe(true)
+    expect(new Set(tenant.filter((entry) => entry.scope === 'user').map((entry) => entry.user)).size).toBe(2)
+    expect(tenant.filter((entry) => entry.scope === 'tenant').every((entry) => entry.user === undefined)).toBe(true)
   })
 
   it('erases a user from every tier and every L1, leaving every other subject intact', async () => {

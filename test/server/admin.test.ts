@@ -234,6 +234,8 @@ describe('GET /openapi.json', () => {
         'POST /v1/purge',
         'GET /v1/stats',
         'GET /v1/audit',
+        'POST /v1/erase',
+        'GET /v1/export',
         'GET /health',
       ].sort(),
     )
@@ -245,6 +247,9 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/invalidate']?.post?.requestBody).toBeDefined()
     expect(doc.paths['/v1/entries/{namespace}']?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:namespace', 'query:after', 'query:limit'])
     expect(doc.paths['/v1/audit']?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:since'])
+    expect(doc.paths['/v1/erase']?.post?.requestBody).toBeDefined()
+    expect(doc.paths['/v1/export']?.get?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['query:userId'])
+    expect(doc.paths['/v1/export']?.get?.responses['200']).toMatchObject({ content: { 'application/x-ndjson': { schema: { type: 'object' } } } })
     expect(doc.paths['/health']?.get?.security).toBeUndefined()
   })
 })

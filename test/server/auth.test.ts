@@ -27,6 +27,9 @@ const EVERY_ROUTE: readonly (InjectOptions & { readonly role: 'read' | 'write' |
   { method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' }, role: 'admin', across: false },
   { method: 'GET', url: '/v1/stats', role: 'read', across: false },
   { method: 'GET', url: '/v1/audit', role: 'admin', across: false },
+  // A user's erasure: the tenant's entry ns/keep stays, so that every check below still finds it.
+  { method: 'POST', url: '/v1/erase', payload: { userId: 'someone' }, role: 'admin', across: false },
+  { method: 'GET', url: '/v1/export?userId=someone', role: 'admin', across: false },
 ]
 
 const label = (route: InjectOptions) => `${route.method} ${String(route.url)}`

@@ -56,6 +56,9 @@ function generator(random: () => number) {
   // Mostly valid names and keys, so that the accepting paths run as well as the rejecting ones.
   const namespace = () => (random() < 0.7 ? pick(['ns', 'other', 'a.b-c_d']) : pick(['', 'bad ns', 'n$', 'x'.repeat(129), text(5)]))
   const key = () => (random() < 0.6 ? pick(['k', 'a/b', 'user:42', 'é 😀', '%2F', 'k'.repeat(int(1100))]) : pick([text(8), '', 'x'.repeat(int(20_000)), text(40)]))
+  /** A user id: mostly a valid one, else empty, overlong, not a string, or with lone surrogates. */
+  const userId = (): unknown =>
+    random() < 0.7 ? pick(['alice', 'bob@example.com', '~acme~', 'a/b', '%2F', '\u0000', 'аlice', text(10)]) : pick<unknown>(['', 'u'.repeat(257 + int(10_000)), 42, null, [], {}, '\ud800', text(300)])
   const duration = () => (random() < 0.6 ? pick<unknown>([1 + int(100_000), '5m', '1h', '3.5s']) : pick<unknown>([-int(10), 0, 'soon', '', true, null, {}, [], 1e30, text(4)]))
 
   function json(depth: number): unknown {
@@ -142,7 +145,7 @@ function generator(random: () => number) {
 
   function route(): InjectOptions {
     const query = random() < 0.2 ? pick(['?allowStale=true', '?allowStale=1', '?x=y', '?allowStale=true&allowStale=true', `?${encode(text(5))}=${encode(text(3))}`]) : ''
-    switch (int(11)) {
+    switch (int(13)) {
       case 0:
         return { method: 'GET', url: path(namespace(), key()) + query }
       case 1:
@@ -164,7 +167,7 @@ function generator(random: () => number) {
       case 6:
         return {
           method: pick(['GET', 'POST', 'OPTIONS', 'HEAD']),
-          url: pick(['/v1/stats', '/v1/audit', '/health', '/openapi.json', '/', '/v1', `/${encode(text(6))}`]),
+          url: pick(['/v1/stats', '/v1/audit', '/v1/export', '/v1/erase', '/health', '/openapi.json', '/', '/v1', `/${encode(text(6))}`]),
         }
       case 7: {
         const params = [
@@ -182,6 +185,21 @@ function generator(random: () => number) {
           random() < 0.5 ? `limit=${pick(['1', '1000', '1001', '0', 'x'])}` : '',
         ].filter((param) => param !== '')
         return { method: 'GET', url: `/v1/audit${params.length > 0 ? '?' + params.join('&') : ''}` }
+      }
+      case 10: {
+        // Always naming a user (a valid one or garbage): a bare {} would erase the whole tenant, the
+        // sentinel with it. Users' entries are not reachable over HTTP, so a user's erasure leaves the
+        // sentinel alone.
+        const body = random() < 0.7 ? { userId: userId() } : json(1)
+        const named = typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0 ? { userId: userId() } : body
+        return { method: pick(['POST', 'POST', 'POST', 'PUT', 'DELETE']), url: '/v1/erase', ...payload(named) }
+      }
+      case 11: {
+        const params = [
+          random() < 0.7 ? `userId=${random() < 0.8 ? encode(String(userId())) : pick(['', '%', '%ED%A0%80', '%00', 'a&userId=b', text(4)])}` : '',
+          random() < 0.1 ? `${pick(['tenant', 'tenantId', encode(text(3))])}=acme` : '',
+        ].filter((param) => param !== '')
+        return { method: pick(['GET', 'GET', 'GET', 'HEAD', 'POST']), url: `/v1/export${params.length > 0 ? '?' + params.join('&') : ''}` }
       }
       default:
         return { method: pick(['PUT', 'POST']), url: path('ns', key()), ...payload(json(0)) }

@@ -1,12 +1,14 @@
 import Database from 'better-sqlite3'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { userPrefix } from '../../src/cache/scope.js'
 import { type KeyedApp, type TestServer, entryUrl, expectError, keyed, openServer } from './helpers.js'
 
 // Tenant A (acme) stores entries; tenant B (bravo), with every role, tries to read, list, batch-get,
-// overwrite, delete, invalidate, purge, measure and audit them through every /v1 route, with crafted
-// namespaces and keys. Every answer must be a coded 4xx, or a 2xx that acts on B's own data only;
-// A's entries must be exactly as they were afterwards, in the API and in storage.
+// overwrite, delete, invalidate, purge, erase, export, measure and audit them through every /v1
+// route, with crafted namespaces, keys and user ids. Every answer must be a coded 4xx, or a 2xx that
+// acts on B's own data only; A's entries must be exactly as they were afterwards, in the API and in
+// storage.
 
 const A_ENTRIES: readonly [namespace: string, key: string, value: unknown][] = [
   ['ns', 'keep', { owner: 'acme', n: 1 }],
@@ -22,6 +24,30 @@ const A_ENTRIES: readonly [namespace: string, key: string, value: unknown][] = [
 ]
 const TAGS = ['t', 'route:1', '~bravo~', 'tenant:acme']
 
+/** Users of A, with entries written by the application (the REST API writes the tenant scope only). */
+const A_USERS: readonly string[] = ['alice', '~', '~acme~', 'a/b', '/', '%2F', '\u0000', 'аlice', 'ａｌｉｃｅ', 'u'.repeat(256)]
+const A_USER_NAMESPACES = ['carts', 'ns']
+
+/** User ids B sends to erase and export: A's, and crafted spellings of A's scope and of them. */
+const CRAFTED_USER_IDS: readonly string[] = [
+  ...A_USERS,
+  'alice~',
+  '~acme~alice',
+  '~bravo~alice',
+  userPrefix('acme', 'alice'),
+  userPrefix('acme', 'alice').slice('~acme~'.length, -1),
+  '../acme/alice',
+  '..%2Facme%2Falice',
+  '%252F',
+  'acme/alice',
+  'alice\u0000',
+  '\u0000alice',
+  'Alice',
+  'alice ',
+  'x'.repeat(10_000),
+  'u'.repeat(257),
+]
+
 let server: TestServer
 let a: KeyedApp
 let b: KeyedApp
@@ -35,7 +61,24 @@ beforeAll(async () => {
     if (key === '..') await server.view.namespace(namespace).set(key, value, { tags: TAGS })
     else expect((await a.inject({ method: 'PUT', url: entryUrl(namespace, key), payload: { value, tags: TAGS } })).statusCode, `${namespace}/${key}`).toBe(204)
   }
+  for (const userId of A_USERS) {
+    for (const namespace of A_USER_NAMESPACES) await userView('acme', userId, namespace).set('k', { owner: 'acme', userId })
+  }
 })
+
+function userView(tenantId: string, userId: string, namespace: string) {
+  return server.cache.namespace(namespace).withContext({ role: 'authenticated', tenantId, userId })
+}
+
+/** A's users' entries, each read through the library: all there, with their values. */
+async function expectAUsersUntouched(): Promise<void> {
+  for (const userId of A_USERS) {
+    for (const namespace of A_USER_NAMESPACES) expect(await userView('acme', userId, namespace).get('k'), `${JSON.stringify(userId).slice(0, 40)}/${namespace}`).toEqual({ owner: 'acme', userId })
+  }
+  const exported = await a.inject({ method: 'GET', url: '/v1/export' })
+  expect(exported.statusCode).toBe(200)
+  expect(exported.body.trim().split('\n').filter((line) => line.includes('"scope":"user"'))).toHaveLength(A_USERS.length * A_USER_NAMESPACES.length)
+}
 afterAll(async () => {
   await server.close()
 })
@@ -153,6 +196,51 @@ describe('tenant B cannot reach tenant A', () => {
     await expectAUntouched()
   })
 
+  it("erases and exports only its own users and itself, whatever user id it crafts", async () => {
+    const ownValue = (userId: string) => ({ owner: 'bravo', userId })
+    const stored = CRAFTED_USER_IDS.filter((userId) => userId.length <= 256)
+    for (const userId of stored) await userView('bravo', userId, 'carts').set('k', ownValue(userId))
+
+    for (const userId of CRAFTED_USER_IDS) {
+      const context = JSON.stringify(userId).slice(0, 60)
+      // The query as a client encodes it, and as it is when sent raw (`%2F` arrives as `/`, `%00` as NUL).
+      for (const query of [encodeURIComponent(userId), userId.replace(/[#&?\s]/g, encodeURIComponent)]) {
+        const exported = await b.inject({ method: 'GET', url: `/v1/export?userId=${query}` })
+        expectCodedOrOk(exported, `export ${context}`)
+        if (exported.statusCode === 200) {
+          // Only B's own user of that id, if any: never an entry of A.
+          for (const line of exported.body.split('\n').filter((text) => text !== '')) {
+            const entry = JSON.parse(line) as { scope: string; value: { owner?: string } }
+            expect(entry, `export ${context}`).toMatchObject({ scope: 'user', value: { owner: 'bravo' } })
+          }
+        }
+      }
+      const erased = await b.inject({ method: 'POST', url: '/v1/erase', payload: { userId } })
+      expectCodedOrOk(erased, `erase ${context}`)
+      if (userId.length > 256) expectError(erased, 400, 'TC_INVALID_CONTEXT')
+      else {
+        expect(erased.json(), `erase ${context}`).toEqual({ erased: 'user' })
+        // It did erase B's own user of that id.
+        expect(await userView('bravo', userId, 'carts').get('k'), `erase ${context}`).toBeUndefined()
+      }
+      for (const body of [{ userId, tenantId: 'acme' }, { userId, tenant: 'acme' }]) {
+        const refused = await b.inject({ method: 'POST', url: '/v1/erase', payload: body })
+        expectCodedOrOk(refused, `erase ${context} naming a tenant`)
+        expect(refused.statusCode, `erase ${context} naming a tenant`).toBe(400)
+      }
+    }
+    for (const query of ['tenantId=acme', 'tenant=acme', 'userId=alice&tenantId=acme']) expectError(await b.inject({ method: 'GET', url: `/v1/export?${query}` }), 400, 'TC_BAD_REQUEST')
+
+    // B's whole tenant: B's entries go, A's stay.
+    const tenantExport = await b.inject({ method: 'GET', url: '/v1/export' })
+    expect(tenantExport.statusCode).toBe(200)
+    expect(tenantExport.body).not.toContain('acme')
+    expect((await b.inject({ method: 'POST', url: '/v1/erase', payload: {} })).json()).toEqual({ erased: 'tenant' })
+    expect((await b.inject({ method: 'GET', url: '/v1/export' })).body).toBe('')
+    await expectAUntouched()
+    await expectAUsersUntouched()
+  })
+
   it('sees only its own figures in /v1/stats, and only its own events in /v1/audit', async () => {
     const before = (await a.inject({ method: 'GET', url: '/v1/stats' })).json() as { requests: number }
     const stats = (await b.inject({ method: 'GET', url: '/v1/stats' })).json() as { tenant: string; requests: number; writes: number }
@@ -177,6 +265,10 @@ describe('tenant B cannot reach tenant A', () => {
       { method: 'GET', url: '/v1/entries/ns' },
       { method: 'POST', url: '/v1/invalidate', payload: { tags: TAGS, namespace: 'ns' } },
       { method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' } },
+      { method: 'POST', url: '/v1/erase', payload: {} },
+      { method: 'POST', url: '/v1/erase', payload: { userId: 'alice' } },
+      { method: 'GET', url: '/v1/export' },
+      { method: 'GET', url: '/v1/export?userId=alice' },
       { method: 'GET', url: '/v1/stats' },
       { method: 'GET', url: '/v1/audit' },
     ]
@@ -187,6 +279,7 @@ describe('tenant B cannot reach tenant A', () => {
       }
     }
     await expectAUntouched()
+    await expectAUsersUntouched()
   })
 
   it('gets nothing of A from tenants whose ids look like A, and no tenant id can spell a scope', async () => {
@@ -202,13 +295,15 @@ describe('tenant B cannot reach tenant A', () => {
 
   it("keeps each tenant's entries under its own scope prefix in storage", async () => {
     await expectAUntouched()
+    await expectAUsersUntouched()
     const db = new Database(server.dbPath, { readonly: true })
     try {
       const rows = db.prepare('SELECT namespace, key FROM tiercache_entries').all() as { namespace: string; key: string }[]
       const aRows = rows.filter((row) => row.namespace.startsWith('~acme~'))
-      expect(aRows.map((row) => `${row.namespace}|${row.key}`).sort()).toEqual(A_ENTRIES.map(([namespace, key]) => `~acme~${namespace}|${key}`).sort())
+      const aUserRows = A_USERS.flatMap((userId) => A_USER_NAMESPACES.map((namespace) => `${userPrefix('acme', userId)}${namespace}|k`))
+      expect(aRows.map((row) => `${row.namespace}|${row.key}`).sort()).toEqual([...A_ENTRIES.map(([namespace, key]) => `~acme~${namespace}|${key}`), ...aUserRows].sort())
       // Nothing in the public scope, and every other row is B's (or the look-alike tenants', which wrote nothing).
-      for (const row of rows) expect(row.namespace, row.key.slice(0, 40)).toMatch(/^~(acme|bravo)~[A-Za-z0-9._-]+$/)
+      for (const row of rows) expect(row.namespace, row.key.slice(0, 40)).toMatch(/^~(acme|bravo)~([A-Za-z0-9_-]{22}~)?[A-Za-z0-9._-]+$/)
       // Values are sealed: A's plain values are nowhere in the file.
       const values = db.prepare('SELECT value FROM tiercache_entries').all() as { value: Buffer }[]
       for (const { value } of values) expect(value.includes(Buffer.from('namespace named like the tenant'))).toBe(false)

@@ -11,9 +11,12 @@ export interface RemoteFlags {
   readonly json?: boolean
 }
 
-/** Adds `--url` (TIERCACHE_URL), `--token` (TIERCACHE_TOKEN) and `--json` to `command`. */
-export function addRemoteOptions(command: Command): Command {
-  return command
+/**
+ * Adds `--url` (TIERCACHE_URL), `--token` (TIERCACHE_TOKEN) and, unless `json` is false, `--json` to
+ * `command`.
+ */
+export function addRemoteOptions(command: Command, { json = true }: { readonly json?: boolean } = {}): Command {
+  command
     .addOption(
       new Option('--url <url>', 'address of the running tiercache server')
         .env('TIERCACHE_URL')
@@ -21,5 +24,5 @@ export function addRemoteOptions(command: Command): Command {
         .default(DEFAULT_SERVER_URL),
     )
     .addOption(new Option('--token <key>', 'API key to send (Authorization: Bearer), from tiercache keys create').env('TIERCACHE_TOKEN'))
-    .option('--json', "print the server's JSON answer as is")
+  return json ? command.option('--json', "print the server's JSON answer as is") : command
 }
