@@ -11,7 +11,8 @@ import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from 
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
 import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor, userHashOf } from './scope.js'
-import { type Found, type ReencryptReport, type TierHealth, type TierStack, fresher } from './tier-stack.js'
+import type { ReencryptReport } from './reencrypt.js'
+import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
 
 /** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
