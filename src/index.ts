@@ -1,11 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { randomUUID } from 'node:crypto'
 import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
 import { type Coordination, assembleCache } from './cache/assemble.js'
+import { keyRingFor } from './cache/key-ring.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
-import { KeyRing, keyRingFromEnv, loadOrCreateKeyRing } from './security/crypto/key-ring.js'
 import { DeferredTier } from './tiers/deferred.js'
 import type { Tier } from './tiers/tier.js'
 
@@ -26,47 +24,6 @@ export function createCache(options?: CacheOptions): Cache {
   const l3 = openL3(resolved.l3)
   if (l3 !== undefined) lower.push({ level: 'l3', tier: l3 })
   return assembleCache(resolved, lower, { ...l2?.coordination, keyRing: keyRingFor(resolved) })
-}
-
-/** Name of the key file created beside the SQLite file on the embedded default. */
-export const DEFAULT_KEY_FILE = 'tiercache.keys'
-
-/**
- * The key ring that seals non-public entries in the shared tiers: the one given, else
- * `TIERCACHE_KEYS`, else the given key file, else, on the embedded default (an SQLite file and no
- * Redis), a key file beside the SQLite file, created on first start. With Redis, instances on other
- * hosts must share the ring, so none is made up: without one, scoped views cannot be created.
- * `false`: encryption is off.
- */
-function keyRingFor(options: ResolvedCacheOptions): KeyRing | false | undefined {
-  const { encryption } = options.security
-  if (encryption === false) return false
-  if (encryption.keyRing !== undefined) return encryption.keyRing
-  const fromEnv = keyRingFromEnv(process.env)
-  if (fromEnv !== undefined) return fromEnv
-  if (encryption.keyFile !== undefined) return loadOrCreateKeyRing(encryption.keyFile)
-  if (options.l2 !== false) return undefined
-  if (options.l3 === false || ('sqlite' in options.l3 && options.l3.sqlite === ':memory:')) {
-    // Nothing leaves this process: a key that lives as long as it does is enough.
-    return KeyRing.from([{ id: 'k1', key: randomBytes(32) }])
-  }
-  if ('sqlite' in options.l3) return defaultKeyRing(join(dirname(options.l3.sqlite), DEFAULT_KEY_FILE))
-  return undefined
-}
-
-/**
- * The key file of the embedded default, created on first start. When it cannot be created where the
- * SQLite file should be (that folder is not writable: the tier will fail too, and say so), there is
- * no ring: the cache still serves public entries, and scoped views are refused.
- */
-function defaultKeyRing(path: string): KeyRing | undefined {
-  try {
-    return loadOrCreateKeyRing(path)
-  } catch (error) {
-    // A key file that exists but is refused (too open, malformed) is an error to report, never to skip.
-    if (existsSync(path)) throw error
-    return undefined
-  }
 }
 
 /**
@@ -114,7 +71,9 @@ function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
 }
 
 export { Cache } from './cache/cache.js'
-export type { GetOptions, GetOrSetOptions, SetOptions } from './cache/cache.js'
+export type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './cache/cache.js'
+export { DEFAULT_KEY_FILE } from './cache/key-ring.js'
+export type { ReencryptReport } from './cache/reencrypt.js'
 export type { ContextRole, Scope, ScopeLevel, SecurityContext } from './cache/scope.js'
 export { project } from './cache/projection.js'
 export { KeyRing } from './security/crypto/key-ring.js'
