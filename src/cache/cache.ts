@@ -6,7 +6,7 @@ import { type Duration, positiveTtl, toMs } from './duration.js'
 import { type Entry, type Served, createEntry, servedFrom } from './entry.js'
 import type { CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
-import { project } from './projection.js'
+import { assertFields, project } from './projection.js'
 import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from './listing.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
@@ -242,7 +242,7 @@ export class Cache {
     const policy = this.policy(options)
     const fields = options?.publicFields
     if (fields !== undefined && this.scope.role === 'anon') {
-      project(null, fields) // validates the fields before the factory runs
+      assertFields(fields) // before the factory runs
       const full = factory
       factory = async (ctx) => {
         const value = await full(ctx)

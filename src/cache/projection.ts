@@ -13,10 +13,15 @@ import { InvalidOptionsError } from '../errors.js'
  * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when `fields` is not a non-empty list of non-empty names
  */
 export function project(value: unknown, fields: readonly string[]): unknown {
+  assertFields(fields)
+  return pick(value, fields.map((field) => field.split('.')))
+}
+
+/** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) unless `fields` is a non-empty list of non-empty names or dotted paths */
+export function assertFields(fields: readonly string[]): void {
   if (!Array.isArray(fields) || fields.length === 0 || fields.some((field) => typeof field !== 'string' || field === '' || field.split('.').includes(''))) {
     throw new InvalidOptionsError('publicFields must be a non-empty list of field names or dotted paths')
   }
-  return pick(value, fields.map((field) => field.split('.')))
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
