@@ -45,7 +45,7 @@ export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, 
     tierTimeoutMs: options.tierTimeout,
     bus,
     sealer: new Sealer(keyRing),
-    userEntriesInL1: options.security.userEntriesInL1,
+    scopeTiers: options.security.tiers,
   })
   if (bus !== undefined) listen(bus, stack, events)
   const cache = new Cache(new CacheCore(options, stack, counters, events, crossProcess), options.namespace)

@@ -291,7 +291,7 @@ export class Cache {
    * the context's tenant, or of its user (see scope.ts for how the scope becomes part of every
    * storage key). Views of different scopes never see each other's entries. Entries of a tenant or
    * a user are encrypted in the shared tiers; user entries stay out of L1 unless
-   * `security.userEntriesInL1`; ttl and grace are multiplied by `security.ttlMultiplier[role]`.
+   * `security.tiers` lets them in; ttl and grace are multiplied by `security.ttlMultiplier[role]`.
    *
    * @example
    * const cart = cache.namespace('carts').withContext({ role: 'authenticated', tenantId: 'acme', userId: 'u42' })

@@ -88,6 +88,8 @@ const circuitBreakerSchema = z
 
 const multiplier = z.number().positive().max(1_000)
 
+const levels = z.array(z.enum(['l1', 'l2', 'l3'])).transform((list) => [...new Set(list)])
+
 const securitySchema = z
   .object({
     encryption: z
@@ -101,7 +103,14 @@ const securitySchema = z
           .strict(),
       ])
       .prefault({}),
-    userEntriesInL1: z.boolean().default(false),
+    tiers: z
+      .object({
+        public: levels.default(['l1', 'l2', 'l3']),
+        tenant: levels.default(['l1', 'l2', 'l3']),
+        user: levels.default(['l2', 'l3']),
+      })
+      .strict()
+      .prefault({}),
     retention: z
       .object({
         public: duration('security.retention.public').optional(),
@@ -158,7 +167,7 @@ export const cacheOptionsSchema = z
  * | `circuitBreaker` | 3 failures, open 5 s | when a failing tier is skipped, and for how long |
  * | `tierTimeout` | `'2s'` | longest a call to a shared tier (L2, L3) may take before it counts as failed |
  * | `security.encryption` | `{}` | key ring for non-public entries in L2/L3: `{ keyRing?, keyFile? }`, else `TIERCACHE_KEYS`, else a key file beside the SQLite file; `false` stores them in plain text |
- * | `security.userEntriesInL1` | `false` | whether L1 holds entries of the user scope (public and tenant entries always) |
+ * | `security.tiers` | user entries in `['l2', 'l3']`, others everywhere | `{ public?, tenant?, user? }`: the levels that may hold entries of each scope (`[]`: not cached) |
  * | `security.retention` | none | `{ public?, tenant?, user? }`: longest an entry of that scope is kept (ttl + grace are cut to fit) |
  * | `security.ttlMultiplier` | `1` per role | `{ anon?, authenticated?, service? }`: ttl and grace of entries written by views of that role are multiplied by it |
  */

@@ -11,7 +11,7 @@ import type { CacheEvents } from './events.js'
 import { CORRUPT, FAILED, GuardedTier, type Repair } from './guarded-tier.js'
 import { InvalidationLog } from './invalidation-log.js'
 import { type ReencryptReport, reencryptTiers } from './reencrypt.js'
-import { levelOf } from './scope.js'
+import { type ScopeLevel, levelOf } from './scope.js'
 import type { Sealer } from './sealing.js'
 
 /** An entry and the tier that held it. */
@@ -51,8 +51,8 @@ export interface TierStackOptions {
   readonly bus?: Bus
   /** Encrypts non-public entries for the shared tiers and decrypts them on the way up. */
   readonly sealer: Sealer
-  /** Whether L1 holds entries of the user scope (it always holds public and tenant ones). @default false */
-  readonly userEntriesInL1?: boolean
+  /** The levels that may hold entries of each scope. @default every level for every scope */
+  readonly scopeTiers?: Readonly<Record<ScopeLevel, readonly Level[]>>
 }
 
 /**
@@ -73,14 +73,16 @@ export class TierStack {
   private readonly events: EventEmitter<CacheEvents>
   private readonly bus: Bus | undefined
   private readonly sealer: Sealer
-  private readonly userEntriesInL1: boolean
+  private readonly scopeTiers: Readonly<Record<ScopeLevel, ReadonlySet<Level>>>
   /** Tells other instances of writes, without making writers wait for the publish. */
   private readonly sets: SetAnnouncer | undefined
 
   constructor(options: TierStackOptions) {
     this.l1 = options.l1
     this.sealer = options.sealer
-    this.userEntriesInL1 = options.userEntriesInL1 ?? false
+    const every: readonly Level[] = ['l1', 'l2', 'l3']
+    const tiers = options.scopeTiers ?? { public: every, tenant: every, user: every }
+    this.scopeTiers = { public: new Set(tiers.public), tenant: new Set(tiers.tenant), user: new Set(tiers.user) }
     this.counters = options.counters
     this.events = options.events
     this.bus = options.bus
@@ -113,6 +115,7 @@ export class TierStack {
     let stale: Found | undefined
     for (let i = 0; i < this.lower.length; i++) {
       const lower = this.lower[i] as GuardedTier
+      if (!this.holds(lower.level, namespace)) continue
       const counters = this.counters.tiers[lower.level]
       const entry = await this.read(lower, namespace, key)
       if (entry === undefined || entry.freshUntil <= now) {
@@ -144,6 +147,7 @@ export class TierStack {
     let missing = keys.map((_, index) => index)
     for (let i = 0; i < this.lower.length && missing.length > 0; i++) {
       const lower = this.lower[i] as GuardedTier
+      if (!this.holds(lower.level, namespace)) continue
       const counters = this.counters.tiers[lower.level]
       const wanted = missing.map((index) => keys[index] as string)
       let entries = await lower.call('getMany', (tier) => tier.getMany(namespace, wanted))
@@ -179,7 +183,7 @@ export class TierStack {
     else if (this.invalidations.isOutdated(since, namespace, key, tags)) return false
     const shared = this.lower.length === 0 ? entry : this.sealer.seal(entry)
     this.putInL1(entry)
-    await Promise.all(this.lower.map((lower) => this.write(lower, shared)))
+    await Promise.all(this.lower.map((lower) => (this.holds(lower.level, namespace) ? this.write(lower, shared) : undefined)))
     // Only once the shared tiers hold the new value: an instance that drops its copy on this message
     // and reads again must find the new value, not the one being replaced. Not awaited: the value is
     // in place, and the message only ends others' use of their old copies, so the caller does not
@@ -277,7 +281,8 @@ export class TierStack {
   }
 
   /**
-   * One page of the live keys of `namespace`, from the last tier of the stack: L3 when there is one
+   * One page of the live keys of `namespace`, from the last tier of the stack that holds its scope
+   * (see `security.tiers`): L3 when there is one
    * (every write goes through every tier, so the last holds what the upper ones hold, and more), else
    * L1. Keys are in that tier's order; see {@link Tier.keys}.
    *
@@ -290,8 +295,8 @@ export class TierStack {
    *   `cause`) or its circuit is open
    */
   async keys(namespace: string, page: KeyPage): Promise<string[]> {
-    const last = this.lower[this.lower.length - 1]
-    if (last === undefined) return this.l1 === undefined ? [] : this.l1.keys(namespace, page)
+    const last = this.lower.findLast((lower) => this.holds(lower.level, namespace))
+    if (last === undefined) return this.l1 === undefined || !this.holds('l1', namespace) ? [] : this.l1.keys(namespace, page)
     const keys = await last.call('keys', (tier) => tier.keys(namespace, page))
     if (keys !== FAILED && keys !== CORRUPT) return keys
     const why = last.breaker.state === 'open' ? 'cannot list keys: its circuit is open' : 'failed to list keys'
@@ -351,15 +356,20 @@ export class TierStack {
     this.putInL1(entry)
     if (foundAt === 0) return
     // Shared tiers above are filled in the background: the caller has its value already.
-    void Promise.all(this.lower.slice(0, foundAt).map((lower) => this.write(lower, entry))).then(async () => {
+    const above = this.lower.slice(0, foundAt).filter((lower) => this.holds(lower.level, namespace))
+    void Promise.all(above.map((lower) => this.write(lower, entry))).then(async () => {
       if (this.invalidations.isOutdated(since, namespace, key, tags)) await this.delete(namespace, key)
     })
   }
 
+  /** True when entries of `namespace`'s scope may be held at `level` (`security.tiers`). */
+  private holds(level: Level, namespace: string): boolean {
+    return this.scopeTiers[levelOf(namespace)].has(level)
+  }
+
   /** Puts the entry in L1, unless there is none or the entry's scope stays out of it. */
   private putInL1(entry: Entry): void {
-    if (this.l1 === undefined) return
-    if (!this.userEntriesInL1 && levelOf(entry.namespace) === 'user') return
+    if (this.l1 === undefined || !this.holds('l1', entry.namespace)) return
     this.l1.put(entry)
     this.counters.tiers.l1.writes++
   }

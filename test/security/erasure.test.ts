@@ -68,7 +68,7 @@ beforeAll(async () => {
   const options = {
     l2: { redis: TEST_REDIS_URL, prefix },
     l3: { postgres: TEST_POSTGRES_URL },
-    security: { encryption: { keyRing }, userEntriesInL1: true },
+    security: { encryption: { keyRing }, tiers: { user: ['l1', 'l2', 'l3'] as ('l1' | 'l2' | 'l3')[] } },
   }
   a = createCache(options)
   b = createCache(options)

@@ -183,7 +183,7 @@ describe('scopes', () => {
     const tuned = createCache({
       l3: false,
       ttl: '1m',
-      security: { userEntriesInL1: true, ttlMultiplier: { anon: 2, authenticated: 0.5 } },
+      security: { tiers: { user: ['l1', 'l2', 'l3'] }, ttlMultiplier: { anon: 2, authenticated: 0.5 } },
     })
     try {
       await tuned.withContext(alice).set('u', 1)
@@ -204,8 +204,29 @@ describe('scopes', () => {
     }
   })
 
+  it('keeps each scope to the tiers its policy names, for writes, reads and listings', async () => {
+    const path = join(dir, 'tiers.db')
+    const policy = createCache({ l3: { sqlite: path }, security: { tiers: { tenant: ['l1'], user: [] } } })
+    try {
+      await policy.withContext(acme).set('t', 1)
+      await policy.withContext(alice).set('u', 1)
+      await policy.set('p', 1)
+      expect(await policy.withContext(acme).getWithInfo('t')).toMatchObject({ source: 'l1' })
+      expect(await policy.withContext(alice).get('u')).toBeUndefined() // no tier may hold it: not cached
+      const keys: string[] = []
+      for await (const key of policy.withContext(acme).keys()) keys.push(key)
+      expect(keys).toEqual(['t']) // listed from L1, the last tier holding the tenant scope
+    } finally {
+      await policy.close()
+    }
+    const db = new Database(path, { readonly: true })
+    const namespaces = (db.prepare('SELECT namespace FROM tiercache_entries').all() as { namespace: string }[]).map((row) => row.namespace)
+    db.close()
+    expect(namespaces).toEqual(['default'])
+  })
+
   it('cuts ttl and grace to the retention of the scope', async () => {
-    const kept = createCache({ l3: false, ttl: '1h', grace: '1h', security: { userEntriesInL1: true, retention: { user: '10m', tenant: '90m' } } })
+    const kept = createCache({ l3: false, ttl: '1h', grace: '1h', security: { tiers: { user: ['l1', 'l2', 'l3'] }, retention: { user: '10m', tenant: '90m' } } })
     try {
       const before = Date.now()
       await kept.withContext(alice).set('u', 1)

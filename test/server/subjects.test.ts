@@ -347,7 +347,7 @@ describe('erase across two server instances sharing Redis and PostgreSQL', () =>
     l2: { redis: TEST_REDIS_URL, prefix: `tcs${run}` },
     l3: { postgres: TEST_POSTGRES_URL },
     // User entries in L1 too, so that the test sees the erasure reach the other instance's memory.
-    security: { encryption: { keyRing }, userEntriesInL1: true },
+    security: { encryption: { keyRing }, tiers: { user: ['l1', 'l2', 'l3'] as ('l1' | 'l2' | 'l3')[] } },
   }
   let store: KeyStore
   let caches: [Cache, Cache]
