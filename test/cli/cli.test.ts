@@ -3,16 +3,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
-import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { startServer } from '../../src/server/index.js'
 import { TEST_REDIS_URL, freePort } from '../helpers/redis-server.js'
-import { type Run, bin, cleanEnv, listening, root, spawnTiercache } from './run.js'
+import { type Run, bin, cleanEnv, inProcess, listening, root, spawnTiercache } from './run.js'
 
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-cli-test-'))
@@ -32,18 +30,6 @@ function createKey(storage: readonly string[]): { id: string; key: string } {
   const run = tiercache(['keys', 'create', '--tenant', 'cli', '--roles', 'read,write', '--json', ...storage])
   expect(run.code, run.stderr).toBe(0)
   return JSON.parse(run.stdout) as { id: string; key: string }
-}
-
-/** Runs the command in this process, capturing what it writes. */
-async function inProcess(args: readonly string[]): Promise<Run> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-  const code = await runCli(['node', 'tiercache', ...args], { stdout, stderr })
-  return { code, stdout: out, stderr: err }
 }
 
 beforeAll(() => {

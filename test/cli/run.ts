@@ -1,6 +1,8 @@
 import { type ChildProcess, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { runCli } from '../../src/cli/program.js'
 
 /** The repository root, and the command as users run it (the compiled package). */
 export const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -40,4 +42,16 @@ export function listening(child: ChildProcess): Promise<string> {
     })
     child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)))
   })
+}
+
+/** Runs the command in this process, capturing what it writes (for servers the test itself plays). */
+export async function inProcess(args: readonly string[]): Promise<Run> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+  const code = await runCli(['node', 'tiercache', ...args], { stdout, stderr })
+  return { code, stdout: out, stderr: err }
 }

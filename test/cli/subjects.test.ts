@@ -4,13 +4,11 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cache } from '../../src/cache/cache.js'
-import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
 import { freePort } from '../helpers/redis-server.js'
-import { type Run, bin, cleanEnv, listening, root, spawnTiercache } from './run.js'
+import { type Run, bin, cleanEnv, inProcess, listening, root, spawnTiercache } from './run.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-subjects-test-'))
 const file = join(dir, 'data/cache.db')
@@ -20,18 +18,6 @@ const BOB = 'bob@example.com'
 /** Runs the built command in its own process, as users do. */
 function tiercache(args: readonly string[], env: NodeJS.ProcessEnv = {}): Run {
   return spawnTiercache(args, dir, env)
-}
-
-/** Runs the command in this process, capturing what it writes (for servers the test itself plays). */
-async function inProcess(args: readonly string[]): Promise<Run> {
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-  const code = await runCli(['node', 'tiercache', ...args], { stdout, stderr })
-  return { code, stdout: out, stderr: err }
 }
 
 /** `keys create --json` on the served database, checked to have worked. */
