@@ -3,6 +3,6 @@ import { defineConfig } from 'drizzle-kit'
 // Generates the PostgreSQL tier's migrations (`npm run db:generate`); the tier applies them at start.
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/tiers/sql/postgres/schema.ts',
+  schema: './src/sql/postgres/schema.ts',
   out: './drizzle/postgres',
 })

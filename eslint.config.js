@@ -1,5 +1,6 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import layers from './scripts/eslint-layers.js'
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'drizzle/'] },
@@ -14,7 +15,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'bench/**/*.js', 'scripts/**/*.mjs'],
+    // docs/design.md, Layout: imports run down the layers, and files stay small.
+    files: ['src/**/*.ts'],
+    plugins: { layers },
+    rules: {
+      'layers/one-way': 'error',
+      'max-lines': ['error', { max: 350, skipBlankLines: true, skipComments: false }],
+    },
+  },
+  {
+    files: ['bin/**/*.js', 'bench/**/*.js', 'scripts/**/*.mjs', 'scripts/**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', global: 'readonly', URL: 'readonly' },
     },

@@ -7,4 +7,4 @@ export { createRedisTier, RedisTier, type RedisTierOptions } from './tiers/redis
 export { createRedisBus, RedisBus, type RedisBusOptions } from './bus/redis.js'
 export { createRedisLock, RedisLock, type RedisLockOptions } from './bus/redis-lock.js'
 export type { Bus, BusEnvelope, BusHandlers, BusMessage, DeafReason } from './bus/bus.js'
-export type { DistributedLock } from './cache/lock.js'
+export type { DistributedLock } from './bus/lock.js'

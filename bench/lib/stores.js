@@ -1,6 +1,6 @@
 // The same four operations on three libraries' SQL stores, so that the SQLite and PostgreSQL suites
 // differ only in how the stores are opened.
-import { encodeValue } from '../../dist/cache/codec.js'
+import { encodeValue } from '../../dist/core/codec.js'
 import { VALUE, WARM_KEY, fillKeys, randomKey } from './fixtures.js'
 import { figures, formatRatio, measure } from './harness.js'
 

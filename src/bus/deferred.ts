@@ -1,4 +1,4 @@
-import type { DistributedLock } from '../cache/lock.js'
+import type { DistributedLock } from './lock.js'
 import type { Bus, BusHandlers, BusMessage } from './bus.js'
 
 /**

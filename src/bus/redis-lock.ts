@@ -18,11 +18,11 @@
  * Wake-ups may be spurious (the lock was extended, or re-taken at once by another process): callers
  * try to acquire again, or read the value the holder wrote.
  */
-import { parseOptions } from '../options.js'
+import { parseOptions } from '../core/options.js'
 import { randomUUID } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
-import type { DistributedLock } from '../cache/lock.js'
+import type { DistributedLock } from './lock.js'
 import { CacheClosedError, InvalidDurationError, InvalidKeyError } from '../errors.js'
 import { type CommandClient, closeClient, luaScript, openCommandClient, redisConnectionSchema, runScript, withTimeout } from './connection.js'
 import { Subscriber } from './subscriber.js'

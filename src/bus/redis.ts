@@ -17,7 +17,7 @@
  * and `listening()` follows as soon as the subscription is known good again: at once after a gap or
  * a bad message (the subscription itself is fine), after a confirmed SUBSCRIBE on reconnection.
  */
-import { parseOptions } from '../options.js'
+import { parseOptions } from '../core/options.js'
 import { randomUUID } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
 import { z } from 'zod'

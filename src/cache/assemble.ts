@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { Bus } from '../bus/bus.js'
-import { Counters, type Level } from '../metrics/counters.js'
+import type { SharedLevel } from '../core/level.js'
+import { Counters } from './counters.js'
 import type { KeyRing } from '../security/crypto/key-ring.js'
 import { MemoryTier } from '../tiers/memory.js'
 import type { Tier } from '../tiers/tier.js'
@@ -12,7 +13,7 @@ import { Sealer } from './sealing.js'
 import { TierStack } from './tier-stack.js'
 
 /** The shared tiers of a cache, fastest first, with their levels. */
-export type LowerTiers = readonly { readonly level: Exclude<Level, 'l1'>; readonly tier: Tier }[]
+export type LowerTiers = readonly { readonly level: SharedLevel; readonly tier: Tier }[]
 
 /** What connects a cache to other processes: the bus (L1 coherence) and the lock (single flight). */
 export interface Coordination {

@@ -1,9 +1,10 @@
+/* eslint-disable max-lines -- to be split along its seams (issue 8, item 5) */
 import type { EventEmitter } from 'node:events'
 import { CacheClosedError, ForbiddenError, InvalidContextError, InvalidOptionsError } from '../errors.js'
-import type { Counters } from '../metrics/counters.js'
-import { type CacheStats, statsSnapshot } from '../metrics/stats.js'
-import { type Duration, positiveTtl, toMs } from './duration.js'
-import { type Entry, type Served, createEntry, servedFrom } from './entry.js'
+import type { Counters } from './counters.js'
+import { type CacheStats, statsSnapshot } from './stats.js'
+import { type Duration, positiveTtl, toMs } from '../core/duration.js'
+import { type Entry, type Served, createEntry, servedFrom } from '../core/entry.js'
 import type { CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
 import { assertFields, project } from './projection.js'
@@ -13,7 +14,7 @@ import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-thro
 import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor, userHashOf } from './scope.js'
 import type { ReencryptReport } from './reencrypt.js'
 import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
-import { type Limits, assertKey, assertNamespace, normalizeTags } from './validate.js'
+import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/validate.js'
 
 /** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
 export interface SetOptions {

@@ -1,5 +1,5 @@
 import type { CircuitState } from './circuit-breaker.js'
-import type { Level } from '../metrics/counters.js'
+import type { Level } from '../core/level.js'
 
 /**
  * A tier operation threw. The stack carried on without that tier, except for a key listing

@@ -1,5 +1,5 @@
 import { InvalidDurationError } from '../errors.js'
-import { type Duration, toMs } from './duration.js'
+import { type Duration, toMs } from '../core/duration.js'
 
 /**
  * What a factory receives: the key, the stale value if one is within grace, an abort signal, and

@@ -1,5 +1,6 @@
+import { withTimeout } from '../core/timeout.js'
 import { TierUnavailableError, isTiercacheError } from '../errors.js'
-import type { Level } from '../metrics/counters.js'
+import type { SharedLevel } from '../core/level.js'
 import type { Tier } from '../tiers/tier.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
 
@@ -47,7 +48,7 @@ export class GuardedTier {
   private repairing: Promise<boolean> | undefined
 
   constructor(
-    readonly level: Exclude<Level, 'l1'>,
+    readonly level: SharedLevel,
     readonly tier: Tier,
     private readonly options: GuardedTierOptions,
   ) {
@@ -135,22 +136,7 @@ export class GuardedTier {
     // A tier that bounds its own calls needs no second timer on its hot path.
     if (this.tier.capabilities.boundedCalls === true) return promise
     const ms = this.options.timeoutMs
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TierUnavailableError(`${this.level} (${this.tier.kind}) ${operation} took longer than ${ms} ms`)),
-        ms,
-      )
-      promise.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    return withTimeout(promise, ms, () => new TierUnavailableError(`${this.level} (${this.tier.kind}) ${operation} took longer than ${ms} ms`))
   }
 }
 

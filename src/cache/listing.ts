@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors.js'
-import type { Served } from './entry.js'
+import type { Served } from '../core/entry.js'
 import type { TierStack } from './tier-stack.js'
 
 /** Options of `Cache.keys` and `Cache.entries`. */

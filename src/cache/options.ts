@@ -2,8 +2,8 @@ import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
 import { KeyRing } from '../security/crypto/key-ring.js'
-import { MAX_DURATION_MS, toMs } from './duration.js'
-import { namespaceSchema } from './validate.js'
+import { MAX_DURATION_MS, toMs } from '../core/duration.js'
+import { namespaceSchema } from '../core/validate.js'
 
 const durationInput = z.union([z.number(), z.string()])
 

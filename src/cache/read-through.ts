@@ -1,13 +1,13 @@
 import type { EventEmitter } from 'node:events'
 import { FactoryError, FactoryTimeoutError } from '../errors.js'
-import type { Counters } from '../metrics/counters.js'
-import { type EntryPolicy, type Served, createEntry, servedFrom } from './entry.js'
+import type { Counters } from './counters.js'
+import { type EntryPolicy, type Served, createEntry, servedFrom } from '../core/entry.js'
 import type { CacheEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
-import type { DistributedLock } from './lock.js'
+import type { DistributedLock } from '../bus/lock.js'
 import { namespaceOf } from './scope.js'
 import { type Found, type TierStack, fresher } from './tier-stack.js'
-import { type Limits, normalizeTags } from './validate.js'
+import { type Limits, normalizeTags } from '../core/validate.js'
 
 /** How one read-through call stores and waits. Durations in ms. */
 export interface CallPolicy extends EntryPolicy {

@@ -12,8 +12,8 @@
 import { CorruptEntryError, InvalidOptionsError, UnknownKeyError } from '../errors.js'
 import { decryptPayload, encryptPayload, envelopeKeyId, reencryptPayload } from '../security/crypto/envelope.js'
 import type { KeyRing } from '../security/crypto/key-ring.js'
-import { SEALED, SEALED_MARK, decodeValue, encodeValue, isSealed } from './codec.js'
-import type { Entry } from './entry.js'
+import { SEALED, SEALED_MARK, decodeValue, encodeValue, isSealed } from '../core/codec.js'
+import type { Entry } from '../core/entry.js'
 import { tenantOf } from './scope.js'
 
 /** The additional data binding an envelope to its storage address (keys never contain NUL). */

@@ -1,12 +1,14 @@
+/* eslint-disable max-lines -- to be split along its seams (issue 8, item 5) */
 import type { EventEmitter } from 'node:events'
 import type { Bus, BusMessage } from '../bus/bus.js'
 import { TierUnavailableError, UnknownKeyError } from '../errors.js'
-import type { Counters, Level } from '../metrics/counters.js'
+import type { Level, SharedLevel } from '../core/level.js'
+import type { Counters } from './counters.js'
 import type { MemoryTier } from '../tiers/memory.js'
 import type { KeyPage, Tier } from '../tiers/tier.js'
 import { SetAnnouncer } from './announcer.js'
 import type { CircuitState } from './circuit-breaker.js'
-import type { Entry } from './entry.js'
+import type { Entry } from '../core/entry.js'
 import type { CacheEvents } from './events.js'
 import { CORRUPT, FAILED, GuardedTier, type Repair } from './guarded-tier.js'
 import { InvalidationLog } from './invalidation-log.js'
@@ -39,7 +41,7 @@ export interface TierHealth {
 export interface TierStackOptions {
   readonly l1: MemoryTier | undefined
   /** Shared tiers from fastest to slowest, with their level. */
-  readonly lower: readonly { readonly level: Exclude<Level, 'l1'>; readonly tier: Tier }[]
+  readonly lower: readonly { readonly level: SharedLevel; readonly tier: Tier }[]
   readonly counters: Counters
   readonly events: EventEmitter<CacheEvents>
   readonly circuitBreaker: { readonly failureThreshold: number; readonly openFor: number }

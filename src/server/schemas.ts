@@ -8,7 +8,7 @@
  */
 import { z } from 'zod'
 import type { TierHealth } from '../cache/tier-stack.js'
-import { type Limits, keySchema, namespaceSchema, tagSchema } from '../cache/validate.js'
+import { type Limits, keySchema, namespaceSchema, tagSchema } from '../core/validate.js'
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditRecord, MAX_AUDIT_QUERY_LIMIT } from '../security/audit/index.js'
 import type { TenantStats } from './tenant-stats.js'
 

@@ -1,4 +1,4 @@
-import type { Entry } from '../cache/entry.js'
+import type { Entry } from '../core/entry.js'
 import { CacheClosedError } from '../errors.js'
 import type { KeyPage, Tier, TierCapabilities } from './tier.js'
 

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Entry } from '../cache/entry.js'
+import type { Entry } from '../core/entry.js'
 import type { KeyPage, Tier, TierCapabilities } from './tier.js'
 
 /** Options of the in-process memory tier (L1). */

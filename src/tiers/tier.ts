@@ -1,4 +1,4 @@
-import type { Entry } from '../cache/entry.js'
+import type { Entry } from '../core/entry.js'
 
 /** What a tier is, so the stack can treat it right. */
 export interface TierCapabilities {

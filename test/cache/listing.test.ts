@@ -2,7 +2,7 @@
  * Cache.keys and Cache.entries: which tier they list, paging, what they skip, and how they fail.
  */
 import { describe, expect, it } from 'vitest'
-import type { Entry } from '../../src/cache/entry.js'
+import type { Entry } from '../../src/core/entry.js'
 import { CacheClosedError, type Cache, InvalidOptionsError, TierUnavailableError, type TierErrorEvent } from '../../src/index.js'
 import type { KeyPage } from '../../src/tiers/tier.js'
 import { ControlledTier, cacheOver } from '../helpers/cache.js'

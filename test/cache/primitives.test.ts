@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CircuitBreaker } from '../../src/cache/circuit-breaker.js'
-import { toMs } from '../../src/cache/duration.js'
+import { toMs } from '../../src/core/duration.js'
 import { InvalidationLog } from '../../src/cache/invalidation-log.js'
 
 describe('toMs', () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { DistributedLock } from '../../src/cache/lock.js'
+import type { DistributedLock } from '../../src/bus/lock.js'
 
 /**
  * A {@link DistributedLock} in process memory, for unit tests of the engine's logic: several caches

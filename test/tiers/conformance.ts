@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type Entry, createEntry } from '../../src/cache/entry.js'
+import { type Entry, createEntry } from '../../src/core/entry.js'
 import type { Tier } from '../../src/tiers/tier.js'
 
 /** Builds an entry as the stack would (`createEntry`), optionally dated `createdAt` instead of now. */

@@ -4,10 +4,10 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import type { Sql } from 'postgres'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { encodeValue } from '../../src/cache/codec.js'
+import { encodeValue } from '../../src/core/codec.js'
 import { CorruptEntryError, InvalidOptionsError, MigrationFailedError, TierUnavailableError } from '../../src/errors.js'
 import { POSTGRES_MIGRATIONS_FOLDER, type PostgresTier, createPostgresTier } from '../../src/tiers/sql/postgres/index.js'
-import { migratePostgres } from '../../src/tiers/sql/postgres/migrate.js'
+import { migratePostgres } from '../../src/sql/postgres/migrate.js'
 import { type PostgresQueries, prepareQueries } from '../../src/tiers/sql/postgres/queries.js'
 import { crashWriterAfterAcks } from '../helpers/child-process.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../helpers/postgres.js'
@@ -92,8 +92,8 @@ describe('postgres tier', () => {
     it('finds its migrations next to the package, from src and from dist alike', () => {
       expect(existsSync(join(POSTGRES_MIGRATIONS_FOLDER, 'meta', '_journal.json'))).toBe(true)
       for (const build of ['src', 'dist']) {
-        const moduleUrl = new URL(`../../${build}/tiers/sql/postgres/migrate.js`, import.meta.url)
-        expect(new URL('../../../../drizzle/postgres', moduleUrl).href).toBe(new URL('../../drizzle/postgres', import.meta.url).href)
+        const moduleUrl = new URL(`../../${build}/sql/postgres/migrate.js`, import.meta.url)
+        expect(new URL('../../../drizzle/postgres', moduleUrl).href).toBe(new URL('../../drizzle/postgres', import.meta.url).href)
       }
     })
 

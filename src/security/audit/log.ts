@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { TierUnavailableError, isTiercacheError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import { tenantSchema } from '../credentials/roles.js'
 import { type AuditEvent, type AuditRecord, type AuditRow, auditEventSchema } from './event.js'
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte } from 'drizzle-orm'
 import { type PostgresJsDatabase, drizzle } from 'drizzle-orm/postgres-js'
 import type { Sql } from 'postgres'
-import { auditLog } from '../../tiers/sql/postgres/schema.js'
+import { auditLog } from '../../sql/postgres/schema.js'
 import type { AuditAction, AuditOutcome, AuditRecord, AuditRow } from './event.js'
 import type { AuditBackend } from './log.js'
 

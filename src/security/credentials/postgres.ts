@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import { type PostgresJsDatabase, drizzle } from 'drizzle-orm/postgres-js'
 import type { Sql } from 'postgres'
-import { apiKeys } from '../../tiers/sql/postgres/schema.js'
+import { apiKeys } from '../../sql/postgres/schema.js'
 import type { CredentialBackend, KeyRow } from './store.js'
 
 const keyColumns = {

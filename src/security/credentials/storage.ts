@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import type { Sql } from 'postgres'
 import { z } from 'zod'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 
 /**
  * Where API keys and the audit log live: the database of the SQL tier (L3) of `tiercache serve`,
@@ -45,7 +45,7 @@ export async function openSqliteStorage(path: string): Promise<Database> {
  * @throws MigrationFailedError when the schema cannot be brought up to date
  */
 export async function connectPostgresStorage(url: string, applicationName: string, maxConnections: number): Promise<Sql> {
-  const [{ migratePostgres }, { default: postgres }] = await Promise.all([import('../../tiers/sql/postgres/migrate.js'), import('postgres')])
+  const [{ migratePostgres }, { default: postgres }] = await Promise.all([import('../../sql/postgres/migrate.js'), import('postgres')])
   await migratePostgres(url)
   return postgres(url, { max: maxConnections, onnotice: () => {}, connection: { application_name: applicationName } })
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { CorruptEntryError, TierUnavailableError, isTiercacheError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import { formatKey, generateKeyId, generateSecret, hashSecret, parseKey, secretMatches } from './key.js'
 import { DEFAULT_KEY_PLAN, type Role, planNameSchema, rolesSchema, tenantSchema } from './roles.js'
 

@@ -9,7 +9,7 @@
  * const decision = await limiter.consume(principal.keyId, plans[principal.plan ?? DEFAULT_PLAN_NAME] ?? 'unlimited')
  * assertAllowed(decision) // throws RateLimitedError (429) with retryAfterMs
  */
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import type { RateLimiter } from './limiter.js'
 import { MemoryRateLimiter } from './memory.js'
 import { type RateLimiterOptions, rateLimiterOptionsSchema } from './options.js'

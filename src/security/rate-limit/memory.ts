@@ -4,7 +4,7 @@
 import { LRUCache } from 'lru-cache'
 import { z } from 'zod'
 import { CacheClosedError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import { type GcraState, gcraStep, toDecision } from './gcra.js'
 import { type RateDecision, type RateLimiter, UNLIMITED_DECISION, checkSubject } from './limiter.js'
 import { type Plan, checkPlan } from './plans.js'

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod'
 import { InvalidOptionsError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 
 /**
  * A finite plan: a burst of up to `limit` requests, and `limit` more every `windowMs` milliseconds

@@ -16,7 +16,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import { withTimeout } from '../../bus/connection.js'
 import { CacheClosedError, TierUnavailableError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import { luaScript, runScript } from '../../redis/client.js'
 import { toDecision } from './gcra.js'
 import { type RateDecision, type RateLimiter, UNLIMITED_DECISION, checkSubject } from './limiter.js'

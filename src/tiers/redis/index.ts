@@ -5,10 +5,10 @@
  */
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
-import { encodeValue, entryFromRecord } from '../../cache/codec.js'
-import type { Entry } from '../../cache/entry.js'
+import { encodeValue, entryFromRecord } from '../../core/codec.js'
+import type { Entry } from '../../core/entry.js'
 import { InvalidOptionsError } from '../../errors.js'
-import { parseOptions } from '../../options.js'
+import { parseOptions } from '../../core/options.js'
 import type { KeyPage, Tier, TierCapabilities } from '../tier.js'
 import { type RedisClient, RedisConnection, createClient } from './connection.js'
 import { KeyLayout, PREFIX_PATTERN } from './keys.js'

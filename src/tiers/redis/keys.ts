@@ -23,7 +23,7 @@
  * + `:b` cannot collide, because nothing follows the user part. Strings are sent as UTF-8, which is
  * injective on the well-formed strings the engine admits.
  */
-import { assertStorageNamespace } from '../../cache/validate.js'
+import { assertStorageNamespace } from '../../core/validate.js'
 
 /** Marker between a namespace's hash tag and an entry's key. Shared with the Lua scripts. */
 export const ENTRY_MARKER = 'e:'

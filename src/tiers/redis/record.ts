@@ -17,7 +17,7 @@
  * a short GETRANGE, without loading a large value into the script. Keep this layout in step with
  * `readTags` in scripts.ts.
  */
-import type { StoredRecord } from '../../cache/codec.js'
+import type { StoredRecord } from '../../core/codec.js'
 import { CorruptEntryError } from '../../errors.js'
 
 /** Version byte of the layout above. A reader meeting another version reports a corrupt entry. */

@@ -18,7 +18,7 @@ import {
 import { generateKeyId } from '../../../src/security/credentials/key.js'
 import { SqliteCredentialBackend } from '../../../src/security/credentials/sqlite.js'
 import { createPostgresTier } from '../../../src/tiers/sql/postgres/index.js'
-import { POSTGRES_MIGRATIONS_FOLDER } from '../../../src/tiers/sql/postgres/migrate.js'
+import { POSTGRES_MIGRATIONS_FOLDER } from '../../../src/sql/postgres/migrate.js'
 import { createSqliteTier, openSqliteDatabase } from '../../../src/tiers/sql/sqlite/index.js'
 import { SQLITE_MIGRATIONS, migrateSqlite } from '../../../src/tiers/sql/sqlite/migrations.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../../helpers/postgres.js'

@@ -1,15 +1,15 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres, { type Sql } from 'postgres'
 import { z } from 'zod'
-import { encodeValue, entryFromRecord } from '../../../cache/codec.js'
-import type { Entry } from '../../../cache/entry.js'
+import { encodeValue, entryFromRecord } from '../../../core/codec.js'
+import type { Entry } from '../../../core/entry.js'
 import type { KeyPage, Tier, TierCapabilities } from '../../tier.js'
-import { parseOptions } from '../../../options.js'
+import { parseOptions } from '../../../core/options.js'
 import { PeriodicTask, cleanupOptionsShape, deleteInBatches, prefixEnd } from '../common.js'
-import { migratePostgres } from './migrate.js'
+import { migratePostgres } from '../../../sql/postgres/migrate.js'
 import { type PostgresQueries, prepareQueries } from './queries.js'
 
-export { POSTGRES_MIGRATIONS_FOLDER } from './migrate.js'
+export { POSTGRES_MIGRATIONS_FOLDER } from '../../../sql/postgres/migrate.js'
 
 /** Options of the PostgreSQL tier. */
 export interface PostgresTierOptions {

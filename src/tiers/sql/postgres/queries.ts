@@ -1,6 +1,6 @@
 import { and, arrayOverlaps, asc, count, eq, gt, gte, lt, lte, sql } from 'drizzle-orm'
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js'
-import { entries } from './schema.js'
+import { entries } from '../../../sql/postgres/schema.js'
 
 // Every statement is built once and prepared (postgres.js then prepares it once per connection), so
 // a call costs a parameter fill and a round trip, not a query build. Values come in as placeholders.

@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { InvalidOptionsError } from './errors.js'
+import { InvalidOptionsError } from '../errors.js'
 
 /**
  * Parses `input` with `schema` once, at construction, and freezes the result.

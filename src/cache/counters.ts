@@ -1,5 +1,4 @@
-/** A tier's level in the stack. */
-export type Level = 'l1' | 'l2' | 'l3'
+import type { Level } from '../core/level.js'
 
 /** Monotonic counters of one tier. */
 export interface TierCounters {

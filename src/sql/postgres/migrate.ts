@@ -2,14 +2,14 @@ import { fileURLToPath } from 'node:url'
 import { drizzle } from 'drizzle-orm/postgres-js'
 import { migrate } from 'drizzle-orm/postgres-js/migrator'
 import postgres from 'postgres'
-import { MigrationFailedError, TierUnavailableError } from '../../../errors.js'
+import { MigrationFailedError, TierUnavailableError } from '../../errors.js'
 
 /**
  * Folder of the drizzle-kit migrations, at `drizzle/postgres/` in the package root. The module sits
- * four levels down both in the sources (`src/tiers/sql/postgres/`) and in the build
- * (`dist/tiers/sql/postgres/`), so one relative URL serves both.
+ * three levels down both in the sources (`src/sql/postgres/`) and in the build
+ * (`dist/sql/postgres/`), so one relative URL serves both.
  */
-export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../../drizzle/postgres', import.meta.url))
+export const POSTGRES_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../drizzle/postgres', import.meta.url))
 
 /**
  * Journal of applied migrations. Our own table rather than drizzle's default

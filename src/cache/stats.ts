@@ -1,4 +1,5 @@
-import type { Counters, Level } from './counters.js'
+import type { Level } from '../core/level.js'
+import type { Counters } from './counters.js'
 
 /** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
 export interface TierStats {
