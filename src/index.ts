@@ -18,12 +18,12 @@ import type { Tier } from './tiers/tier.js'
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
-  const lower: { level: 'l2' | 'l3'; tier: Tier }[] = []
+  const shared: { level: 'l2' | 'l3'; tier: Tier }[] = []
   const l2 = resolved.l2 === false ? undefined : openRedis(resolved.l2)
-  if (l2 !== undefined) lower.push({ level: 'l2', tier: l2.tier })
+  if (l2 !== undefined) shared.push({ level: 'l2', tier: l2.tier })
   const l3 = openL3(resolved.l3)
-  if (l3 !== undefined) lower.push({ level: 'l3', tier: l3 })
-  return assembleCache(resolved, lower, { ...l2?.coordination, keyRing: keyRingFor(resolved) })
+  if (l3 !== undefined) shared.push({ level: 'l3', tier: l3 })
+  return assembleCache(resolved, shared, { ...l2?.coordination, keyRing: keyRingFor(resolved) })
 }
 
 /**
@@ -32,7 +32,7 @@ export function createCache(options?: CacheOptions): Cache {
  * prefixes share nothing.
  */
 function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier; coordination: Coordination } {
-  const { redis: connection, prefix, commandTimeout: commandTimeoutMs } = l2
+  const { redis: connection, prefix, commandTimeoutMs } = l2
   const tier = new DeferredTier('redis', { shared: true, durable: false, boundedCalls: true }, async () => {
     const { createRedisTier } = await import('./tiers/redis/index.js')
     return createRedisTier({ connection, prefix, commandTimeoutMs })
@@ -50,7 +50,7 @@ function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier
         return createRedisLock({ connection, prefix: `${prefix}:lock:`, channel: `${prefix}:lock-released`, commandTimeoutMs })
       })
     : undefined
-  return { tier, coordination: { bus, crossProcess: lock === undefined ? undefined : { lock, ttlMs: l2.lockTtl } } }
+  return { tier, coordination: { bus, crossProcess: lock === undefined ? undefined : { lock, ttlMs: l2.lockTtlMs } } }
 }
 
 function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
@@ -60,13 +60,13 @@ function openL3(l3: ResolvedCacheOptions['l3']): Tier | undefined {
     const onDisk = path !== ':memory:'
     return new DeferredTier('sqlite', { shared: onDisk, durable: onDisk }, async () => {
       const { createSqliteTier } = await import('./tiers/sql/sqlite/index.js')
-      return createSqliteTier({ path, cleanupIntervalMs: l3.cleanupInterval })
+      return createSqliteTier({ path, cleanupIntervalMs: l3.cleanupIntervalMs })
     })
   }
   const url = l3.postgres
   return new DeferredTier('postgres', { shared: true, durable: true }, async () => {
     const { createPostgresTier } = await import('./tiers/sql/postgres/index.js')
-    return createPostgresTier({ url, cleanupIntervalMs: l3.cleanupInterval })
+    return createPostgresTier({ url, cleanupIntervalMs: l3.cleanupIntervalMs })
   })
 }
 
@@ -82,7 +82,26 @@ export type { CircuitState } from './cache/circuit-breaker.js'
 export type { Duration } from './core/duration.js'
 export { toMs } from './core/duration.js'
 export type { Entry, Served, Source } from './core/entry.js'
-export type { CacheEvents, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent, UnreadableEntryEvent } from './cache/events.js'
+export type {
+  BusErrorEvent,
+  BusStateEvent,
+  CacheEventName,
+  CacheEvents,
+  CircuitChangeEvent,
+  CorruptEntryEvent,
+  EvictEvent,
+  FactoryErrorEvent,
+  HitEvent,
+  MissEvent,
+  MissReason,
+  RemovalEvent,
+  StaleEvent,
+  TierErrorEvent,
+  UnreadableEntryEvent,
+  WriteEvent,
+} from './cache/events.js'
+export type { Removal } from './cache/removal.js'
+export type { EvictionReason } from './tiers/memory.js'
 export type { Factory, FactoryContext } from './cache/factory.js'
 export { DEFAULT_LIST_PAGE_SIZE, type ListOptions, MAX_LIST_PAGE_SIZE } from './cache/listing.js'
 export type { CacheOptions, ResolvedCacheOptions } from './cache/options.js'

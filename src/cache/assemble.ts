@@ -1,19 +1,15 @@
-import { EventEmitter } from 'node:events'
 import type { Bus } from '../bus/bus.js'
-import type { SharedLevel } from '../core/level.js'
 import { Counters } from './counters.js'
 import type { KeyRing } from '../security/crypto/key-ring.js'
 import { MemoryTier } from '../tiers/memory.js'
-import type { Tier } from '../tiers/tier.js'
 import { Cache, CacheCore } from './cache.js'
-import type { CacheEvents } from './events.js'
+import { EngineEvents } from './events.js'
 import type { ResolvedCacheOptions } from './options.js'
 import type { CrossProcessLock } from './read-through.js'
 import { Sealer } from './sealing.js'
-import { TierStack } from './tier-stack.js'
+import { type SharedTiers, TierStack } from './tier-stack.js'
 
-/** The shared tiers of a cache, fastest first, with their levels. */
-export type LowerTiers = readonly { readonly level: SharedLevel; readonly tier: Tier }[]
+export type { SharedTiers } from './tier-stack.js'
 
 /** What connects a cache to other processes: the bus (L1 coherence) and the lock (single flight). */
 export interface Coordination {
@@ -28,22 +24,30 @@ export interface Assembly extends Coordination {
 }
 
 /**
- * Builds a cache from resolved options and already opened shared tiers; L1 comes from the options.
+ * Builds a cache from resolved options and already opened shared tiers (L2, L3); L1 comes from the options.
  * With a bus, L1 starts suspended and is used only while the bus listens: an instance that may have
  * missed an invalidation serves nothing from L1.
  */
-export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, assembly: Assembly = {}): Cache {
-  const events = new EventEmitter<CacheEvents>()
+export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers, assembly: Assembly = {}): Cache {
+  const events = new EngineEvents()
   const counters = new Counters()
-  const l1 = options.l1 === false ? undefined : new MemoryTier(options.l1)
+  const l1 =
+    options.l1 === false
+      ? undefined
+      : new MemoryTier({
+          ...options.l1,
+          onEvict: (entry, reason) => {
+            if (events.heard['entry:evict']) events.emit('entry:evict', { level: 'l1', namespace: entry.namespace, key: entry.key, reason })
+          },
+        })
   const { bus, crossProcess, keyRing } = assembly
   const stack = new TierStack({
     l1,
-    lower,
+    shared,
     counters,
     events,
     circuitBreaker: options.circuitBreaker,
-    tierTimeoutMs: options.tierTimeout,
+    tierTimeoutMs: options.tierTimeoutMs,
     bus,
     sealer: new Sealer(keyRing),
     scopeTiers: options.security.tiers,
@@ -53,7 +57,7 @@ export function assembleCache(options: ResolvedCacheOptions, lower: LowerTiers, 
   return cache
 }
 
-function listen(bus: Bus, stack: TierStack, events: EventEmitter<CacheEvents>): void {
+function listen(bus: Bus, stack: TierStack, events: EngineEvents): void {
   stack.distrustL1()
   bus
     .start({

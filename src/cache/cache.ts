@@ -1,98 +1,21 @@
-/* eslint-disable max-lines -- to be split along its seams (issue 8, item 5) */
-import type { EventEmitter } from 'node:events'
-import { CacheClosedError, ForbiddenError, InvalidContextError, InvalidOptionsError } from '../errors.js'
-import type { Counters } from './counters.js'
-import { type CacheStats, statsSnapshot } from './stats.js'
-import { type Duration, positiveTtl, toMs } from '../core/duration.js'
-import { type Entry, type Served, createEntry, servedFrom } from '../core/entry.js'
-import type { CacheEvents } from './events.js'
-import type { Factory } from './factory.js'
-import { assertFields, project } from './projection.js'
-import { type ListOptions, keyPages, listEntries, listKeys, listPageSize } from './listing.js'
-import type { ResolvedCacheOptions } from './options.js'
-import { type CallPolicy, type CrossProcessLock, ReadThrough } from './read-through.js'
-import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, levelOf, namespaceOf, scopeFor, userHashOf } from './scope.js'
-import type { ReencryptReport } from './reencrypt.js'
-import { type Found, type TierHealth, type TierStack, fresher } from './tier-stack.js'
+import { CacheClosedError, ForbiddenError, InvalidOptionsError } from '../errors.js'
+import { type Served, createEntry } from '../core/entry.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/validate.js'
+import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions } from './call-policy.js'
+import { type CacheCore, readServed } from './cache-core.js'
+import type { CacheEventName, CacheEvents } from './events.js'
+import type { Factory } from './factory.js'
+import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
+import { assertFields, project } from './projection.js'
+import type { ReencryptReport } from './reencrypt.js'
+import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, scopeFor } from './scope.js'
+import { type CacheStats, countEntries, statsSnapshot } from './stats.js'
+import { exportEntries, subjectPrefix } from './subjects.js'
+import type { TierHealth } from './tier-stack.js'
+import type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
 
-/** Options of {@link Cache.set}. Unset fields take the cache's defaults. */
-export interface SetOptions {
-  /** How long the value is fresh. @default the cache's `ttl` */
-  readonly ttl?: Duration
-  /** How long past its ttl the value is kept and may be served stale. @default the cache's `grace` */
-  readonly grace?: Duration
-  /** Tags (surrogate keys) for {@link Cache.invalidateTags}. @default [] */
-  readonly tags?: readonly string[]
-}
-
-/** Options of {@link Cache.getOrSet}. */
-export interface GetOrSetOptions extends SetOptions {
-  /**
-   * For views of the `anon` role: the fields of the value that anonymous callers may see (top-level
-   * names or dotted paths). The factory's result is cut down to them (see `project`) before it is
-   * cached and returned, so a public entry never holds more. Ignored for other roles.
-   * @default none: the value as the factory returns it
-   */
-  readonly publicFields?: readonly string[]
-  /**
-   * Soft timeout: when a stale value exists and the factory takes longer, the stale value is
-   * returned and the factory completes in the background. `0` is stale-while-revalidate.
-   * @default the cache's `timeout` (none)
-   */
-  readonly timeout?: Duration
-  /**
-   * Hard timeout: when the factory takes longer, its signal is aborted and the call returns the stale
-   * value if one exists, else rejects with FactoryTimeoutError. @default the cache's `hardTimeout` (none)
-   */
-  readonly hardTimeout?: Duration
-}
-
-/** Whose entries {@link Cache.erase} and {@link Cache.exportSubject} reach: a tenant, or a user of it. */
-export interface Subject {
-  readonly tenantId: string
-  readonly userId?: string
-}
-
-/** One entry of {@link Cache.exportSubject}. Times in epoch ms. */
-export interface ExportedEntry {
-  readonly scope: 'tenant' | 'user'
-  /**
-   * For a user entry: which user, as the 22-character hash the tiers store (user ids are not
-   * stored), so that a tenant's export tells its users' entries apart.
-   */
-  readonly user?: string
-  /** The namespace as the subject's views name it. */
-  readonly namespace: string
-  readonly key: string
-  readonly value: unknown
-  readonly createdAt: number
-  readonly freshUntil: number
-  /** True when past its ttl, kept within grace. */
-  readonly stale: boolean
-}
-
-/** Options of {@link Cache.get}. */
-export interface GetOptions {
-  /** Also return a stale value (within grace). @default false */
-  readonly allowStale?: boolean
-}
-
-/** State shared by a cache and its namespace views. @internal */
-export class CacheCore {
-  readonly readThrough: ReadThrough
-  closed = false
-
-  constructor(
-    readonly options: ResolvedCacheOptions,
-    readonly stack: TierStack,
-    readonly counters: Counters,
-    readonly events: EventEmitter<CacheEvents>,
-    readonly crossProcess?: CrossProcessLock,
-  ) {
-    this.readThrough = new ReadThrough(stack, counters, events, options.limits, crossProcess)
-  }
-}
+export { CacheCore } from './cache-core.js'
+export type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
 
 /**
  * A cache view on one namespace. Create one with `createCache`; `cache.namespace(name)` gives views
@@ -132,10 +55,10 @@ export class Cache {
   /**
    * The fresh value under `key`, or undefined on a miss. Reads L1, then the shared tiers in order,
    * backfilling the faster tiers on a lower hit.
-   * @throws InvalidKeyError, CacheClosedError
+   * @throws InvalidKeyError, InvalidOptionsError (an unknown option), CacheClosedError
    */
   get<V = unknown>(key: string, options?: GetOptions): Promise<V | undefined> {
-    const hit = this.freshInL1(key)
+    const hit = this.freshInL1(key, options, GET_OPTIONS)
     if (hit !== undefined) return Promise.resolve(hit.value as V)
     return this.getWithInfo<V>(key, options).then((result) => result?.value)
   }
@@ -153,9 +76,9 @@ export class Cache {
 
   /** Like {@link getMany}, with how each value was served. */
   async getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
-    this.open()
-    for (const key of keys) assertKey(key, this.core.options.limits.maxKeyLength)
-    return this.readMany<V>(this.stored, keys, options?.allowStale === true, true)
+    checkOptions(options, GET_OPTIONS)
+    for (const key of keys) assertKey(key, this.limits.maxKeyLength)
+    return readServed<V>(this.usable(), this.stored, keys, options?.allowStale === true, true)
   }
 
   /**
@@ -182,8 +105,8 @@ export class Cache {
    */
   keys(options?: ListOptions): AsyncIterableIterator<string> {
     const pageSize = listPageSize(options)
-    this.open()
-    return listKeys(() => this.open().stack, this.stored, pageSize, options?.after)
+    this.usable()
+    return listKeys(() => this.usable().stack, this.stored, pageSize, options?.after)
   }
 
   /**
@@ -203,8 +126,8 @@ export class Cache {
    */
   entries<V = unknown>(options?: ListOptions): AsyncIterableIterator<[string, V]> {
     const pageSize = listPageSize(options)
-    this.open()
-    return listEntries(() => this.open().stack, this.stored, pageSize, (keys) => this.readMany<V>(this.stored, keys, false, false), options?.after)
+    this.usable()
+    return listEntries(() => this.usable().stack, this.stored, pageSize, (keys) => readServed<V>(this.usable(), this.stored, keys, false, false), options?.after)
   }
 
   /**
@@ -212,12 +135,13 @@ export class Cache {
    * makes other instances drop their old copy from L1 goes out right after, without the caller
    * waiting for it (see docs/deployment.md).
    * @throws InvalidKeyError, InvalidValueError (undefined or unserializable), ValueTooLargeError,
-   *   InvalidDurationError, InvalidTagError, CacheClosedError
+   *   InvalidDurationError, InvalidTagError, InvalidOptionsError (an unknown option), CacheClosedError
    */
   async set<V>(key: string, value: V, options?: SetOptions): Promise<void> {
-    const { stack } = this.open()
-    assertKey(key, this.core.options.limits.maxKeyLength)
-    await stack.set(createEntry(this.stored, key, value, this.policy(options), this.limits.maxValueBytes))
+    const { stack, options: defaults } = this.usable()
+    assertKey(key, this.limits.maxKeyLength)
+    checkOptions(options, SET_OPTIONS)
+    await stack.set(createEntry(this.stored, key, value, callPolicy(options, defaults, this.scope), this.limits.maxValueBytes))
   }
 
   /**
@@ -227,20 +151,23 @@ export class Cache {
    * A factory result of `undefined`, or one the factory `skip()`ped, is returned but not cached.
    *
    * @throws InvalidKeyError and the errors of {@link set} for bad input or an unstorable result;
+   *   InvalidOptionsError (`TC_INVALID_OPTIONS`) when `factory` is not a function;
    *   FactoryError (`cause` = the factory's error) or FactoryTimeoutError when no stale value can be
    *   served; CacheClosedError
    */
   getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
-    const hit = this.freshInL1(key)
+    const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS) : undefined
     if (hit !== undefined) return Promise.resolve(hit.value as V)
     return this.getOrSetWithInfo(key, factory, options).then((result) => result.value)
   }
 
   /** Like {@link getOrSet}, with how the value was served. */
   async getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
-    const { counters, readThrough } = this.open()
+    const { counters, readThrough, options: defaults } = this.usable()
     assertKey(key, this.limits.maxKeyLength)
-    const policy = this.policy(options)
+    if (typeof factory !== 'function') throw new InvalidOptionsError(`getOrSet needs a factory function, got ${factory === null ? 'null' : typeof factory}`)
+    checkOptions(options, GET_OR_SET_OPTIONS)
+    const policy = callPolicy(options, defaults, this.scope)
     const fields = options?.publicFields
     if (fields !== undefined && this.scope.role === 'anon') {
       assertFields(fields) // before the factory runs
@@ -256,8 +183,8 @@ export class Cache {
 
   /** Removes `key` from every tier. Resolves true when some tier held it. @throws InvalidKeyError */
   async delete(key: string): Promise<boolean> {
-    const { stack } = this.open()
-    assertKey(key, this.core.options.limits.maxKeyLength)
+    const { stack } = this.usable()
+    assertKey(key, this.limits.maxKeyLength)
     return stack.delete(this.stored, key)
   }
 
@@ -268,8 +195,8 @@ export class Cache {
    * @throws InvalidTagError
    */
   async invalidateTags(tags: readonly string[], options?: { readonly allNamespaces?: boolean }): Promise<void> {
-    const { stack, options: cacheOptions } = this.open()
-    const normalized = normalizeTags(tags, cacheOptions.limits)
+    const { stack } = this.usable()
+    const normalized = normalizeTags(tags, this.limits)
     if (options?.allNamespaces === true && this.scope !== PUBLIC_SCOPE) {
       throw new InvalidOptionsError('allNamespaces reaches every scope: only a cache used without a context may use it')
     }
@@ -278,7 +205,7 @@ export class Cache {
 
   /** Removes every entry of this namespace from every tier. */
   async clear(): Promise<void> {
-    await this.open().stack.clear(this.stored)
+    await this.usable().stack.clear(this.stored)
   }
 
   /** A view on `name` in this view's scope, sharing tiers, counters and events. @throws InvalidNamespaceError */
@@ -325,8 +252,8 @@ export class Cache {
    * @throws ForbiddenError (`TC_FORBIDDEN`) for a subject outside this view's scope
    */
   async erase(subject: Subject): Promise<void> {
-    const prefix = this.subjectPrefix(subject)
-    await this.open().stack.erase(prefix)
+    const prefix = subjectPrefix(this.scope, subject)
+    await this.usable().stack.erase(prefix)
   }
 
   /**
@@ -336,29 +263,10 @@ export class Cache {
    * listing as {@link keys}.
    * @param options - `pageSize`: keys per round trip, 1 to 10,000. @default 500
    */
-  async *exportSubject(subject: Subject, options?: ListOptions): AsyncGenerator<ExportedEntry, void, undefined> {
-    const prefix = this.subjectPrefix(subject)
+  exportSubject(subject: Subject, options?: ListOptions): AsyncGenerator<ExportedEntry, void, undefined> {
+    const prefix = subjectPrefix(this.scope, subject)
     const pageSize = listPageSize(options)
-    const stackOf = () => this.open().stack
-    for (const namespace of await stackOf().namespaces(prefix)) {
-      const user = levelOf(namespace) === 'user' ? userHashOf(namespace) : undefined
-      for await (const page of keyPages(stackOf, namespace, pageSize)) {
-        const served = await this.readMany(namespace, page, true, false)
-        for (const [index, key] of page.entries()) {
-          const result = served[index]
-          if (result === undefined) continue
-          yield {
-            ...(user === undefined ? { scope: 'tenant' as const } : { scope: 'user' as const, user }),
-            namespace: namespaceOf(namespace),
-            key,
-            value: result.value,
-            createdAt: Date.now() - result.ageMs,
-            freshUntil: result.freshUntil,
-            stale: result.stale,
-          }
-        }
-      }
-    }
+    return exportEntries(() => this.usable().stack, prefix, pageSize, (namespace, keys) => readServed(this.usable(), namespace, keys, true, false))
   }
 
   /**
@@ -372,26 +280,13 @@ export class Cache {
    */
   async reencrypt(): Promise<ReencryptReport> {
     if (this.scope !== PUBLIC_SCOPE) throw new ForbiddenError('re-encryption spans every tenant: only a cache used without a context may run it')
-    return this.open().stack.reencrypt()
-  }
-
-  /** The storage prefix of a subject this view may erase or export. */
-  private subjectPrefix(subject: Subject): string {
-    if (typeof subject !== 'object' || subject === null || subject.tenantId === undefined) {
-      throw new InvalidContextError('a subject is { tenantId, userId? }')
-    }
-    const scope = scopeFor({ role: 'service', tenantId: subject.tenantId, userId: subject.userId })
-    const own = this.scope
-    if (own !== PUBLIC_SCOPE && (own.tenantId !== scope.tenantId || (own.level === 'user' && own.userId !== scope.userId))) {
-      throw new ForbiddenError('a scoped view may erase or export only within its own scope')
-    }
-    return scope.prefix
+    return this.usable().stack.reencrypt()
   }
 
   /** Counters since creation, with entries per tier (all namespaces). */
   async stats(): Promise<CacheStats> {
-    const { stack, counters } = this.open()
-    const counts = await stack.counts()
+    const { stack, counters } = this.usable()
+    const counts = await countEntries(stack)
     return statsSnapshot(
       counters,
       stack.health().map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
@@ -411,19 +306,28 @@ export class Cache {
     return this.core.stack.health()
   }
 
-  /** Subscribes to a cache event (tier errors, circuit changes, factory errors, corrupt entries). */
-  on<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.core.events.on(event, listener as never)
+  /**
+   * Subscribes to a cache event (see events.ts): what happens (`tier:hit`, `tier:miss` with its
+   * reason, `tier:write`, `entry:stale`, `entry:evict`, `removal`) and what fails (`tier:error`,
+   * `circuit:change`, `factory:error`, `entry:corrupt`, `entry:unreadable`, `bus:error`, `bus:state`).
+   * Listeners run synchronously inside the call that emits; events without listeners cost nothing.
+   * Views of one cache share its events.
+   */
+  on<E extends CacheEventName>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    this.core.events.on(event, listener)
     return this
   }
 
   /** Removes a listener added with {@link on}. */
-  off<E extends keyof CacheEvents>(event: E, listener: (...args: CacheEvents[E]) => void): this {
-    this.core.events.off(event, listener as never)
+  off<E extends CacheEventName>(event: E, listener: (...args: CacheEvents[E]) => void): this {
+    this.core.events.off(event, listener)
     return this
   }
 
-  /** Closes every tier, the bus and the lock, and aborts running factories. Closes all views of the cache. Idempotent. */
+  /**
+   * Closes every tier, the bus and the lock, and aborts running factories. Closes all views of the
+   * cache. A factory that ends afterwards answers its caller, and its result is not stored. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.core.closed) return
     this.core.closed = true
@@ -432,95 +336,21 @@ export class Cache {
   }
 
   /**
-   * The read behind {@link getManyWithInfo} and {@link entries}, for keys already validated (a listing's
-   * keys come from storage, where a cache with larger limits may have written them). `backfill: false`
-   * keeps lower hits out of the upper tiers.
+   * The fresh L1 entry of `key`, counted as a request and a hit, when the call needs no more checks
+   * (options already seen, cache open). The hot path: no allocation.
    */
-  private async readMany<V>(
-    namespace: string,
-    keys: readonly string[],
-    allowStale: boolean,
-    backfill: boolean,
-  ): Promise<(Served<V> | undefined)[]> {
-    const { stack, counters } = this.open()
-    counters.requests += keys.length
-    const since = stack.invalidations.begin()
-    try {
-      const now = Date.now()
-      const results: (Served<V> | undefined)[] = keys.map(() => undefined)
-      const staleInL1: (Found | undefined)[] = keys.map(() => undefined)
-      const missing: number[] = []
-      keys.forEach((key, index) => {
-        const entry = stack.l1?.peekKey(namespace, key, now)
-        if (entry !== undefined && now < entry.freshUntil) {
-          counters.tiers.l1.hits++
-          results[index] = servedFrom(entry, 'l1', now)
-          return
-        }
-        if (stack.l1) counters.tiers.l1.misses++
-        if (entry !== undefined) staleInL1[index] = { entry, source: 'l1' }
-        missing.push(index)
-      })
-      if (missing.length === 0) return results
-      const found =
-        missing.length === 1 && backfill
-          ? [await stack.lookup(namespace, keys[missing[0] as number] as string, since, now)]
-          : await stack.lookupMany(namespace, missing.map((index) => keys[index] as string), since, now, { backfill })
-      missing.forEach((index, j) => {
-        const best = fresher(staleInL1[index], found[j])
-        if (best === undefined) return
-        const isFresh = now < best.entry.freshUntil
-        if (isFresh || allowStale) {
-          if (!isFresh) counters.staleServed++
-          results[index] = servedFrom(best.entry, best.source, now)
-        }
-      })
-      return results
-    } finally {
-      stack.invalidations.end()
-    }
-  }
-
-  /** The fresh L1 entry, counted as a request and a hit; the hot path, kept free of allocation. */
-  private freshInL1(key: string): Entry | undefined {
+  private freshInL1(key: string, options: object | undefined, kind: KnownOptions) {
     const core = this.core
-    const l1 = core.stack.l1
-    if (l1 === undefined || core.closed || typeof key !== 'string') return undefined
+    if (core.closed || typeof key !== 'string' || (options !== undefined && !kind.checked.has(options))) return undefined
     // A key in L1 was validated when it was stored, so a hit needs no validation.
-    const now = Date.now()
-    const entry = l1.peekKey(this.stored, key, now)
-    if (entry === undefined || now >= entry.freshUntil) return undefined
-    core.counters.requests++
-    core.counters.tiers.l1.hits++
+    const entry = core.stack.freshInL1(this.stored, key)
+    if (entry !== undefined) core.counters.requests++
     return entry
   }
 
-  private open(): CacheCore {
+  /** The core, unless the cache is closed. @throws CacheClosedError */
+  private usable(): CacheCore {
     if (this.core.closed) throw new CacheClosedError('cache is closed')
     return this.core
-  }
-
-  private policy(options: GetOrSetOptions | undefined): CallPolicy {
-    const defaults = this.core.options
-    const role = this.scope.role
-    const factor = role === undefined ? 1 : defaults.security.ttlMultiplier[role]
-    const retention = defaults.security.retention[this.scope.level]
-    if (options === undefined && factor === 1 && retention === undefined) {
-      return { ttlMs: defaults.ttl, graceMs: defaults.grace, tags: [], timeoutMs: defaults.timeout, hardTimeoutMs: defaults.hardTimeout }
-    }
-    let ttlMs = Math.max(1, Math.round(factor * (options?.ttl === undefined ? defaults.ttl : positiveTtl(options.ttl))))
-    let graceMs = Math.round(factor * (options?.grace === undefined ? defaults.grace : toMs(options.grace, 'grace')))
-    if (retention !== undefined) {
-      // The scope's retention bounds how long anything of it is kept: ttl first, then grace.
-      ttlMs = Math.min(ttlMs, retention)
-      graceMs = Math.min(graceMs, retention - ttlMs)
-    }
-    return {
-      ttlMs,
-      graceMs,
-      tags: normalizeTags(options?.tags, defaults.limits),
-      timeoutMs: options?.timeout === undefined ? defaults.timeout : toMs(options.timeout, 'timeout'),
-      hardTimeoutMs: options?.hardTimeout === undefined ? defaults.hardTimeout : toMs(options.hardTimeout, 'hardTimeout'),
-    }
   }
 }

@@ -1,5 +1,8 @@
-import type { CircuitState } from './circuit-breaker.js'
+import { EventEmitter } from 'node:events'
 import type { Level } from '../core/level.js'
+import type { EvictionReason } from '../tiers/memory.js'
+import type { CircuitState } from './circuit-breaker.js'
+import type { Removal } from './removal.js'
 
 /**
  * A tier operation threw. The stack carried on without that tier, except for a key listing
@@ -61,8 +64,83 @@ export interface BusStateEvent {
   readonly reason?: string
 }
 
+/**
+ * Why a tier that was asked for a key did not answer it fresh:
+ * - `absent`: the tier holds no entry (for L1: none that it knows left for one of the reasons below);
+ * - `expired`: its entry is past its ttl (stale within grace, or past grace and dropped);
+ * - `invalidated`: L1 dropped it for a delete, tag invalidation, clear or erasure, here or elsewhere;
+ * - `evicted`: L1 dropped it to stay within `maxEntries` or `maxBytes`;
+ * - `unavailable`: the shared tier failed, timed out, or its circuit is open;
+ * - `suspended`: L1 is bypassed while the bus is deaf;
+ * - `unreadable`: the entry could not be decrypted or decoded (see `entry:unreadable`, `entry:corrupt`).
+ *
+ * L1 remembers why the last 1,024 keys it dropped left; older ones miss as `absent`.
+ */
+export type MissReason = 'absent' | 'expired' | 'invalidated' | 'evicted' | 'unavailable' | 'suspended' | 'unreadable'
+
+/**
+ * A tier answered a lookup with a fresh entry. `namespace` is the storage namespace (a scoped view's
+ * name behind its scope prefix; see scope.ts `namespaceOf`), as in every event.
+ */
+export interface HitEvent {
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+}
+
+/** A tier was asked for a key and had no fresh entry; the next tier, or the factory, is asked. */
+export interface MissEvent {
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+  readonly reason: MissReason
+}
+
+/**
+ * A stale entry (past its ttl, within grace) was served: `requested` by `get({ allowStale })`,
+ * because the factory failed (`factory-error`), or passed its soft or hard timeout (`timeout`).
+ */
+export interface StaleEvent {
+  /** The tier the stale entry came from. */
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+  readonly reason: 'requested' | 'factory-error' | 'timeout'
+}
+
+/** An entry was written to a tier: by a set or a factory result, or as a backfill of a lower hit. */
+export interface WriteEvent {
+  readonly level: Level
+  readonly namespace: string
+  readonly key: string
+  readonly backfill: boolean
+}
+
+/** L1 dropped an entry on its own: to stay within `maxEntries` (`count`) or `maxBytes` (`size`), or past its grace (`expired`). */
+export interface EvictEvent {
+  readonly level: 'l1'
+  readonly namespace: string
+  readonly key: string
+  readonly reason: EvictionReason
+}
+
+/**
+ * A removal was applied: asked of this cache (`remote: false`: applied to every tier, then published),
+ * or heard from another instance on the bus (`remote: true`: applied to L1).
+ */
+export interface RemovalEvent {
+  readonly removal: Removal
+  readonly remote: boolean
+}
+
 /** Typed events of a cache; listen with `cache.on(name, listener)`. */
 export interface CacheEvents {
+  'tier:hit': [HitEvent]
+  'tier:miss': [MissEvent]
+  'tier:write': [WriteEvent]
+  'entry:stale': [StaleEvent]
+  'entry:evict': [EvictEvent]
+  removal: [RemovalEvent]
   'tier:error': [TierErrorEvent]
   'circuit:change': [CircuitChangeEvent]
   'factory:error': [FactoryErrorEvent]
@@ -70,4 +148,48 @@ export interface CacheEvents {
   'entry:unreadable': [UnreadableEntryEvent]
   'bus:error': [BusErrorEvent]
   'bus:state': [BusStateEvent]
+}
+
+/** The name of a cache event. */
+export type CacheEventName = keyof CacheEvents
+
+/**
+ * The events of one cache and its views. Emitting costs one property read while an event has no
+ * listener: callers test {@link heard} before they build a payload, so the engine's activity events
+ * (hits, misses, writes) can stay on in production. Listeners run synchronously, inside the cache
+ * call that emits; a listener that throws makes that call reject, so keep them small and safe.
+ */
+export class EngineEvents {
+  /** Per event, true while it has at least one listener. */
+  readonly heard: Record<CacheEventName, boolean> = {
+    'tier:hit': false,
+    'tier:miss': false,
+    'tier:write': false,
+    'entry:stale': false,
+    'entry:evict': false,
+    removal: false,
+    'tier:error': false,
+    'circuit:change': false,
+    'factory:error': false,
+    'entry:corrupt': false,
+    'entry:unreadable': false,
+    'bus:error': false,
+    'bus:state': false,
+  }
+  // Untyped inside: on, off and emit above are the typed surface.
+  private readonly emitter = new EventEmitter()
+
+  on<E extends CacheEventName>(event: E, listener: (...args: CacheEvents[E]) => void): void {
+    this.emitter.on(event, listener as (...args: unknown[]) => void)
+    this.heard[event] = true
+  }
+
+  off<E extends CacheEventName>(event: E, listener: (...args: CacheEvents[E]) => void): void {
+    this.emitter.off(event, listener as (...args: unknown[]) => void)
+    this.heard[event] = this.emitter.listenerCount(event) > 0
+  }
+
+  emit<E extends CacheEventName>(event: E, ...args: CacheEvents[E]): void {
+    if (this.heard[event]) this.emitter.emit(event, ...args)
+  }
 }

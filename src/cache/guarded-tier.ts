@@ -3,19 +3,12 @@ import { TierUnavailableError, isTiercacheError } from '../errors.js'
 import type { SharedLevel } from '../core/level.js'
 import type { Tier } from '../tiers/tier.js'
 import { CircuitBreaker, type CircuitState } from './circuit-breaker.js'
+import { type Removal, applyRemoval } from './removal.js'
 
 /** A call that failed, timed out, or was skipped because the tier's circuit is open. */
 export const FAILED: unique symbol = Symbol('failed')
 /** A read that met an entry it cannot decode: the tier works, the entry is dropped. */
 export const CORRUPT: unique symbol = Symbol('corrupt')
-
-/** A removal a tier missed, replayed before the tier serves again. `namespace` undefined: all. */
-export type Repair =
-  | { readonly kind: 'key'; readonly namespace: string; readonly key: string }
-  | { readonly kind: 'tags'; readonly namespace: string | undefined; readonly tags: readonly string[] }
-  | { readonly kind: 'clear'; readonly namespace: string | undefined }
-  /** Every namespace starting with `prefix`: a scope's erasure. */
-  | { readonly kind: 'scope'; readonly prefix: string }
 
 export interface GuardedTierOptions {
   readonly failureThreshold: number
@@ -43,7 +36,7 @@ export class GuardedTier {
   readonly breaker: CircuitBreaker
   /** The error of the last failed call, for callers that must report it. */
   lastError: unknown
-  private repairs: Repair[] = []
+  private repairs: Removal[] = []
   private overflowed = false
   private repairing: Promise<boolean> | undefined
 
@@ -83,7 +76,7 @@ export class GuardedTier {
   }
 
   /** Remembers a removal this tier missed. */
-  missed(repair: Repair): void {
+  missed(repair: Removal): void {
     if (this.overflowed) return // the clear to come covers it
     if (this.repairs.length >= this.options.maxRepairs) {
       this.overflowed = true
@@ -112,7 +105,7 @@ export class GuardedTier {
         this.repairs = []
         for (let i = 0; i < batch.length; i++) {
           try {
-            await this.timed('repair', apply(this.tier, batch[i] as Repair))
+            await this.timed('repair', applyRemoval(this.tier, batch[i] as Removal))
           } catch (error) {
             this.repairs = [...batch.slice(i), ...this.repairs]
             throw error
@@ -137,21 +130,5 @@ export class GuardedTier {
     if (this.tier.capabilities.boundedCalls === true) return promise
     const ms = this.options.timeoutMs
     return withTimeout(promise, ms, () => new TierUnavailableError(`${this.level} (${this.tier.kind}) ${operation} took longer than ${ms} ms`))
-  }
-}
-
-async function apply(tier: Tier, repair: Repair): Promise<void> {
-  switch (repair.kind) {
-    case 'key':
-      await tier.delete(repair.namespace, repair.key)
-      return
-    case 'tags':
-      await tier.deleteByTags(repair.tags, repair.namespace)
-      return
-    case 'clear':
-      await tier.clear(repair.namespace)
-      return
-    case 'scope':
-      await tier.clearPrefix(repair.prefix)
   }
 }

@@ -15,6 +15,15 @@ export class InvalidationLog {
   private readonly clears = new Map<string, number>()
   private readonly erasures = new Map<string, number>()
 
+  /**
+   * Opens a ticket for an operation (a read and its backfills, a read-through and its write): what is
+   * invalidated from now on is remembered until the ticket is released, so that the operation can
+   * ask whether what it read is outdated.
+   */
+  open(): InvalidationTicket {
+    return new InvalidationTicket(this, this.begin())
+  }
+
   /** Marks the start of an operation; returns its start sequence for {@link isOutdated}. */
   begin(): number {
     this.active++
@@ -61,5 +70,32 @@ export class InvalidationLog {
       if ((this.tags.get(namespace + ':' + tag) ?? 0) > since || (this.tags.get(':' + tag) ?? 0) > since) return true
     }
     return false
+  }
+}
+
+/**
+ * One operation's view of the {@link InvalidationLog}, from {@link InvalidationLog.open} until its
+ * last holder releases it (the operation, and any background backfill it started).
+ */
+export class InvalidationTicket {
+  private holders = 1
+
+  constructor(
+    private readonly log: InvalidationLog,
+    private readonly since: number,
+  ) {}
+
+  /** True when `(namespace, key)` with `tags` was invalidated after the ticket opened. */
+  isOutdated(namespace: string, key: string, tags: readonly string[]): boolean {
+    return this.log.isOutdated(this.since, namespace, key, tags)
+  }
+
+  /** One more holder: the ticket stays open until each has released it. */
+  hold(): void {
+    this.holders++
+  }
+
+  release(): void {
+    if (--this.holders === 0) this.log.end()
   }
 }

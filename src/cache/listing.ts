@@ -1,5 +1,7 @@
-import { InvalidOptionsError } from '../errors.js'
+import { InvalidOptionsError, TierUnavailableError } from '../errors.js'
 import type { Served } from '../core/entry.js'
+import type { KeyPage } from '../tiers/tier.js'
+import { CORRUPT, FAILED } from './guarded-tier.js'
 import type { TierStack } from './tier-stack.js'
 
 /** Options of `Cache.keys` and `Cache.entries`. */
@@ -41,7 +43,47 @@ export function listPageSize(options: ListOptions | undefined): number {
 }
 
 /**
- * The pages of live keys of `namespace`, as {@link TierStack.keys} gives them, walking the cursor
+ * One page of the live keys of `namespace`, from the last tier of the stack that holds its scope
+ * (see `security.tiers`): L3 when there is one (every write goes through every tier, so the last
+ * holds what the upper ones hold, and more), else L1. Keys are in that tier's order; see `Tier.keys`.
+ *
+ * Unlike reads and writes, a listing has no tier to fall back to: an upper tier holds only part of
+ * the namespace, and answering from it, or answering nothing, would pass a partial list off as the
+ * whole. So a failure is counted and emitted like any other (and counts against the circuit), and
+ * then thrown.
+ *
+ * @throws TierUnavailableError (`TC_TIER_UNAVAILABLE`) when that tier fails (its error is the
+ *   `cause`) or its circuit is open
+ */
+export async function keyPage(stack: TierStack, namespace: string, page: KeyPage): Promise<string[]> {
+  const last = stack.shared.findLast((shared) => stack.holds(shared.level, namespace))
+  if (last === undefined) return stack.l1 === undefined || !stack.holds('l1', namespace) ? [] : stack.l1.keys(namespace, page)
+  const keys = await last.call('keys', (tier) => tier.keys(namespace, page))
+  if (keys !== FAILED && keys !== CORRUPT) return keys
+  const why = last.breaker.state === 'open' ? 'cannot list keys: its circuit is open' : 'failed to list keys'
+  throw new TierUnavailableError(`${last.level} (${last.tier.kind}) tier ${why}`, { cause: last.lastError })
+}
+
+/**
+ * The namespaces starting with `prefix` in any tier, sorted. Every write goes to every tier, so the
+ * last tier normally holds them all; the others are asked too, for entries whose write to the last
+ * tier failed.
+ * @throws TierUnavailableError when a shared tier fails (a partial list would pass for the whole)
+ */
+export async function namespacesOf(stack: TierStack, prefix: string): Promise<string[]> {
+  const found = new Set(stack.l1 === undefined ? [] : await stack.l1.namespaces(prefix))
+  for (const shared of stack.shared) {
+    const names = await shared.call('namespaces', (tier) => tier.namespaces(prefix))
+    if (names === FAILED || names === CORRUPT) {
+      throw new TierUnavailableError(`${shared.level} (${shared.tier.kind}) tier failed to list namespaces`, { cause: shared.lastError })
+    }
+    for (const name of names) found.add(name)
+  }
+  return [...found].sort()
+}
+
+/**
+ * The pages of live keys of `namespace`, as {@link keyPage} gives them, walking the cursor
  * until a short page. `stackOf` is called before each page, so that a cache closed during the walk
  * stops it (it throws CacheClosedError).
  *
@@ -55,7 +97,7 @@ export async function* keyPages(
 ): AsyncGenerator<string[], void, undefined> {
   let after = from
   for (;;) {
-    const page = await stackOf().keys(namespace, after === undefined ? { limit: pageSize } : { after, limit: pageSize })
+    const page = await keyPage(stackOf(), namespace, after === undefined ? { limit: pageSize } : { after, limit: pageSize })
     if (page.length > 0) yield page
     if (page.length < pageSize) return
     after = page[page.length - 1]

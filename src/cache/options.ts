@@ -37,8 +37,14 @@ const sqlTuning = {
 
 const l3Schema = z.union([
   z.literal(false),
-  z.object({ sqlite: z.string().min(1), ...sqlTuning }).strict(),
-  z.object({ postgres: z.string().min(1), ...sqlTuning }).strict(),
+  z
+    .object({ sqlite: z.string().min(1), ...sqlTuning })
+    .strict()
+    .transform(({ cleanupInterval, ...rest }) => ({ ...rest, cleanupIntervalMs: cleanupInterval })),
+  z
+    .object({ postgres: z.string().min(1), ...sqlTuning })
+    .strict()
+    .transform(({ cleanupInterval, ...rest }) => ({ ...rest, cleanupIntervalMs: cleanupInterval })),
 ])
 
 /** An ioredis `Redis` or `Cluster`, recognised by shape so that ioredis need not be loaded to check. */
@@ -67,7 +73,8 @@ const l2Schema = z.union([
         .refine((ms) => ms > 0, 'l2.commandTimeout must be positive')
         .default(1_000),
     })
-    .strict(),
+    .strict()
+    .transform(({ lockTtl, commandTimeout, ...rest }) => ({ ...rest, lockTtlMs: lockTtl, commandTimeoutMs: commandTimeout })),
 ])
 
 const limitsSchema = z
@@ -85,6 +92,7 @@ const circuitBreakerSchema = z
     openFor: duration('circuitBreaker.openFor').default(5_000),
   })
   .strict()
+  .transform(({ openFor, ...rest }) => ({ ...rest, openForMs: openFor }))
 
 const multiplier = z.number().positive().max(1_000)
 
@@ -126,6 +134,7 @@ const securitySchema = z
       .prefault({}),
   })
   .strict()
+  .transform(({ retention, ...rest }) => ({ ...rest, retentionMs: retention }))
 
 /** The schema of {@link CacheOptions}; defaults live here. */
 export const cacheOptionsSchema = z
@@ -149,6 +158,15 @@ export const cacheOptionsSchema = z
   })
   .strict()
   .refine((o) => o.ttl + o.grace <= MAX_DURATION_MS, 'ttl + grace must be at most 100 years')
+  // Resolved durations say their unit: `ttlMs`, not `ttl` (which, given by a user, may be '5m').
+  .transform(({ ttl, grace, timeout, hardTimeout, tierTimeout, ...rest }) => ({
+    ...rest,
+    ttlMs: ttl,
+    graceMs: grace,
+    timeoutMs: timeout,
+    hardTimeoutMs: hardTimeout,
+    tierTimeoutMs: tierTimeout,
+  }))
 
 /**
  * Options of {@link createCache}. Durations are milliseconds or strings such as `'5m'`.
@@ -173,7 +191,11 @@ export const cacheOptionsSchema = z
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>
 
-/** {@link CacheOptions} after validation: durations in ms, defaults filled in. */
+/**
+ * {@link CacheOptions} after validation: defaults filled in, durations in ms under names that say so
+ * (`ttlMs`, `graceMs`, `timeoutMs`, `hardTimeoutMs`, `tierTimeoutMs`, `circuitBreaker.openForMs`,
+ * `l2.lockTtlMs`, `l2.commandTimeoutMs`, `l3.cleanupIntervalMs`, `security.retentionMs`).
+ */
 export type ResolvedCacheOptions = Readonly<z.output<typeof cacheOptionsSchema>>
 
 /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) listing every problem found */

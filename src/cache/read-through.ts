@@ -1,19 +1,13 @@
-import type { EventEmitter } from 'node:events'
-import { FactoryError, FactoryTimeoutError } from '../errors.js'
-import type { Counters } from './counters.js'
-import { type EntryPolicy, type Served, createEntry, servedFrom } from '../core/entry.js'
-import type { CacheEvents } from './events.js'
-import { type Factory, FactoryRun, callFactory } from './factory.js'
 import type { DistributedLock } from '../bus/lock.js'
-import { namespaceOf } from './scope.js'
-import { type Found, type TierStack, fresher } from './tier-stack.js'
+import { type Served, createEntry, servedFrom } from '../core/entry.js'
 import { type Limits, normalizeTags } from '../core/validate.js'
-
-/** How one read-through call stores and waits. Durations in ms. */
-export interface CallPolicy extends EntryPolicy {
-  readonly timeoutMs: number | undefined
-  readonly hardTimeoutMs: number | undefined
-}
+import { FactoryError, FactoryTimeoutError } from '../errors.js'
+import type { CallPolicy } from './call-policy.js'
+import type { Counters } from './counters.js'
+import type { EngineEvents } from './events.js'
+import { type Factory, FactoryRun, callFactory } from './factory.js'
+import { namespaceOf } from './scope.js'
+import type { Fill, Found, TierStack } from './tier-stack.js'
 
 interface Flight {
   readonly answer: Promise<Served<unknown>>
@@ -59,14 +53,14 @@ export class ReadThrough {
   constructor(
     private readonly stack: TierStack,
     private readonly counters: Counters,
-    private readonly events: EventEmitter<CacheEvents>,
+    private readonly events: EngineEvents,
     private readonly limits: Limits,
     private readonly crossProcess?: CrossProcessLock,
   ) {}
 
   /**
-   * The value of `(namespace, key)`: joins the call in flight for it, or starts one that looks the key
-   * up below L1 and runs the factory on a miss. The caller has validated key and policy.
+   * The value of `(namespace, key)`: joins the call in flight for it, or starts one that reads the
+   * key through the stack and runs the factory on a miss. The caller has validated key and policy.
    */
   run<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy): Promise<Served<V>> {
     const flightKey = namespace + ':' + key
@@ -121,22 +115,13 @@ export class ReadThrough {
   }
 
   private async fly<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
-    const { stack, counters } = this
-    const since = stack.invalidations.begin()
+    const fill = await this.stack.readForFill(namespace, key)
     try {
-      const now = Date.now()
-      const inL1 = stack.l1?.peekKey(namespace, key, now)
-      if (inL1 !== undefined && now < inL1.freshUntil) {
-        counters.tiers.l1.hits++
-        return answers.final(servedFrom(inL1, 'l1', now))
-      }
-      if (stack.l1) counters.tiers.l1.misses++
-      const found = await stack.lookup(namespace, key, since, now)
-      if (found !== undefined && now < found.entry.freshUntil) return answers.final(servedFrom(found.entry, found.source, now))
-      const stale = fresher(inL1 === undefined ? undefined : { entry: inL1, source: 'l1' }, found)
-      await this.runFactory(namespace, key, factory, policy, stale, since, answers)
+      const found = fill.found
+      if (found?.fresh === true) return answers.final(servedFrom(found.entry, found.source, Date.now(), false))
+      await this.runFactory(namespace, key, factory, policy, found, fill, answers)
     } finally {
-      stack.invalidations.end()
+      fill.done()
     }
   }
 
@@ -146,16 +131,16 @@ export class ReadThrough {
     factory: Factory<V>,
     policy: CallPolicy,
     stale: Found | undefined,
-    since: number,
+    fill: Fill,
     answers: FlightAnswers<V>,
   ): Promise<void> {
     const { counters, events, runs } = this
     // The factory sees the namespace as its caller names it, not the scope prefix tiers store.
     const run = new FactoryRun<V>(namespaceOf(namespace), key, stale?.entry.value as V | undefined)
-    const serveStale = (): boolean => {
+    const serveStale = (reason: 'factory-error' | 'timeout'): boolean => {
       if (stale === undefined) return false
-      counters.staleServed++
-      answers.stale(servedFrom(stale.entry, stale.source, Date.now()))
+      this.stack.servedStale(stale, reason)
+      answers.stale(servedFrom(stale.entry, stale.source, Date.now(), true))
       return true
     }
     const timers: NodeJS.Timeout[] = []
@@ -163,7 +148,7 @@ export class ReadThrough {
       timers.push(
         setTimeout(() => {
           counters.originTimeouts++
-          serveStale()
+          serveStale('timeout')
         }, policy.timeoutMs),
       )
     }
@@ -175,7 +160,7 @@ export class ReadThrough {
           const error = new FactoryTimeoutError(`factory took longer than its hard timeout of ${ms} ms`)
           run.abort(error)
           events.emit('factory:error', { namespace, key, error, servedStale: stale !== undefined })
-          if (!serveStale()) answers.fail(error)
+          if (!serveStale('timeout')) answers.fail(error)
         }, ms),
       )
     }
@@ -183,17 +168,17 @@ export class ReadThrough {
     runs.add(run as FactoryRun<unknown>)
     let produced: Produced<V>
     try {
-      produced = await this.produce(namespace, key, factory, run, since)
+      produced = await this.produce(namespace, key, factory, run, fill)
     } catch (cause) {
       counters.originErrors++
       events.emit('factory:error', { namespace, key, error: cause, servedStale: stale !== undefined })
-      if (!serveStale()) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
+      if (!serveStale('factory-error')) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
       return
     } finally {
       for (const timer of timers) clearTimeout(timer)
       runs.delete(run as FactoryRun<unknown>)
     }
-    if (produced.kind === 'found') return answers.final(servedFrom(produced.found.entry, produced.found.source, Date.now()))
+    if (produced.kind === 'found') return answers.final(servedFrom(produced.found.entry, produced.found.source, Date.now(), false))
 
     try {
       const { value } = produced
@@ -212,8 +197,8 @@ export class ReadThrough {
         },
         this.limits.maxValueBytes,
       )
-      await this.stack.set(entry, since)
-      answers.final(servedFrom(entry, 'origin', entry.createdAt))
+      await fill.store(entry)
+      answers.final(servedFrom(entry, 'origin', entry.createdAt, false))
     } finally {
       // Only now: processes waiting on the lock read the value the moment it is released.
       await produced.release()
@@ -225,7 +210,7 @@ export class ReadThrough {
    * its holder and takes what it stored; if the holder stored nothing (it failed, or crashed and its
    * lock expired), tries to take the lock itself. Rejects with the factory's error.
    */
-  private async produce<V>(namespace: string, key: string, factory: Factory<V>, run: FactoryRun<V>, since: number): Promise<Produced<V>> {
+  private async produce<V>(namespace: string, key: string, factory: Factory<V>, run: FactoryRun<V>, fill: Fill): Promise<Produced<V>> {
     const crossProcess = this.crossProcess
     if (crossProcess === undefined) return this.callOrigin(factory, run, noRelease)
     const { lock, ttlMs } = crossProcess
@@ -243,7 +228,7 @@ export class ReadThrough {
         const held = token
         const release = () => lock.release(name, held).catch((error: unknown) => void this.events.emit('bus:error', { operation: 'lock', error }))
         // Another process may have stored the value between our miss and our lock.
-        const found = await this.freshBelowL1(namespace, key, since)
+        const found = await fill.lookAgain()
         if (found !== undefined) {
           await release()
           return { kind: 'found', found }
@@ -261,7 +246,7 @@ export class ReadThrough {
       // The release notice wakes us at once; the slice bounds the wait when the notice is lost (the
       // holder crashed, or Redis restarted and forgot the lock) to one slice, not a whole lock ttl.
       await lock.waitForRelease(name, Math.min(ttlMs, LOCK_WAIT_SLICE_MS))
-      const found = await this.freshBelowL1(namespace, key, since)
+      const found = await fill.lookAgain()
       if (found !== undefined) return { kind: 'found', found }
     }
   }
@@ -269,11 +254,5 @@ export class ReadThrough {
   private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>): Promise<Produced<V>> {
     this.counters.originCalls++
     return { kind: 'origin', value: await callFactory(factory, run), release }
-  }
-
-  private async freshBelowL1(namespace: string, key: string, since: number): Promise<Found | undefined> {
-    const now = Date.now()
-    const found = await this.stack.lookup(namespace, key, since, now, { record: false })
-    return found !== undefined && now < found.entry.freshUntil ? found : undefined
   }
 }

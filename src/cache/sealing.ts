@@ -7,7 +7,7 @@
  * copied to another tenant, namespace or key fails authentication. 0xC1 is the one byte msgpack never
  * uses (MessagePack spec, "never used" format), so a plain payload never starts with it and tiers can
  * tell the two apart without knowing about encryption: they hand sealed entries up with the
- * {@link SEALED} placeholder as value, and the stack opens them here.
+ * {@link SEALED} placeholder as value, and the stack unseals them here.
  */
 import { CorruptEntryError, InvalidOptionsError, UnknownKeyError } from '../errors.js'
 import { decryptPayload, encryptPayload, envelopeKeyId, reencryptPayload } from '../security/crypto/envelope.js'
@@ -22,7 +22,7 @@ function addressOf(namespace: string, key: string): string {
 }
 
 /**
- * Seals and opens entries with a key ring. With `false`, encryption is off and non-public entries
+ * Seals and unseals entries with a key ring. With `false`, encryption is off and non-public entries
  * are stored in plain text; with none, they cannot go to shared tiers (see {@link Sealer.seal}).
  */
 export class Sealer {
@@ -51,7 +51,7 @@ export class Sealer {
   /**
    * The payload of `entry` (as read from a shared tier) sealed again with the ring's current key,
    * or undefined when it is not sealed or already under the current key.
-   * @throws UnknownKeyError, CorruptEntryError as {@link open}
+   * @throws UnknownKeyError, CorruptEntryError as {@link unseal}
    */
   reseal(entry: Entry): Uint8Array | undefined {
     const payload = entry.payload
@@ -74,7 +74,7 @@ export class Sealer {
    * @throws CorruptEntryError when it fails authentication or decoding, or is sealed in a public
    *   namespace
    */
-  open(entry: Entry): Entry {
+  unseal(entry: Entry): Entry {
     if (entry.value !== SEALED) return entry
     const payload = entry.payload
     const tenant = tenantOf(entry.namespace)

@@ -1,5 +1,6 @@
 import type { Level } from '../core/level.js'
 import type { Counters } from './counters.js'
+import type { TierStack } from './tier-stack.js'
 
 /** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
 export interface TierStats {
@@ -61,4 +62,17 @@ export function statsSnapshot(counters: Counters, tiers: readonly TierPresence[]
     staleServed: counters.staleServed,
     coalesced: counters.coalesced,
   }
+}
+
+/** Entries held per level of `stack` (in `namespace`, or all); a level whose tier fails is left out. */
+export async function countEntries(stack: TierStack, namespace?: string): Promise<Partial<Record<Level, number>>> {
+  const counts: Partial<Record<Level, number>> = {}
+  if (stack.l1) counts.l1 = await stack.l1.count(namespace)
+  await Promise.all(
+    stack.shared.map(async (shared) => {
+      const n = await shared.call('count', (tier) => tier.count(namespace))
+      if (typeof n === 'number') counts[shared.level] = n
+    }),
+  )
+  return counts
 }

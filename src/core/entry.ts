@@ -42,20 +42,22 @@ export interface Served<V> {
   readonly freshUntil: number
 }
 
+/** True while `entry` is fresh at `now` (epoch ms): the one freshness test of the code base. */
 export function isFresh(entry: Entry, now: number): boolean {
   return now < entry.freshUntil
 }
 
+/** True while `entry` is fresh or within grace at `now`: kept, and servable where stale is allowed. */
 export function isAlive(entry: Entry, now: number): boolean {
   return now < entry.staleUntil
 }
 
-/** How `entry`, found at `source`, is served at `now`. */
-export function servedFrom<V>(entry: Entry, source: Source, now: number): Served<V> {
+/** How `entry`, found at `source`, is served at `now`; `stale` as the read that found it judged it. */
+export function servedFrom<V>(entry: Entry, source: Source, now: number, stale = !isFresh(entry, now)): Served<V> {
   return {
     value: entry.value as V,
     source,
-    stale: now >= entry.freshUntil,
+    stale,
     ageMs: Math.max(0, now - entry.createdAt),
     freshUntil: entry.freshUntil,
   }

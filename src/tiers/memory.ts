@@ -8,7 +8,18 @@ export interface MemoryTierOptions {
   readonly maxEntries?: number
   /** Most bytes held, counting each entry's encoded size plus key and bookkeeping. @default 67_108_864 (64 MiB) */
   readonly maxBytes?: number
+  /** Called when the tier drops an entry on its own (not for removals asked of it, nor replacements). */
+  readonly onEvict?: (entry: Entry, reason: EvictionReason) => void
 }
+
+/** Why L1 dropped an entry on its own: past `maxEntries`, past `maxBytes`, or past its grace. */
+export type EvictionReason = 'count' | 'size' | 'expired'
+
+/** Why a key is not in L1, when the tier remembers (see {@link MemoryTier.whyAbsent}). */
+export type Departure = 'evicted' | 'expired' | 'invalidated'
+
+/** Keys whose departure is remembered: enough to explain the misses that follow an eviction wave. */
+const REMEMBERED_DEPARTURES = 1024
 
 // Rough per-entry bookkeeping (entry object, LRU node and map slot, key index slot) so that many tiny
 // values still count against maxBytes.
@@ -29,13 +40,32 @@ export class MemoryTier implements Tier {
   // already cached, instead of hashing a fresh `namespace:key` concatenation on every call.
   private readonly storageKeys = new Map<string, Map<string, string>>()
   private suspended = false
+  // storage key → why it left, oldest first; only the last REMEMBERED_DEPARTURES are kept.
+  private readonly departures = new Map<string, Departure>()
+  // Set around our own deletes, so that dispose can tell an expiry or a wholesale clear from a removal.
+  private deleting: 'expired' | 'cleared' | undefined
+  private readonly onEvict: ((entry: Entry, reason: EvictionReason) => void) | undefined
 
   constructor(options: MemoryTierOptions = {}) {
+    const max = options.maxEntries ?? 10_000
+    this.onEvict = options.onEvict
     this.lru = new LRUCache<string, Entry>({
-      max: options.maxEntries ?? 10_000,
+      max,
       maxSize: options.maxBytes ?? 64 * 1024 * 1024,
       sizeCalculation: (entry, storageKey) => entry.size + storageKey.length * 2 + ENTRY_OVERHEAD_BYTES,
-      dispose: (entry, storageKey) => this.unindex(entry, storageKey),
+      dispose: (entry, storageKey, reason) => {
+        this.unindex(entry, storageKey)
+        if (reason === 'evict') {
+          // lru-cache evicts for the count only when full; otherwise the bytes made it.
+          this.departed(storageKey, 'evicted')
+          this.onEvict?.(entry, this.lru.size >= max ? 'count' : 'size')
+        } else if (reason === 'delete' && this.deleting === 'expired') {
+          this.departed(storageKey, 'expired')
+          this.onEvict?.(entry, 'expired')
+        } else if (reason === 'delete' && this.deleting === undefined) {
+          this.departed(storageKey, 'invalidated')
+        }
+      },
     })
   }
 
@@ -48,10 +78,18 @@ export class MemoryTier implements Tier {
   peek(storageKey: string, now: number): Entry | undefined {
     const entry = this.lru.get(storageKey)
     if (entry !== undefined && entry.staleUntil <= now) {
-      this.lru.delete(storageKey)
+      this.expire(storageKey)
       return undefined
     }
     return entry
+  }
+
+  /**
+   * Why `(namespace, key)` is not here, when it left recently enough to be remembered: evicted,
+   * expired, or removed (invalidated); undefined when it never was, or left long ago.
+   */
+  whyAbsent(namespace: string, key: string): Departure | undefined {
+    return this.departures.size === 0 ? undefined : this.departures.get(MemoryTier.storageKey(namespace, key))
   }
 
   /** Synchronous lookup by address, for the hot path; see {@link peek}. */
@@ -66,12 +104,12 @@ export class MemoryTier implements Tier {
    */
   suspend(): void {
     this.suspended = true
-    this.lru.clear()
+    this.clearAll()
   }
 
   /** Empties the tier again, then lets it fill: the instance hears every invalidation again. */
   resume(): void {
-    this.lru.clear()
+    this.clearAll()
     this.suspended = false
   }
 
@@ -85,6 +123,7 @@ export class MemoryTier implements Tier {
     if (this.suspended) return
     const stored: Entry = entry.payload === undefined ? entry : { ...entry, payload: undefined }
     const storageKey = MemoryTier.storageKey(entry.namespace, entry.key)
+    if (this.departures.size > 0) this.departures.delete(storageKey)
     // The LRU disposes the entry it replaces (unindexing it) before this returns.
     this.lru.set(storageKey, stored)
     if (!this.lru.has(storageKey)) return
@@ -211,7 +250,7 @@ export class MemoryTier implements Tier {
       // peek, not get: listing must not make every key the most recently used.
       const entry = this.lru.peek(storageKey)
       if (entry === undefined) continue
-      if (entry.staleUntil <= now) this.lru.delete(storageKey)
+      if (entry.staleUntil <= now) this.expire(storageKey)
       else live.push(key)
     }
     return live
@@ -226,7 +265,36 @@ export class MemoryTier implements Tier {
   }
 
   async close(): Promise<void> {
-    this.lru.clear()
+    this.clearAll()
+  }
+
+  private expire(storageKey: string): void {
+    this.deleting = 'expired'
+    try {
+      this.lru.delete(storageKey)
+    } finally {
+      this.deleting = undefined
+    }
+  }
+
+  /** Empties the tier without recording departures: every key is gone, for the same reason. */
+  private clearAll(): void {
+    this.deleting = 'cleared'
+    try {
+      this.lru.clear()
+    } finally {
+      this.deleting = undefined
+    }
+    this.departures.clear()
+  }
+
+  private departed(storageKey: string, why: Departure): void {
+    this.departures.delete(storageKey)
+    this.departures.set(storageKey, why)
+    if (this.departures.size > REMEMBERED_DEPARTURES) {
+      const oldest = this.departures.keys().next().value
+      if (oldest !== undefined) this.departures.delete(oldest)
+    }
   }
 
   private unindex(entry: Entry, storageKey: string): void {
