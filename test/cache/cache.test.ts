@@ -211,15 +211,17 @@ describe('invalidation', () => {
     const l3 = new ControlledTier()
     const { cache } = cacheOver(l3)
     const slow = gate()
+    const started = gate()
     const pending = cache.getOrSet(
       'k',
       async () => {
+        started.open()
         await slow.promise
         return 'outdated'
       },
       { tags: ['t'] },
     )
-    await sleep(5)
+    await started.promise
     await cache.invalidateTags(['t'])
     slow.open()
     expect(await pending).toBe('outdated')
@@ -230,8 +232,9 @@ describe('invalidation', () => {
   it('keeps a factory from overwriting a set or delete that came after it started', async () => {
     const { cache } = cacheOver(new ControlledTier())
     const slow = gate()
-    const pending = cache.getOrSet('k', async () => (await slow.promise, 'from-factory'))
-    await sleep(5)
+    const started = gate()
+    const pending = cache.getOrSet('k', async () => (started.open(), await slow.promise, 'from-factory'))
+    await started.promise
     await cache.set('k', 'from-set')
     slow.open()
     await pending
@@ -244,7 +247,7 @@ describe('invalidation', () => {
     await l3.store.set(makeEntry('default', 'k', 'old', { tags: ['t'] }))
     const release = l3.hold()
     const read = cache.getWithInfo('k')
-    await sleep(5)
+    await l3.reached()
     // the invalidation's own calls must not wait on the held get
     const invalidated = cache.invalidateTags(['t'])
     await invalidated

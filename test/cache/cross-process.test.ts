@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ControlledTier, cacheOver, sleep } from '../helpers/cache.js'
+import { ControlledTier, cacheOver, gate, sleep } from '../helpers/cache.js'
 import { MemoryLock } from '../helpers/memory-lock.js'
 
 // Several caches over one shared tier and one lock behave as processes sharing Redis. These are
@@ -26,11 +26,14 @@ describe('single flight across processes', () => {
   it('serves the waiters what the lock holder stored, from the shared tier', async () => {
     const { caches } = processes(2)
     const [a, b] = caches as [(typeof caches)[number], (typeof caches)[number]]
-    const first = a.getOrSetWithInfo('k', async () => (await sleep(30), 'from-a'))
-    await sleep(5)
-    const second = await b.getOrSetWithInfo('k', () => 'from-b')
+    const holding = gate()
+    const finish = gate()
+    const first = a.getOrSetWithInfo('k', async () => (holding.open(), await finish.promise, 'from-a'))
+    await holding.promise // a holds the lock and runs its factory
+    const second = b.getOrSetWithInfo('k', () => 'from-b')
+    finish.open()
     expect((await first).source).toBe('origin')
-    expect(second).toMatchObject({ value: 'from-a', source: 'l3' })
+    expect(await second).toMatchObject({ value: 'from-a', source: 'l3' })
   })
 
   it('is delayed by the lock ttl at most when the holder crashed', async () => {
@@ -46,12 +49,16 @@ describe('single flight across processes', () => {
   it('lets the next process try when the holder failed', async () => {
     const { caches } = processes(2)
     const [a, b] = caches as [(typeof caches)[number], (typeof caches)[number]]
+    const holding = gate()
+    const fail = gate()
     const failing = a.getOrSet('k', async () => {
-      await sleep(20)
+      holding.open()
+      await fail.promise
       throw new Error('origin down')
     })
-    await sleep(5)
+    await holding.promise
     const second = b.getOrSet('k', () => 'from-b')
+    fail.open()
     await expect(failing).rejects.toMatchObject({ code: 'TC_FACTORY_ERROR' })
     expect(await second).toBe('from-b')
   })

@@ -46,8 +46,16 @@ describe('instances sharing Redis', () => {
 
   it('drop invalidated tags from every L1', async () => {
     const [a, b] = (await instances(2)) as [Cache, Cache]
+    const heardSet = new Promise<void>((resolve) =>
+      b.on('removal', ({ removal, remote }) => {
+        if (remote && removal.kind === 'key' && removal.key === 'k') resolve()
+      }),
+    )
     await a.set('k', 'v', { tags: ['t'] })
-    expect(await b.get('k')).toBe('v')
+    // Only once a's set message has dropped b's old copy and b serves 'k' from L1: then only the
+    // invalidation's message can take it out of b's L1 (with L2 alone clean, b would still serve it).
+    await heardSet
+    await vi.waitFor(async () => expect((await b.getWithInfo('k'))?.source).toBe('l1'))
     await a.invalidateTags(['t'])
     await vi.waitFor(async () => expect(await b.get('k')).toBeUndefined())
   })

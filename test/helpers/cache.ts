@@ -18,15 +18,23 @@ export class ControlledTier implements Tier {
   failing = false
   calls = 0
   private gate: Promise<void> | undefined
+  private arrived: { promise: Promise<void>; open: () => void } | undefined
 
-  /** Holds every get until the returned function is called. */
+  /** Holds every get until the returned function is called; see {@link reached}. */
   hold(): () => void {
     let release!: () => void
     this.gate = new Promise((resolve) => (release = resolve))
+    this.arrived = gate()
     return () => {
       this.gate = undefined
       release()
     }
+  }
+
+  /** Resolves once a get is held by {@link hold}: a gate to order callers instead of a sleep. */
+  reached(): Promise<void> {
+    if (this.arrived === undefined) throw new Error('reached() needs hold() first')
+    return this.arrived.promise
   }
 
   private async enter(): Promise<void> {
@@ -37,7 +45,10 @@ export class ControlledTier implements Tier {
   async get(namespace: string, key: string): Promise<Entry | undefined> {
     await this.enter()
     const entry = await this.store.get(namespace, key)
-    if (this.gate) await this.gate
+    if (this.gate) {
+      this.arrived?.open()
+      await this.gate
+    }
     return entry
   }
   async getMany(namespace: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
