@@ -25,7 +25,7 @@ export class CacheCore {
  * The read behind `getMany`, `entries` and `exportSubject`, for keys already validated (a listing's
  * keys come from storage, where a cache with larger limits may have written them): each key counted
  * as a request, fresh values served, stale ones only with `allowStale`. `backfill: false` keeps
- * lower hits out of the upper tiers.
+ * hits in the shared tiers out of the faster ones.
  */
 export async function readServed<V>(
   core: CacheCore,

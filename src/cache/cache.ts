@@ -9,7 +9,7 @@ import { type ListOptions, listEntries, listKeys, listPageSize } from './listing
 import { assertFields, project } from './projection.js'
 import type { ReencryptReport } from './reencrypt.js'
 import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, scopeFor } from './scope.js'
-import { type CacheStats, countEntries, statsSnapshot } from './stats.js'
+import { type CacheStats, countEntries, statsSnapshot, tierHealth } from './stats.js'
 import { exportEntries, subjectPrefix } from './subjects.js'
 import type { TierHealth } from './tier-stack.js'
 import type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
@@ -54,7 +54,7 @@ export class Cache {
 
   /**
    * The fresh value under `key`, or undefined on a miss. Reads L1, then the shared tiers in order,
-   * backfilling the faster tiers on a lower hit.
+   * backfilling the faster tiers on a hit in a slower one.
    * @throws InvalidKeyError, InvalidOptionsError (an unknown option), CacheClosedError
    */
   get<V = unknown>(key: string, options?: GetOptions): Promise<V | undefined> {
@@ -96,12 +96,10 @@ export class Cache {
    * for await (const key of cache.namespace('sessions').keys({ pageSize: 1_000 })) console.log(key)
    * @param options - `pageSize`: keys per round trip to the tier, 1 to 10,000. @default 500
    * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) at once when `pageSize` is invalid, and
-   *   CacheClosedError when the cache is closed. While iterating, `next()` rejects with
-   *   CacheClosedError once the cache is closed, and with TierUnavailableError
-   *   (`TC_TIER_UNAVAILABLE`, the tier's error as `cause`) when the listing tier fails or its circuit
-   *   is open. Tier failures never fail reads and writes, which other tiers can answer; no other tier
-   *   holds the whole namespace, and an empty or partial list would pass for the truth, so a listing
-   *   throws. The iteration cannot go on after that error; start a new one.
+   *   CacheClosedError when the cache is closed. `next()` rejects with CacheClosedError once the cache
+   *   is closed, and with TierUnavailableError (`TC_TIER_UNAVAILABLE`, `cause`: the tier's error) when
+   *   the listing tier fails or its circuit is open: no other tier holds the whole namespace, and a
+   *   partial list would pass for the truth. The iteration cannot go on after that; start a new one.
    */
   keys(options?: ListOptions): AsyncIterableIterator<string> {
     const pageSize = listPageSize(options)
@@ -115,7 +113,7 @@ export class Cache {
    * {@link getMany} reads them (fresh only: L1, then the shared tiers, each asked once per page).
    * Keys whose entry went stale, expired or was removed between the listing and the read are skipped.
    *
-   * Unlike `getMany`, these reads do not copy what they find in lower tiers into L1, so iterating a
+   * Unlike `getMany`, these reads do not copy what they find in the shared tiers into L1, so iterating a
    * namespace larger than L1 does not evict L1's working set; they do count as requests and hits in
    * {@link stats}. Values read from L1 are shared by reference: do not mutate them.
    *
@@ -263,10 +261,10 @@ export class Cache {
    * listing as {@link keys}.
    * @param options - `pageSize`: keys per round trip, 1 to 10,000. @default 500
    */
-  exportSubject(subject: Subject, options?: ListOptions): AsyncGenerator<ExportedEntry, void, undefined> {
+  async *exportSubject(subject: Subject, options?: ListOptions): AsyncGenerator<ExportedEntry, void, undefined> {
     const prefix = subjectPrefix(this.scope, subject)
     const pageSize = listPageSize(options)
-    return exportEntries(() => this.usable().stack, prefix, pageSize, (namespace, keys) => readServed(this.usable(), namespace, keys, true, false))
+    yield* exportEntries(() => this.usable().stack, prefix, pageSize, (namespace, keys) => readServed(this.usable(), namespace, keys, true, false))
   }
 
   /**
@@ -289,29 +287,24 @@ export class Cache {
     const counts = await countEntries(stack)
     return statsSnapshot(
       counters,
-      stack.health().map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
+      tierHealth(stack).map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
     )
   }
 
-  /**
-   * The bus's state: `'none'` without Redis; `'listening'`; `'deaf'` while this instance may have missed
-   * invalidations (its L1 is cleared and bypassed until the bus listens again).
-   */
+  /** The bus: `'none'` without Redis; `'listening'`; `'deaf'` while it may have missed messages (L1 is then bypassed). */
   get busState(): 'none' | 'listening' | 'deaf' {
     return this.core.stack.busState
   }
 
   /** Each tier's kind and circuit state. */
   health(): TierHealth[] {
-    return this.core.stack.health()
+    return tierHealth(this.core.stack)
   }
 
   /**
-   * Subscribes to a cache event (see events.ts): what happens (`tier:hit`, `tier:miss` with its
-   * reason, `tier:write`, `entry:stale`, `entry:evict`, `removal`) and what fails (`tier:error`,
-   * `circuit:change`, `factory:error`, `entry:corrupt`, `entry:unreadable`, `bus:error`, `bus:state`).
-   * Listeners run synchronously inside the call that emits; events without listeners cost nothing.
-   * Views of one cache share its events.
+   * Subscribes to a cache event ({@link CacheEvents}: hits, misses with their reason, writes, stale
+   * answers, evictions, removals, failures), shared by every view. Listeners run synchronously inside
+   * the call that emits; an event without listeners costs one property read.
    */
   on<E extends CacheEventName>(event: E, listener: (...args: CacheEvents[E]) => void): this {
     this.core.events.on(event, listener)

@@ -108,7 +108,7 @@ export interface StaleEvent {
   readonly reason: 'requested' | 'factory-error' | 'timeout'
 }
 
-/** An entry was written to a tier: by a set or a factory result, or as a backfill of a lower hit. */
+/** An entry was written to a tier: by a set or a factory result, or as a backfill of a hit in a slower tier. */
 export interface WriteEvent {
   readonly level: Level
   readonly namespace: string

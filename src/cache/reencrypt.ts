@@ -28,11 +28,11 @@ export interface ReencryptReport {
  */
 export async function reencryptTiers(tiers: readonly GuardedTier[], sealer: Sealer): Promise<ReencryptReport> {
   const report = { examined: 0, rewritten: 0, unreadable: 0, corrupt: 0 }
-  for (const lower of tiers) {
+  for (const shared of tiers) {
     const call = async <T>(operation: string, run: (tier: Tier) => Promise<T>): Promise<T> => {
-      const result = await lower.call(operation, run)
+      const result = await shared.call(operation, run)
       if (result === FAILED || result === CORRUPT) {
-        throw new TierUnavailableError(`${lower.level} (${lower.tier.kind}) tier failed during re-encryption`, { cause: lower.lastError })
+        throw new TierUnavailableError(`${shared.level} (${shared.tier.kind}) tier failed during re-encryption`, { cause: shared.lastError })
       }
       return result
     }

@@ -62,3 +62,6 @@ export interface TierStackOptions {
   /** The levels that may hold entries of each scope. @default every level for every scope */
   readonly scopeTiers?: Readonly<Record<ScopeLevel, readonly Level[]>>
 }
+
+/** Which tiers a walk of the stack reads, and whether it counts: see `TierStack.read`. */
+export type Walk = 'every tier' | 'shared again'

@@ -1,6 +1,6 @@
 import type { Level } from '../core/level.js'
 import type { Counters } from './counters.js'
-import type { TierStack } from './tier-stack.js'
+import type { TierHealth, TierStack } from './tier-stack.js'
 
 /** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
 export interface TierStats {
@@ -75,4 +75,19 @@ export async function countEntries(stack: TierStack, namespace?: string): Promis
     }),
   )
   return counts
+}
+
+/** Each tier's kind and circuit state, L1 first, for `/health` and the dashboard. */
+export function tierHealth(stack: TierStack): TierHealth[] {
+  const l1: TierHealth[] = stack.l1 ? [{ level: 'l1', kind: stack.l1.kind, circuit: 'closed', shared: false, durable: false }] : []
+  return [
+    ...l1,
+    ...stack.shared.map(({ level, tier, breaker }) => ({
+      level,
+      kind: tier.kind,
+      circuit: breaker.state,
+      shared: tier.capabilities.shared,
+      durable: tier.capabilities.durable,
+    })),
+  ]
 }

@@ -12,12 +12,9 @@ import { Removals } from './removal.js'
 import { type ScopeLevel, levelOf } from './scope.js'
 import type { Sealer } from './sealing.js'
 import { readShared } from './shared-read.js'
-import type { Fill, Found, TierHealth, TierStackOptions } from './stack-types.js'
+import type { Fill, Found, TierStackOptions, Walk } from './stack-types.js'
 
 export type { Fill, Found, SharedTiers, TierHealth, TierStackOptions } from './stack-types.js'
-
-/** Which tiers a walk reads, and whether it counts. */
-type Walk = 'every tier' | 'shared again'
 
 /**
  * The tiers in order, fastest first: every read of the cache walks L1 → L2 → L3 here, stops at the
@@ -193,20 +190,6 @@ export class TierStack {
   get busState(): 'none' | 'listening' | 'deaf' {
     if (this.bus === undefined) return 'none'
     return this.bus.listening ? 'listening' : 'deaf'
-  }
-
-  health(): TierHealth[] {
-    const l1: TierHealth[] = this.l1 ? [{ level: 'l1', kind: this.l1.kind, circuit: 'closed', shared: false, durable: false }] : []
-    return [
-      ...l1,
-      ...this.shared.map(({ level, tier, breaker }) => ({
-        level,
-        kind: tier.kind,
-        circuit: breaker.state,
-        shared: tier.capabilities.shared,
-        durable: tier.capabilities.durable,
-      })),
-    ]
   }
 
   /** Closes every tier and the bus. Writes that come later (a factory that ends after it) are dropped. */

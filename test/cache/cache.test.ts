@@ -19,7 +19,7 @@ describe('get and set', () => {
     expect((await l3.store.get('default', 'k'))?.value).toBe('v')
   })
 
-  it('backfills L1 from a lower hit with the remaining ttl', async () => {
+  it('backfills L1 from an L3 hit with the remaining ttl', async () => {
     const l3 = new ControlledTier()
     const { cache, l1 } = cacheOver(l3)
     const entry = makeEntry('default', 'k', 'from-l3', { freshMs: 30_000, staleMs: 10_000 })

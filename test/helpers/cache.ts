@@ -103,8 +103,8 @@ export function cacheOver(
   options: CacheOptions = {},
   lock?: { readonly lock: DistributedLock; readonly ttlMs: number },
 ): { cache: Cache; l1: MemoryTier | undefined } {
-  const lower = l3 === undefined ? [] : [{ level: 'l3' as const, tier: l3 }]
-  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), lower, lock === undefined ? {} : { crossProcess: lock })
+  const shared = l3 === undefined ? [] : [{ level: 'l3' as const, tier: l3 }]
+  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), shared, lock === undefined ? {} : { crossProcess: lock })
   return { cache, l1: l1Of(cache) }
 }
 
