@@ -16,11 +16,11 @@ export class InvalidationLog {
   private readonly erasures = new Map<string, number>()
 
   /**
-   * Opens a ticket for an operation (a read and its backfills, a read-through and its write): what is
+   * Issues a ticket for an operation (a read and its backfills, a read-through and its write): what is
    * invalidated from now on is remembered until the ticket is released, so that the operation can
    * ask whether what it read is outdated.
    */
-  open(): InvalidationTicket {
+  issue(): InvalidationTicket {
     return new InvalidationTicket(this, this.begin())
   }
 
@@ -74,7 +74,7 @@ export class InvalidationLog {
 }
 
 /**
- * One operation's view of the {@link InvalidationLog}, from {@link InvalidationLog.open} until its
+ * One operation's view of the {@link InvalidationLog}, from {@link InvalidationLog.issue} until its
  * last holder releases it (the operation, and any background backfill it started).
  */
 export class InvalidationTicket {
@@ -85,7 +85,7 @@ export class InvalidationTicket {
     private readonly since: number,
   ) {}
 
-  /** True when `(namespace, key)` with `tags` was invalidated after the ticket opened. */
+  /** True when `(namespace, key)` with `tags` was invalidated after the ticket was issued. */
   isOutdated(namespace: string, key: string, tags: readonly string[]): boolean {
     return this.log.isOutdated(this.since, namespace, key, tags)
   }

@@ -24,7 +24,7 @@ export type { Fill, Found, SharedTiers, TierHealth, TierStackOptions } from './s
  * the stack carries on with the tiers that work. Every change is published on the bus, when there is
  * one, so that other instances drop it from their L1.
  *
- * Every read opens an {@link InvalidationTicket} and keeps it until its backfills are done, so that
+ * Every read is issued an {@link InvalidationTicket} and keeps it until its backfills are done, so that
  * nothing invalidated after the read started is written back; so does a read-through, until its
  * factory's result is stored.
  */
@@ -95,7 +95,7 @@ export class TierStack {
    * set), else the freshest stale one, else undefined.
    */
   async read(namespace: string, keys: readonly string[], backfill = true): Promise<(Found | undefined)[]> {
-    const ticket = this.invalidations.open()
+    const ticket = this.invalidations.issue()
     try {
       return await this.walk(namespace, keys, ticket, 'every tier', backfill)
     } finally {
@@ -105,7 +105,7 @@ export class TierStack {
 
   /** {@link read} of one key for a read-through, with the {@link Fill} that stores its result. */
   async readForFill(namespace: string, key: string): Promise<Fill> {
-    const ticket = this.invalidations.open()
+    const ticket = this.invalidations.issue()
     try {
       const [found] = await this.walk(namespace, [key], ticket, 'every tier', true)
       return {
@@ -285,7 +285,7 @@ export class TierStack {
 
   /**
    * Writes `entry` to every tier. With a ticket (a factory's result), the write is skipped, or undone,
-   * when the entry was invalidated since the ticket opened, and dropped once the stack is closed;
+   * when the entry was invalidated since the ticket was issued, and dropped once the stack is closed;
    * without one (a caller's set), read-throughs in flight for the key are told they are outdated.
    * Resolves false when the write was skipped or undone.
    */
