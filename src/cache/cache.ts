@@ -1,5 +1,5 @@
 import { CacheClosedError, ForbiddenError, InvalidOptionsError } from '../errors.js'
-import { type Served, createEntry } from '../core/entry.js'
+import { type Entry, type Served, createEntry } from '../core/entry.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/validate.js'
 import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions } from './call-policy.js'
 import { type CacheCore, readServed } from './cache-core.js'
@@ -14,7 +14,7 @@ import { exportEntries, subjectPrefix } from './subjects.js'
 import type { TierHealth } from './tier-stack.js'
 import type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
 
-export { CacheCore } from './cache-core.js'
+export type { CacheCore } from './cache-core.js'
 export type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
 
 /**
@@ -332,7 +332,7 @@ export class Cache {
    * The fresh L1 entry of `key`, counted as a request and a hit, when the call needs no more checks
    * (options already seen, cache open). The hot path: no allocation.
    */
-  private freshInL1(key: string, options: object | undefined, kind: KnownOptions) {
+  private freshInL1(key: string, options: object | undefined, kind: KnownOptions): Entry | undefined {
     const core = this.core
     if (core.closed || typeof key !== 'string' || (options !== undefined && !kind.checked.has(options))) return undefined
     // A key in L1 was validated when it was stored, so a hit needs no validation.
