@@ -1,7 +1,7 @@
 import { CacheClosedError, ForbiddenError, InvalidOptionsError } from '../errors.js'
 import { type Entry, type Served, createEntry } from '../core/entry.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/validate.js'
-import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions } from './call-policy.js'
+import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions, knownOptions } from './call-policy.js'
 import { type CacheCore, readServed } from './cache-core.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
@@ -330,11 +330,11 @@ export class Cache {
 
   /**
    * The fresh L1 entry of `key`, counted as a request and a hit, when the call needs no more checks
-   * (options already seen, cache open). The hot path: no allocation.
+   * (cache open, options all known). The hot path: no allocation.
    */
   private freshInL1(key: string, options: object | undefined, kind: KnownOptions): Entry | undefined {
     const core = this.core
-    if (core.closed || typeof key !== 'string' || (options !== undefined && !kind.checked.has(options))) return undefined
+    if (core.closed || typeof key !== 'string' || (options !== undefined && !knownOptions(options, kind))) return undefined
     // A key in L1 was validated when it was stored, so a hit needs no validation.
     const entry = core.stack.freshInL1(this.stored, key)
     if (entry !== undefined) core.counters.requests++

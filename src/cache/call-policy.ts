@@ -46,6 +46,17 @@ export function checkOptions(options: object | undefined, kind: KnownOptions): v
 }
 
 /**
+ * True when `options` names only options of `kind`: the test of the L1-hit fast path, which
+ * allocates nothing. On false, the caller takes the slow path, where {@link checkOptions} throws.
+ */
+export function knownOptions(options: object, kind: KnownOptions): boolean {
+  if (kind.checked.has(options)) return true
+  if (typeof options !== 'object' || options === null) return false
+  for (const name in options) if (!kind.names.has(name) && Object.hasOwn(options, name)) return false
+  return true
+}
+
+/**
  * The policy of one call: its options over the cache's defaults, ttl and grace multiplied by the
  * scope role's `security.ttlMultiplier` and cut to the scope's `security.retention` (ttl first,
  * then grace). Options have been checked with {@link checkOptions}.

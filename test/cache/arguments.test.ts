@@ -16,6 +16,7 @@ describe('per-call options', () => {
     await expect(cache.getMany(['k'], { ttl: '1m' } as never)).rejects.toMatchObject({ code: 'TC_INVALID_OPTIONS' })
     // an option of getOrSet is not one of set
     await expect(cache.set('k', 1, { timeout: '1s' } as never)).rejects.toMatchObject({ code: 'TC_INVALID_OPTIONS' })
+    await expect(cache.get('k', null as never)).rejects.toMatchObject({ code: 'TC_INVALID_OPTIONS' })
   })
 
   it('accepts every documented option, and the same object again', async () => {
@@ -25,6 +26,7 @@ describe('per-call options', () => {
     expect(await cache.getOrSet('k', () => ({ a: 2 }), options)).toEqual({ a: 1 })
     await cache.set('s', 1, { ttl: '1m', grace: 0, tags: [] })
     expect(await cache.get('s', { allowStale: true })).toBe(1)
+    expect(await cache.get('s', { allowStale: true })).toBe(1) // a new object on the warm path
   })
 })
 
