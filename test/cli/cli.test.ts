@@ -71,9 +71,9 @@ describe('tiercache (built, spawned)', () => {
   })
 
   it.each([
-    [['replay', smallTrace, '--bogus'], /unknown option '--bogus'/],
-    [['replay'], /missing required argument 'trace'/],
-    [['nope'], /unknown command 'nope'/],
+    [['replay', smallTrace, '--bogus'], /^error TC_INVALID_OPTIONS: unknown option '--bogus'/],
+    [['replay'], /^error TC_INVALID_OPTIONS: missing required argument 'trace'/],
+    [['nope'], /^error TC_INVALID_OPTIONS: unknown command 'nope'/],
     [['replay', smallTrace, '--concurrency', '0'], /^error TC_INVALID_OPTIONS: --concurrency must be an integer from 1/],
     [['replay', smallTrace, '--l3', 'mysql:x'], /^error TC_INVALID_OPTIONS: --l3 must be/],
     [['replay', smallTrace, '--seed', '3'], /^error TC_INVALID_OPTIONS: --requests and --seed apply to zipf/],
@@ -104,7 +104,7 @@ describe('tiercache (built, spawned)', () => {
   it('exits 1 when no server answers at --url or TIERCACHE_URL', async () => {
     const url = `http://127.0.0.1:${await freePort()}`
     for (const run of [tiercache(['stats', '--url', url]), tiercache(['purge', '--tags', 'a', '--namespace', 'ns'], { TIERCACHE_URL: url })]) {
-      expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
+      expect(run.stderr).toMatch(new RegExp(`^error TC_SERVER_UNREACHABLE: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
       expect(run.code).toBe(1)
     }
   })
@@ -152,7 +152,10 @@ describe('tiercache (built, spawned)', () => {
       const url = await listening(child)
       expect(url).toBe(`http://127.0.0.1:${port}`)
       const anonymous = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
-      expect([anonymous.code, anonymous.stderr]).toEqual([1, `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key> (HTTP 401 from ${url}/v1/stats)\n`])
+      expect([anonymous.code, anonymous.stderr]).toEqual([
+        1,
+        `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key>; give an API key with --token <key> or TIERCACHE_TOKEN (tiercache keys create makes one) (HTTP 401 from ${url}/v1/stats)\n`,
+      ])
       const { key } = createKey(['--sqlite', join(dir, 'serve/cache.db')])
       const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
       expect(stats.code).toBe(0)
