@@ -3,9 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
+import { CliError, ExitCode, reportError } from '../../src/cli/errors.js'
+import { InterruptedError } from '../../src/errors.js'
 import { createCache } from '../../src/index.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { startServer } from '../../src/server/index.js'
@@ -227,5 +230,25 @@ describe('stats and purge against a server started in-process', () => {
     expect(text).toMatch(/^invalidations\s+1$/m)
     expect(text).toMatch(/^since\s+2026-01-02T03:04:05Z \(this server instance\)$/m)
     expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than a tenant's statistics/)
+  })
+})
+
+describe('reportError', () => {
+  function report(error: unknown): [number, string] {
+    let text = ''
+    const stream = new PassThrough()
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const code = reportError(error, { stdout: stream, stderr: stream })
+    return [code, text]
+  }
+
+  it('prints a TC_ code for every error: its own, the one of its exit code, or TC_INTERNAL for a bug', () => {
+    expect(report(new CliError('refused', ExitCode.failure, 'TC_FORBIDDEN'))).toEqual([1, 'error TC_FORBIDDEN: refused\n'])
+    expect(report(new CliError('bad flag', ExitCode.usage))).toEqual([2, 'error TC_INVALID_OPTIONS: bad flag\n'])
+    expect(report(new CliError('replay interrupted', ExitCode.interrupted))).toEqual([130, 'error TC_INTERRUPTED: replay interrupted\n'])
+    expect(report(new InterruptedError('stopped'))).toEqual([130, 'error TC_INTERRUPTED: stopped\n'])
+    const [code, text] = report(new TypeError('x is undefined'))
+    expect(code).toBe(1)
+    expect(text).toMatch(/^error TC_INTERNAL: unexpected failure; please report it with this trace:\nTypeError: x is undefined\n\s+at /)
   })
 })
