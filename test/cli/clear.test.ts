@@ -63,7 +63,7 @@ describe('tiercache clear', () => {
 
     const rest = await inProcess(['clear', '--json', '--sqlite', file])
     expect(rest.code).toBe(0)
-    expect(JSON.parse(rest.stdout)).toEqual({ cleared: 'all', storage: [`the SQLite file ${file}`] })
+    expect(JSON.parse(rest.stdout)).toEqual({ namespace: null, storage: [`the SQLite file ${file}`] })
     expect(await left({ l3: { sqlite: file } }, '')).toEqual([])
 
     const store = await openCredentialStore({ sqlite: file })

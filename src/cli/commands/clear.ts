@@ -21,7 +21,7 @@ const SCOPED = '~'
  * `--sqlite`/TIERCACHE_SQLITE; `--redis`/REDIS_URL for L2). Only the entries' table (and Redis keys
  * under the prefix) is touched: the API keys, the audit log and the key file stay. It works on the
  * storage straight away, as `keys` does, so the L1 of a running server keeps what it holds until
- * its ttl: restart it, or clear through it.
+ * its ttl: restart it to drop that too. `--json` prints `{ namespace: ns | null, storage: [...] }`.
  */
 export function registerClear(program: Command, ctx: CliContext): void {
   program
@@ -31,7 +31,7 @@ export function registerClear(program: Command, ctx: CliContext): void {
     .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
     .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis: clear it too').env('REDIS_URL'))
-    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache (l2.prefix)').env('TIERCACHE_REDIS_PREFIX').default('tc'))
+    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache (l2.prefix)').default('tc'))
     .option('--json', 'print what was cleared as JSON')
     .action(async (flags: ClearFlags & { readonly redisPrefix: string }, command: Command) => {
       const namespace = flags.namespace === undefined ? undefined : checkNamespace(flags.namespace)
@@ -51,7 +51,7 @@ export function registerClear(program: Command, ctx: CliContext): void {
         await Promise.all(tiers.map((tier) => tier.close()))
       }
       if (flags.json === true) {
-        ctx.stdout.write(`${JSON.stringify({ cleared: namespace ?? 'all', storage: cleared })}\n`)
+        ctx.stdout.write(`${JSON.stringify({ namespace: namespace ?? null, storage: cleared })}\n`)
         return
       }
       const what = namespace === undefined ? 'every cached entry' : `every cached entry of namespace ${namespace}`
