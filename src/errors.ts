@@ -32,6 +32,10 @@ export type ErrorCode =
   | 'TC_UNKNOWN_KEY'
   | 'TC_UNAUTHORIZED'
   | 'TC_FORBIDDEN'
+  | 'TC_SERVER_UNREACHABLE'
+  | 'TC_UNEXPECTED_ANSWER'
+  | 'TC_OUTPUT_FAILED'
+  | 'TC_INTERRUPTED'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -116,6 +120,17 @@ export class UnknownKeyError extends defineError('TC_UNKNOWN_KEY', 500, 'Unknown
 export class UnauthorizedError extends defineError('TC_UNAUTHORIZED', 401, 'UnauthorizedError') {}
 /** The API key is valid but its roles or tenant do not allow the request. 403. */
 export class ForbiddenError extends defineError('TC_FORBIDDEN', 403, 'ForbiddenError') {}
+/** The command line could not reach a tiercache server, or it did not answer in time. 503. */
+export class ServerUnreachableError extends defineError('TC_SERVER_UNREACHABLE', 503, 'ServerUnreachableError') {}
+/**
+ * The command line got an answer it cannot use: not JSON, not the expected shape, an error without a
+ * `TC_` code (not a tiercache server), or one cut short. 502.
+ */
+export class UnexpectedAnswerError extends defineError('TC_UNEXPECTED_ANSWER', 502, 'UnexpectedAnswerError') {}
+/** The command line could not write its output file; the file system's error is the `cause`. 500. */
+export class OutputFailedError extends defineError('TC_OUTPUT_FAILED', 500, 'OutputFailedError') {}
+/** A command was stopped by SIGINT before it finished (exit code 130). 499, as for a client that went away. */
+export class InterruptedError extends defineError('TC_INTERRUPTED', 499, 'InterruptedError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
 import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
 import { type Coordination, assembleCache } from './cache/assemble.js'
@@ -32,7 +33,9 @@ export function createCache(options?: CacheOptions): Cache {
  * prefixes share nothing.
  */
 function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier; coordination: Coordination } {
-  const { redis: connection, prefix, commandTimeoutMs } = l2
+  const { prefix, commandTimeoutMs } = l2
+  // A RedisClientLike is an ioredis client by contract (options.ts checks its shape).
+  const connection = l2.redis as string | Redis | Cluster
   const tier = new DeferredTier('redis', { shared: true, durable: false, boundedCalls: true }, async () => {
     const { createRedisTier } = await import('./tiers/redis/index.js')
     return createRedisTier({ connection, prefix, commandTimeoutMs })
@@ -80,6 +83,7 @@ export { KeyRing } from './security/crypto/key-ring.js'
 export type { CacheStats, TierStats } from './cache/stats.js'
 export type { CircuitState } from './cache/circuit-breaker.js'
 export type { Duration } from './core/duration.js'
+export type { RedisClientLike } from './core/redis-client.js'
 export { toMs } from './core/duration.js'
 export type { Entry, Served, Source } from './core/entry.js'
 export type {

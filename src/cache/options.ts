@@ -1,8 +1,8 @@
-import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
 import { KeyRing } from '../security/crypto/key-ring.js'
 import { MAX_DURATION_MS, toMs } from '../core/duration.js'
+import { type RedisClientLike, isRedisClientLike } from '../core/redis-client.js'
 import { namespaceSchema } from '../core/validate.js'
 
 const durationInput = z.union([z.number(), z.string()])
@@ -47,18 +47,13 @@ const l3Schema = z.union([
     .transform(({ cleanupInterval, ...rest }) => ({ ...rest, cleanupIntervalMs: cleanupInterval })),
 ])
 
-/** An ioredis `Redis` or `Cluster`, recognised by shape so that ioredis need not be loaded to check. */
-function isRedisClient(value: unknown): value is Redis | Cluster {
-  return typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function'
-}
-
 const l2Schema = z.union([
   z.literal(false),
   z
     .object({
       redis: z.union([
         z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
-        z.custom<Redis | Cluster>(isRedisClient, 'must be a redis:// URL or an ioredis Redis or Cluster'),
+        z.custom<RedisClientLike>(isRedisClientLike, 'must be a redis:// URL or an ioredis Redis or Cluster'),
       ]),
       prefix: z
         .string()

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander'
-import { isTiercacheError } from '../errors.js'
+import { type ErrorCode, isTiercacheError } from '../errors.js'
 import type { CliContext } from './context.js'
 
 /** Exit codes of the `tiercache` command. */
@@ -14,8 +14,9 @@ export const ExitCode = {
 } as const
 
 /**
- * An expected failure that is not a {@link TiercacheError}, such as an unreachable server or an
- * error answered by one. Printed as `error[ CODE]: message`, without a stack trace.
+ * An expected failure with an exit code of its own, or an error answered by a server (whose `TC_`
+ * code is not in this version's catalogue, perhaps). Printed as `error CODE: message`, without a
+ * stack trace; without a code, the code of its exit code is printed (see {@link codeOfExit}).
  */
 export class CliError extends Error {
   constructor(
@@ -34,15 +35,27 @@ export class CliError extends Error {
 /** Codes that mean the command line itself is wrong, hence exit code 2. */
 const USAGE_CODES: ReadonlySet<string> = new Set(['TC_INVALID_OPTIONS', 'TC_INVALID_DURATION'])
 
+/** The code printed for a {@link CliError} that has none: every error the command prints has one. */
+function codeOfExit(exitCode: number): ErrorCode {
+  if (exitCode === ExitCode.usage) return 'TC_INVALID_OPTIONS'
+  if (exitCode === ExitCode.interrupted) return 'TC_INTERRUPTED'
+  return 'TC_INTERNAL'
+}
+
+function exitCodeOf(code: string): number {
+  if (USAGE_CODES.has(code)) return ExitCode.usage
+  return code === 'TC_INTERRUPTED' ? ExitCode.interrupted : ExitCode.failure
+}
+
 /**
  * Prints `error` to the context's stderr and returns the exit code:
  *
- * - a commander error (unknown flag, missing argument: already printed by commander) → 2, or 0 for
- *   `--help` and `--version`;
+ * - a commander error (unknown flag, missing argument: already printed by commander, as
+ *   `error TC_INVALID_OPTIONS: ...`, see {@link commanderErrorOutput}) → 2, or 0 for `--help` and `--version`;
  * - a TiercacheError → `error TC_CODE: message` (and its cause's message, except for `TC_INVALID_*`),
- *   2 for invalid options, else 1;
- * - a {@link CliError} → `error[ CODE]: message`, its exit code;
- * - anything else is a bug → `error: ` and the stack trace, 1.
+ *   2 for invalid options, 130 for `TC_INTERRUPTED`, else 1;
+ * - a {@link CliError} → `error CODE: message`, its exit code;
+ * - anything else is a bug → `error TC_INTERNAL: ` and the stack trace, 1.
  */
 export function reportError(error: unknown, ctx: CliContext): number {
   if (error instanceof CommanderError) {
@@ -52,14 +65,22 @@ export function reportError(error: unknown, ctx: CliContext): number {
     // Validation errors say all there is to say; a tier's failure is explained by its cause.
     const cause = error.code.startsWith('TC_INVALID_') ? '' : describeCause(error.cause)
     ctx.stderr.write(`error ${error.code}: ${error.message}${cause}\n`)
-    return USAGE_CODES.has(error.code) ? ExitCode.usage : ExitCode.failure
+    return exitCodeOf(error.code)
   }
   if (error instanceof CliError) {
-    ctx.stderr.write(`error${error.code === undefined ? '' : ' ' + error.code}: ${error.message}\n`)
+    ctx.stderr.write(`error ${error.code ?? codeOfExit(error.exitCode)}: ${error.message}\n`)
     return error.exitCode
   }
-  ctx.stderr.write(`error: unexpected failure; please report it with this trace:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  ctx.stderr.write(`error TC_INTERNAL: unexpected failure; please report it with this trace:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   return ExitCode.failure
+}
+
+/**
+ * Commander's `outputError`: its messages (`error: unknown option '--x'`) get the code of a usage
+ * error, as every other error the command prints has one.
+ */
+export function commanderErrorOutput(text: string, write: (text: string) => void): void {
+  write(text.replace(/^error: /, 'error TC_INVALID_OPTIONS: '))
 }
 
 function describeCause(cause: unknown): string {

@@ -4,6 +4,7 @@
  * 2) naming the flag.
  */
 import { InvalidOptionsError, isTiercacheError, toMs } from '../index.js'
+import { type Plans, parsePlans } from '../security/rate-limit/index.js'
 import type { ReplayL3 } from './replay/run.js'
 
 /** A commander value parser. */
@@ -125,5 +126,25 @@ export function userIdFlag(flag: string): FlagParser<string> {
       throw new InvalidOptionsError(`${flag} must be a user id of 1 to 256 characters`)
     }
     return value
+  }
+}
+
+/**
+ * Rate-limit plans as JSON: `{ "<name>": { "limit": n, "windowMs": ms } | "unlimited", ... }`, as
+ * `serve --plans` and `keys create --plans` take them (TIERCACHE_PLANS).
+ */
+export function plansFlag(flag: string): FlagParser<Plans> {
+  return (value) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(value)
+    } catch {
+      throw new InvalidOptionsError(`${flag} must be JSON such as {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}`)
+    }
+    try {
+      return parsePlans(parsed)
+    } catch (error) {
+      throw error instanceof InvalidOptionsError ? new InvalidOptionsError(`${flag}: ${error.message}`) : error
+    }
   }
 }

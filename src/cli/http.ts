@@ -1,3 +1,4 @@
+import { ServerUnreachableError, UnexpectedAnswerError } from '../errors.js'
 import { CliError } from './errors.js'
 
 /** How long a command waits for the server, ms. */
@@ -26,9 +27,11 @@ export interface ServerAnswer {
 /**
  * Calls a running tiercache server and parses its JSON answer.
  *
- * @throws CliError when the server cannot be reached or does not answer within
- *   {@link REQUEST_TIMEOUT_MS}, when it answers an error (with the server's `TC_...` code and
- *   message when the body carries them), or when a success is not JSON
+ * @throws ServerUnreachableError (`TC_SERVER_UNREACHABLE`) when the server cannot be reached or does
+ *   not answer within {@link REQUEST_TIMEOUT_MS}
+ * @throws CliError when it answers an error, with the server's `TC_...` code and message (else
+ *   `TC_UNEXPECTED_ANSWER`); a 401 to a request without a key says how to give one
+ * @throws UnexpectedAnswerError (`TC_UNEXPECTED_ANSWER`) when a success is not JSON
  */
 export async function callServer(request: ServerRequest): Promise<ServerAnswer> {
   const target = request.url + request.path
@@ -40,8 +43,8 @@ export async function callServer(request: ServerRequest): Promise<ServerAnswer> 
   }
   const text = await response.text()
   const json = parseJson(text)
-  if (!response.ok) throw errorAnswer(response, json, target)
-  if (json === undefined) throw new CliError(`the server at ${request.url} did not answer JSON; is it a tiercache server?`)
+  if (!response.ok) throw errorAnswer(response, json, request)
+  if (json === undefined) throw new UnexpectedAnswerError(`the server at ${request.url} did not answer JSON; is it a tiercache server?`)
   return { json, text }
 }
 
@@ -51,8 +54,8 @@ export interface ServerStream {
   readonly contentType: string
   /**
    * The body's bytes, chunk by chunk.
-   * @throws CliError when the answer is cut short (the server failed midway, or the connection
-   *   broke), or when no byte arrives for {@link REQUEST_TIMEOUT_MS}
+   * @throws UnexpectedAnswerError (`TC_UNEXPECTED_ANSWER`) when the answer is cut short (the server
+   *   failed midway, or the connection broke), or when no byte arrives for {@link REQUEST_TIMEOUT_MS}
    */
   readonly chunks: AsyncIterable<Uint8Array>
 }
@@ -83,8 +86,8 @@ export async function streamFromServer(request: ServerRequest, accept: string): 
   if (!response.ok || response.body === null) {
     const text = await response.text().catch(() => '')
     clearTimeout(timer)
-    if (!response.ok) throw errorAnswer(response, parseJson(text), target)
-    throw new CliError(`the server at ${request.url} answered without a body; is it a tiercache server?`)
+    if (!response.ok) throw errorAnswer(response, parseJson(text), request)
+    throw new UnexpectedAnswerError(`the server at ${request.url} answered without a body; is it a tiercache server?`)
   }
   const reader = response.body.getReader()
   async function* chunks(): AsyncGenerator<Uint8Array, void, undefined> {
@@ -96,12 +99,10 @@ export async function streamFromServer(request: ServerRequest, accept: string): 
           read = await reader.read()
         } catch (cause) {
           const timedOut = controller.signal.aborted
-          throw new CliError(
+          throw new UnexpectedAnswerError(
             timedOut
               ? `the server at ${request.url} sent nothing for ${REQUEST_TIMEOUT_MS / 1000} s: the answer is incomplete`
               : `the answer from ${target} was cut short: the server failed or the connection broke midway`,
-            1,
-            undefined,
             { cause },
           )
         }
@@ -124,21 +125,25 @@ function requestInit(request: ServerRequest, accept: string): RequestInit {
   return { method: request.method ?? 'GET', headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) }
 }
 
-/** An error answer as a CliError, with the server's `TC_...` code and message when it gave them. */
-function errorAnswer(response: Response, json: unknown, target: string): CliError {
+/**
+ * An error answer as a CliError, with the server's `TC_...` code and message when it gave them
+ * (else `TC_UNEXPECTED_ANSWER`: not a tiercache server). A 401 to a request that sent no key says how
+ * to send one.
+ */
+function errorAnswer(response: Response, json: unknown, request: ServerRequest): CliError {
   const { code, message } = errorOf(json)
-  return new CliError(`${message ?? `the server answered ${response.status} ${response.statusText}`.trim()} (HTTP ${response.status} from ${target})`, 1, code)
+  const hint = response.status === 401 && request.token === undefined ? '; give an API key with --token <key> or TIERCACHE_TOKEN (tiercache keys create makes one)' : ''
+  const text = message ?? `the server answered ${response.status} ${response.statusText}`.trim()
+  return new CliError(`${text}${hint} (HTTP ${response.status} from ${request.url + request.path})`, 1, code ?? 'TC_UNEXPECTED_ANSWER')
 }
 
-function unreachable(url: string, cause: unknown): CliError {
+function unreachable(url: string, cause: unknown): ServerUnreachableError {
   if (cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError')) {
-    return new CliError(`the server at ${url} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, 1, undefined, { cause })
+    return new ServerUnreachableError(`the server at ${url} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { cause })
   }
   const code = cause instanceof Error && cause.cause instanceof Error ? (cause.cause as NodeJS.ErrnoException).code : undefined
-  return new CliError(
+  return new ServerUnreachableError(
     `cannot reach a tiercache server at ${url}${code === undefined ? '' : ` (${code})`}; start one with 'tiercache serve', or give its address with --url or TIERCACHE_URL`,
-    1,
-    undefined,
     { cause },
   )
 }

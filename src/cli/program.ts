@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
+import { registerClear } from './commands/clear.js'
+import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
 import { registerPurge } from './commands/purge.js'
 import { registerEncryption } from './commands/encryption.js'
@@ -8,7 +10,7 @@ import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
 import { registerSubjects } from './commands/subjects.js'
 import { type CliContext, processContext } from './context.js'
-import { reportError } from './errors.js'
+import { commanderErrorOutput, reportError } from './errors.js'
 
 /** The package's version, read from package.json (two levels up from both src/cli and dist/cli). */
 function packageVersion(): string {
@@ -18,7 +20,8 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `erase`, `export`, `replay`, `keys`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
+ * The `tiercache` program: `serve`, `stats`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
+ * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
 export function createProgram(ctx: CliContext = processContext()): Command {
@@ -27,7 +30,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
     .version(packageVersion(), '-V, --version')
     // Set before the subcommands are added: .command() copies these settings into them.
     .exitOverride()
-    .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text) })
+    .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text), outputError: commanderErrorOutput })
     .showHelpAfterError('(add --help for usage)')
   registerServe(program, ctx)
   registerStats(program, ctx)
@@ -35,6 +38,8 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerSubjects(program, ctx)
   registerReplay(program, ctx)
   registerKeys(program, ctx)
+  registerClear(program, ctx)
+  registerKeygen(program, ctx)
   registerEncryption(program, ctx)
   return program
 }

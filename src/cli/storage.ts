@@ -4,6 +4,7 @@
  * same database: run from the same place with the same configuration, `tiercache keys` manages the
  * keys that `tiercache serve` checks.
  */
+import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
 import { InvalidOptionsError } from '../errors.js'
 
@@ -38,4 +39,20 @@ export function chooseL3(flags: StorageFlags, command: Command): { sqlite: strin
   if (postgresFrom === 'cli' && sqliteFrom === 'cli') throw new InvalidOptionsError('give --postgres or --sqlite, not both')
   if (postgresFrom === 'env' && sqliteFrom === 'cli') return { sqlite: flags.sqlite }
   return { postgres: flags.postgres }
+}
+
+/**
+ * The database a command opened, for people: `the SQLite file /abs/path/cache.db`, or `the
+ * PostgreSQL database postgres://user@host:5432/db` without the password.
+ */
+export function describeStorage(location: { readonly sqlite: string } | { readonly postgres: string }): string {
+  if ('sqlite' in location) return location.sqlite === ':memory:' ? 'a private in-memory SQLite database' : `the SQLite file ${resolve(location.sqlite)}`
+  try {
+    const url = new URL(location.postgres)
+    url.password = ''
+    return `the PostgreSQL database ${url.toString()}`
+  } catch {
+    // Not a URL (a libpq string?): it may hold a password anywhere, so name no part of it.
+    return 'the PostgreSQL database of --postgres'
+  }
 }

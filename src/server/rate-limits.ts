@@ -5,6 +5,7 @@
  */
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { Cluster, Redis } from 'ioredis'
+import type { RedisClientLike } from '../core/redis-client.js'
 import type { Principal } from '../security/credentials/index.js'
 import {
   DEFAULT_PLANS,
@@ -34,7 +35,7 @@ export interface RateLimitOptions {
    * limit. When Redis fails, each instance falls back to its own counts until it is back.
    * @default none
    */
-  readonly redis?: string | Redis | Cluster
+  readonly redis?: string | RedisClientLike
   /** Start of the Redis keys, `<prefix>:rl:{<key id>}`. @default 'tc' */
   readonly prefix?: string
 }
@@ -76,7 +77,8 @@ export async function openRateLimits(options: RateLimitOptions | false | undefin
     // counted per process (the limiter's fallback) for a while, so the server waits for it, briefly.
     await whenReady(client, CONNECT_TIMEOUT_MS)
   } else {
-    client = options?.redis
+    // A RedisClientLike is an ioredis client by contract.
+    client = options?.redis as Redis | Cluster | undefined
   }
   let limiter: RateLimiter
   try {

@@ -3,9 +3,12 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
+import { CliError, ExitCode, reportError } from '../../src/cli/errors.js'
+import { InterruptedError } from '../../src/errors.js'
 import { createCache } from '../../src/index.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { startServer } from '../../src/server/index.js'
@@ -71,9 +74,9 @@ describe('tiercache (built, spawned)', () => {
   })
 
   it.each([
-    [['replay', smallTrace, '--bogus'], /unknown option '--bogus'/],
-    [['replay'], /missing required argument 'trace'/],
-    [['nope'], /unknown command 'nope'/],
+    [['replay', smallTrace, '--bogus'], /^error TC_INVALID_OPTIONS: unknown option '--bogus'/],
+    [['replay'], /^error TC_INVALID_OPTIONS: missing required argument 'trace'/],
+    [['nope'], /^error TC_INVALID_OPTIONS: unknown command 'nope'/],
     [['replay', smallTrace, '--concurrency', '0'], /^error TC_INVALID_OPTIONS: --concurrency must be an integer from 1/],
     [['replay', smallTrace, '--l3', 'mysql:x'], /^error TC_INVALID_OPTIONS: --l3 must be/],
     [['replay', smallTrace, '--seed', '3'], /^error TC_INVALID_OPTIONS: --requests and --seed apply to zipf/],
@@ -104,7 +107,7 @@ describe('tiercache (built, spawned)', () => {
   it('exits 1 when no server answers at --url or TIERCACHE_URL', async () => {
     const url = `http://127.0.0.1:${await freePort()}`
     for (const run of [tiercache(['stats', '--url', url]), tiercache(['purge', '--tags', 'a', '--namespace', 'ns'], { TIERCACHE_URL: url })]) {
-      expect(run.stderr).toMatch(new RegExp(`^error: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
+      expect(run.stderr).toMatch(new RegExp(`^error TC_SERVER_UNREACHABLE: cannot reach a tiercache server at ${url} \\(ECONNREFUSED\\)`))
       expect(run.code).toBe(1)
     }
   })
@@ -152,7 +155,10 @@ describe('tiercache (built, spawned)', () => {
       const url = await listening(child)
       expect(url).toBe(`http://127.0.0.1:${port}`)
       const anonymous = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
-      expect([anonymous.code, anonymous.stderr]).toEqual([1, `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key> (HTTP 401 from ${url}/v1/stats)\n`])
+      expect([anonymous.code, anonymous.stderr]).toEqual([
+        1,
+        `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key>; give an API key with --token <key> or TIERCACHE_TOKEN (tiercache keys create makes one) (HTTP 401 from ${url}/v1/stats)\n`,
+      ])
       const { key } = createKey(['--sqlite', join(dir, 'serve/cache.db')])
       const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
       expect(stats.code).toBe(0)
@@ -224,5 +230,25 @@ describe('stats and purge against a server started in-process', () => {
     expect(text).toMatch(/^invalidations\s+1$/m)
     expect(text).toMatch(/^since\s+2026-01-02T03:04:05Z \(this server instance\)$/m)
     expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than a tenant's statistics/)
+  })
+})
+
+describe('reportError', () => {
+  function report(error: unknown): [number, string] {
+    let text = ''
+    const stream = new PassThrough()
+    stream.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const code = reportError(error, { stdout: stream, stderr: stream })
+    return [code, text]
+  }
+
+  it('prints a TC_ code for every error: its own, the one of its exit code, or TC_INTERNAL for a bug', () => {
+    expect(report(new CliError('refused', ExitCode.failure, 'TC_FORBIDDEN'))).toEqual([1, 'error TC_FORBIDDEN: refused\n'])
+    expect(report(new CliError('bad flag', ExitCode.usage))).toEqual([2, 'error TC_INVALID_OPTIONS: bad flag\n'])
+    expect(report(new CliError('replay interrupted', ExitCode.interrupted))).toEqual([130, 'error TC_INTERRUPTED: replay interrupted\n'])
+    expect(report(new InterruptedError('stopped'))).toEqual([130, 'error TC_INTERRUPTED: stopped\n'])
+    const [code, text] = report(new TypeError('x is undefined'))
+    expect(code).toBe(1)
+    expect(text).toMatch(/^error TC_INTERNAL: unexpected failure; please report it with this trace:\nTypeError: x is undefined\n\s+at /)
   })
 })

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEFAULT_KEY_FILE, createCache } from '../../src/index.js'
-import { loadKeyRingFile } from '../../src/security/crypto/key-ring.js'
-import { spawnTiercache } from './run.js'
+import { loadKeyRingFile, parseKeyRing } from '../../src/security/crypto/key-ring.js'
+import { inProcess, spawnTiercache } from './run.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-encryption-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -43,5 +43,24 @@ describe('tiercache rotate-key and reencrypt', () => {
     const run = spawnTiercache(['rotate-key', '--sqlite', db], dir, { TIERCACHE_KEYS: `k9:${Buffer.alloc(32, 7).toString('base64')}` })
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/TIERCACHE_KEYS is set/)
+  })
+})
+
+describe('tiercache keygen', () => {
+  it('prints one new key as an entry of TIERCACHE_KEYS, which parses as a ring of that id', async () => {
+    const first = await inProcess(['keygen'])
+    expect([first.code, first.stderr]).toEqual([0, ''])
+    expect(first.stdout).toMatch(/^k1:[A-Za-z0-9+/]{43}=\n$/)
+    const second = await inProcess(['keygen', '--id', 'k2'])
+    expect(second.stdout).not.toBe(first.stdout.replace('k1:', 'k2:'))
+    // Appended, as the docs say to rotate: the last entry is the current key.
+    const ring = parseKeyRing(`${first.stdout.trim()},${second.stdout.trim()}`)
+    expect(ring.toJSON()).toEqual({ current: 'k2', ids: ['k1', 'k2'] })
+  })
+
+  it('refuses a malformed id without printing a key', async () => {
+    const run = await inProcess(['keygen', '--id', 'has space'])
+    expect([run.code, run.stdout]).toEqual([2, ''])
+    expect(run.stderr).toMatch(/^error TC_INVALID_OPTIONS: --id: key 1: key id must match/)
   })
 })

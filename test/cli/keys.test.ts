@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openAuditLog } from '../../src/security/audit/index.js'
+import { describeStorage } from '../../src/cli/storage.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { TEST_POSTGRES_URL } from '../helpers/postgres.js'
 import { freePort } from '../helpers/redis-server.js'
@@ -87,6 +88,15 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     }
   })
 
+  it('takes the plans of the server (--plans or TIERCACHE_PLANS) to check --plan against', () => {
+    const plans = '{"free":{"limit":10,"windowMs":1000},"gold":"unlimited"}'
+    const gold = createKey('gold', 'read', storage, { extra: ['--plan', 'gold'], env: { TIERCACHE_PLANS: plans } })
+    expect(gold.plan).toBe('gold')
+    expect(createKey('gold', 'read', storage, { extra: ['--plan', 'gold', '--plans', plans] }).plan).toBe('gold')
+    const refused = tiercache(['keys', 'create', '--tenant', 'gold', '--roles', 'read', '--plan', 'pro', ...storage], { env: { TIERCACHE_PLANS: plans } })
+    expect([refused.code, refused.stderr]).toEqual([2, "error TC_INVALID_OPTIONS: --plan pro is not one of the server's plans (free, gold); define it in --plans or TIERCACHE_PLANS, for keys create and serve alike\n"])
+  })
+
   it('prints the key for people with a warning that it cannot be shown again', () => {
     const run = tiercache(['keys', 'create', '--tenant', 'acme', '--roles', 'admin', ...storage])
     expect(run.code).toBe(0)
@@ -94,7 +104,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     expect(key).toBeDefined()
     expect(run.stdout.split(key ?? '').length).toBe(2)
     expect(run.stdout).toMatch(/^created API key tck_[a-z2-7]{12} for tenant acme, roles admin, plan free:/)
-    expect(run.stderr).toBe('warning: this is the only time the key is shown; store it now, it cannot be shown again\n')
+    expect(run.stderr).toBe(`API keys of the SQLite file ${file}\nwarning: this is the only time the key is shown; store it now, it cannot be shown again\n`)
   })
 
   it('lists keys in another process, by tenant, never with the key', () => {
@@ -119,7 +129,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
   it('revokes a key: it no longer verifies anywhere, and revoking it again fails', async () => {
     const created = createKey('revoking', 'read', storage)
     const run = tiercache(['keys', 'revoke', created.id, ...storage])
-    expect([run.code, run.stdout, run.stderr]).toEqual([0, `revoked API key ${created.id} of tenant revoking\n`, ''])
+    expect([run.code, run.stdout, run.stderr]).toEqual([0, `revoked API key ${created.id} of tenant revoking\n`, `API keys of the SQLite file ${file}\n`])
     const store = await openCredentialStore({ sqlite: file })
     try {
       expect(await store.verify(created.key)).toBeUndefined()
@@ -130,9 +140,10 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     expect(listed[0]?.revokedAt).toEqual(expect.any(Number))
     expect(tiercache(['keys', 'list', '--tenant', 'revoking', ...storage]).stdout).toMatch(/revoked \d{4}-/)
     const again = tiercache(['keys', 'revoke', created.id, ...storage])
-    expect([again.code, again.stderr]).toEqual([1, `error: no active API key with id ${created.id} (it was revoked already)\n`])
+    const opened = `API keys of the SQLite file ${file}\n`
+    expect([again.code, again.stderr]).toEqual([1, `${opened}error TC_NOT_FOUND: no active API key with id ${created.id} (it was revoked already)\n`])
     const unknown = tiercache(['keys', 'revoke', 'tck_aaaaaaaaaaaa', '--json', ...storage])
-    expect([unknown.code, unknown.stderr]).toEqual([1, 'error: no active API key with id tck_aaaaaaaaaaaa\n'])
+    expect([unknown.code, unknown.stderr]).toEqual([1, `${opened}error TC_NOT_FOUND: no active API key with id tck_aaaaaaaaaaaa\n`])
   })
 
   it('revokes by the whole key too, and never echoes a secret-looking argument', () => {
@@ -142,7 +153,7 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     expect(JSON.parse(run.stdout)).toEqual({ id: created.id, tenant: 'whole', revoked: true })
     expect(run.stdout + run.stderr).not.toContain(secretOf(created.key))
     const garbage = tiercache(['keys', 'revoke', 'tc_not_a_real_key_but_secret_ish', ...storage])
-    expect([garbage.code, garbage.stderr]).toEqual([1, 'error: no active API key with that id\n'])
+    expect([garbage.code, garbage.stderr]).toEqual([1, `API keys of the SQLite file ${file}\nerror TC_NOT_FOUND: no active API key with that id\n`])
   })
 
   it('writes key.create and key.revoke to the audit log, without the key', async () => {
@@ -176,6 +187,10 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     [['keys', 'list', '--tenant', ''], /^error TC_INVALID_OPTIONS: --tenant/],
     [['keys', 'revoke'], /missing required argument 'id'/],
     [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--plan', 'gold plated'], /^error TC_INVALID_OPTIONS: --plan must be 1 to 64 letters/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--plan', 'gold'], /^error TC_INVALID_OPTIONS: --plan gold is not one of the server's plans \(free, pro, unlimited\); define it in --plans or TIERCACHE_PLANS/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--plan', 'pro', '--plans', '{"free":"unlimited"}'], /^error TC_INVALID_OPTIONS: --plan pro is not one of the server's plans \(free\)/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--plans', '{"free":'], /^error TC_INVALID_OPTIONS: --plans must be JSON/],
+    [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--bogus'], /^error TC_INVALID_OPTIONS: unknown option '--bogus'/],
     [['keys', 'create', '--tenant', 'acme', '--roles', 'read', '--postgres', 'postgres://x', '--sqlite', 'x.db'], /^error TC_INVALID_OPTIONS: give --postgres or --sqlite, not both/],
   ])('exits 2 on the usage error %j, before opening any database', (args, message) => {
     const cwd = join(dir, `usage-${randomUUID().slice(0, 8)}`)
@@ -250,6 +265,8 @@ describe('tiercache keys (built, spawned) on PostgreSQL', () => {
     const created = createKey(tenant, 'write', ['--postgres', TEST_POSTGRES_URL])
     const listed = tiercache(['keys', 'list', '--tenant', tenant, '--json'], { env: { DATABASE_URL: TEST_POSTGRES_URL } })
     expect(listed.code).toBe(0)
+    expect(listed.stderr).toBe(`API keys of ${describeStorage({ postgres: TEST_POSTGRES_URL })}\n`)
+    expect(listed.stderr).toMatch(/^API keys of the PostgreSQL database postgres:\/\//)
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((key) => key.id)).toEqual([created.id])
     const store = await openCredentialStore({ postgres: TEST_POSTGRES_URL })
     try {
@@ -265,6 +282,14 @@ describe('tiercache keys (built, spawned) on PostgreSQL', () => {
     } finally {
       await audit.close()
     }
+  })
+
+  it('names the database it opens without the password', () => {
+    expect(describeStorage({ postgres: 'postgres://app:pa55word@db.internal:5432/cache?sslmode=require' })).toBe(
+      'the PostgreSQL database postgres://app@db.internal:5432/cache?sslmode=require',
+    )
+    expect(describeStorage({ postgres: 'host=db password=pa55word' })).toBe('the PostgreSQL database of --postgres')
+    expect(describeStorage({ sqlite: 'x/cache.db' })).toBe(`the SQLite file ${join(process.cwd(), 'x/cache.db')}`)
   })
 
   it('exits 1 with a coded message, without the URL, when PostgreSQL cannot be reached', () => {

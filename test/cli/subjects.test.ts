@@ -167,7 +167,7 @@ describe('tiercache export against a server that fails', () => {
       const output = join(dir, 'partial.ndjson')
       const run = await inProcess(['export', '--output', output, '--url', fake, '--token', 'tc_x'])
       expect(run.code).toBe(1)
-      expect(run.stderr).toMatch(/^error: the answer from .*\/v1\/export was cut short/)
+      expect(run.stderr).toMatch(/^error TC_UNEXPECTED_ANSWER: the answer from .*\/v1\/export was cut short/)
       expect(existsSync(output)).toBe(false)
       const toStdout = await inProcess(['export', '--url', fake])
       expect(toStdout.code).toBe(1)

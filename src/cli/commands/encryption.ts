@@ -1,9 +1,8 @@
 import { dirname, join } from 'node:path'
 import { type Command, Option } from 'commander'
-import { DEFAULT_KEY_FILE, createCache } from '../../index.js'
+import { DEFAULT_KEY_FILE, InvalidOptionsError, createCache } from '../../index.js'
 import { rotateKeyRingFile } from '../../security/crypto/key-ring.js'
 import type { CliContext } from '../context.js'
-import { CliError, ExitCode } from '../errors.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 interface ReencryptFlags extends StorageFlags {
@@ -62,10 +61,10 @@ function registerRotateKey(program: Command, ctx: CliContext): void {
     .option('--json', 'print the new ring (key ids only) as JSON')
     .action((flags: StorageFlags & { readonly json?: boolean }, command: Command) => {
       if (process.env.TIERCACHE_KEYS !== undefined && process.env.TIERCACHE_KEYS.trim() !== '') {
-        throw new CliError('TIERCACHE_KEYS is set: the key ring comes from the environment; rotate it there', ExitCode.usage)
+        throw new InvalidOptionsError('TIERCACHE_KEYS is set: the key ring comes from the environment; rotate it there (tiercache keygen prints a new key)')
       }
       const l3 = chooseL3(flags, command)
-      if (!('sqlite' in l3)) throw new CliError('rotate-key works on the key file of the embedded default; with PostgreSQL, rotate TIERCACHE_KEYS', ExitCode.usage)
+      if (!('sqlite' in l3)) throw new InvalidOptionsError('rotate-key works on the key file of the embedded default; with PostgreSQL, rotate TIERCACHE_KEYS')
       const ring = rotateKeyRingFile(join(dirname(l3.sqlite), DEFAULT_KEY_FILE))
       if (flags.json === true) ctx.stdout.write(`${JSON.stringify(ring.toJSON())}\n`)
       else ctx.stdout.write(`new current key ${ring.currentId} (keys: ${ring.ids.join(', ')}); restart servers, then run tiercache reencrypt\n`)

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander'
-import { InvalidOptionsError } from '../../errors.js'
+import { InvalidOptionsError, NotFoundError } from '../../errors.js'
 import { type AuditEvent, type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import {
   type CredentialStore,
@@ -15,11 +15,11 @@ import {
   splitRoles,
   tenantSchema,
 } from '../../security/credentials/index.js'
+import { DEFAULT_PLANS, type Plans } from '../../security/rate-limit/index.js'
 import type { CliContext } from '../context.js'
-import { CliError, ExitCode } from '../errors.js'
-import type { FlagParser } from '../flags.js'
+import { type FlagParser, plansFlag } from '../flags.js'
 import { formatTable } from '../format.js'
-import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
+import { type StorageFlags, chooseL3, describeStorage, postgresOption, sqliteOption } from '../storage.js'
 
 interface KeysFlags extends StorageFlags {
   readonly json?: boolean
@@ -29,6 +29,7 @@ interface CreateFlags extends KeysFlags {
   readonly tenant: string
   readonly roles: Role[]
   readonly plan: string
+  readonly plans?: Plans
 }
 
 interface ListFlags extends KeysFlags {
@@ -43,9 +44,11 @@ const CLI_AGENT = 'tiercache-cli'
  * `tiercache keys create|list|revoke`: manages the API keys in the database of the SQL tier, found
  * from `--postgres`/DATABASE_URL else `--sqlite`/TIERCACHE_SQLITE (default `./.tiercache/cache.db`)
  * exactly as `tiercache serve` finds it, so the keys made here are the keys a server started from the
- * same place with the same configuration checks. Each key names its rate-limit plan (`--plan`, default
- * `free`), which the server looks up in its own plan configuration. Creation and revocation are
- * written to the audit log (`key.create`, `key.revoke`), without the key.
+ * same place with the same configuration checks; each says on stderr which database it opened. Each
+ * key names its rate-limit plan (`--plan`, default `free`), which must be one of the server's plans
+ * (`--plans`/TIERCACHE_PLANS, as `serve` takes them, else free, pro and unlimited): a key with a plan
+ * the server lacks would be refused at its first request. Creation and revocation are written to the
+ * audit log (`key.create`, `key.revoke`), without the key.
  */
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program.command('keys').description("manage the API keys of tiercache serve's database: create, list, revoke")
@@ -64,8 +67,18 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         new Option('--plan <name>', "rate-limit plan, as named in the server's plans (default plans: free, pro, unlimited)")
           .argParser(planFlag('--plan'))
           .default(DEFAULT_KEY_PLAN),
+      )
+      .addOption(
+        new Option('--plans <json>', "the server's rate-limit plans, as serve takes them, to check --plan against (default plans: free, pro, unlimited)")
+          .env('TIERCACHE_PLANS')
+          .argParser(plansFlag('--plans')),
       ),
   ).action(async (flags: CreateFlags, command: Command) => {
+    const plans = flags.plans ?? DEFAULT_PLANS
+    if (!Object.hasOwn(plans, flags.plan)) {
+      const names = Object.keys(plans).join(', ')
+      throw new InvalidOptionsError(`--plan ${flags.plan} is not one of the server's plans (${names}); define it in --plans or TIERCACHE_PLANS, for keys create and serve alike`)
+    }
     await withStorage(chooseL3(flags, command), ctx, async (store, audit) => {
       const created = await store.create({ tenant: flags.tenant, roles: flags.roles, plan: flags.plan })
       await audit.record(
@@ -89,7 +102,9 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       .description('list API keys (ids, tenants, roles, plans, dates; never the keys themselves)')
       .addOption(new Option('--tenant <id>', "only this tenant's keys").argParser(tenantFlag('--tenant'))),
   ).action(async (flags: ListFlags, command: Command) => {
-    const store = await openCredentialStore(chooseL3(flags, command))
+    const location = chooseL3(flags, command)
+    const store = await openCredentialStore(location)
+    ctx.stderr.write(`API keys of ${describeStorage(location)}\n`)
     try {
       const listed = await store.list(flags.tenant)
       ctx.stdout.write(flags.json === true ? JSON.stringify(listed) + '\n' : formatKeyList(listed, flags.tenant))
@@ -111,7 +126,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     await withStorage(chooseL3(flags, command), ctx, async (store, audit) => {
       const key = await store.get(id)
       if (key === undefined || !(await store.revoke(id))) {
-        throw new CliError(`no active API key ${shown}${key !== undefined && key.revokedAt !== null ? ' (it was revoked already)' : ''}`, ExitCode.failure)
+        throw new NotFoundError(`no active API key ${shown}${key !== undefined && key.revokedAt !== null ? ' (it was revoked already)' : ''}`)
       }
       await audit.record(cliEvent({ action: 'key.revoke', tenant: key.tenant, target: key.id }))
       ctx.stdout.write(flags.json === true ? JSON.stringify({ id: key.id, tenant: key.tenant, revoked: true }) + '\n' : `revoked API key ${key.id} of tenant ${key.tenant}\n`)
@@ -130,6 +145,7 @@ function withStorageOptions(command: Command): Command {
 /** Opens the key store and the audit log at `location`, runs `work`, and closes both whatever happens. */
 async function withStorage(location: StorageLocation, ctx: CliContext, work: (store: CredentialStore, audit: AuditLog) => Promise<void>): Promise<void> {
   const store = await openCredentialStore(location)
+  ctx.stderr.write(`API keys of ${describeStorage(location)}\n`)
   let audit: AuditLog | undefined
   try {
     audit = await openAuditLog(location, {

@@ -1,10 +1,10 @@
 import { type Command, Option } from 'commander'
-import { InvalidOptionsError, type Cache, type CacheOptions, createCache } from '../../index.js'
+import { type Cache, type CacheOptions, createCache } from '../../index.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
-import { type Plans, parsePlans } from '../../security/rate-limit/index.js'
+import type { Plans } from '../../security/rate-limit/index.js'
 import type { CliContext } from '../context.js'
-import { type FlagParser, bytesFlag, durationFlag, integerFlag, portFlag } from '../flags.js'
+import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -97,23 +97,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
       closeOnSignals(server, cache, ctx)
     })
-}
-
-/** Rate-limit plans as JSON: `{ "<name>": { "limit": n, "windowMs": ms } | "unlimited", ... }`. */
-function plansFlag(flag: string): FlagParser<Plans> {
-  return (value) => {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(value)
-    } catch {
-      throw new InvalidOptionsError(`${flag} must be JSON such as {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}`)
-    }
-    try {
-      return parsePlans(parsed)
-    } catch (error) {
-      throw error instanceof InvalidOptionsError ? new InvalidOptionsError(`${flag}: ${error.message}`) : error
-    }
-  }
 }
 
 /** The cache options the flags ask for; unset flags take the library's defaults. */

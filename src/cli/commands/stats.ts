@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { z } from 'zod'
 import type { CliContext } from '../context.js'
-import { CliError } from '../errors.js'
+import { UnexpectedAnswerError } from '../../errors.js'
 import { formatFields, formatInteger, formatPercent } from '../format.js'
 import { callServer, isRecord } from '../http.js'
 import { type RemoteFlags, addRemoteOptions } from './remote.js'
@@ -27,6 +27,7 @@ export type StatsAnswer = z.infer<typeof statsSchema>
  * `tiercache stats`: fetches `GET <url>/v1/stats` from a running server with the API key of
  * `--token`/TIERCACHE_TOKEN and prints the counters of the key's tenant on that server instance
  * (lookups, hits, hit ratio, writes, deletes, invalidations, purges), or the JSON as is with `--json`.
+ * Without a key, the server's refusal (`TC_UNAUTHORIZED`) says how to give one.
  */
 export function registerStats(program: Command, ctx: CliContext): void {
   addRemoteOptions(program.command('stats').description("show the counters of an API key's tenant on a running server")).action(
@@ -43,12 +44,12 @@ export function registerStats(program: Command, ctx: CliContext): void {
 
 /**
  * Checks a stats answer; a `{ stats: ... }` envelope is unwrapped.
- * @throws CliError when it does not look like a tenant's statistics
+ * @throws UnexpectedAnswerError (`TC_UNEXPECTED_ANSWER`) when it does not look like a tenant's statistics
  */
 export function parseStats(json: unknown, url: string): StatsAnswer {
   const body = isRecord(json) && isRecord(json.stats) ? json.stats : json
   const parsed = statsSchema.safeParse(body)
-  if (!parsed.success) throw new CliError(`the server at ${url} answered /v1/stats with something other than a tenant's statistics`)
+  if (!parsed.success) throw new UnexpectedAnswerError(`the server at ${url} answered /v1/stats with something other than a tenant's statistics`)
   return parsed.data
 }
 

@@ -2,8 +2,8 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { type Command, Option } from 'commander'
+import { InvalidOptionsError, OutputFailedError, UnexpectedAnswerError, isTiercacheError } from '../../errors.js'
 import type { CliContext } from '../context.js'
-import { CliError, ExitCode } from '../errors.js'
 import { userIdFlag } from '../flags.js'
 import { callServer, isRecord, streamFromServer } from '../http.js'
 import { type RemoteFlags, addRemoteOptions } from './remote.js'
@@ -49,7 +49,7 @@ function registerErase(program: Command, ctx: CliContext): void {
     .option('--whole-tenant', "erase the whole tenant of the API key, its users' entries included")
   addRemoteOptions(command).action(async (flags: EraseFlags) => {
     if (flags.user === undefined && flags.wholeTenant !== true) {
-      throw new CliError('name the subject: --user <id>, or --whole-tenant to erase every entry of the tenant', ExitCode.usage)
+      throw new InvalidOptionsError('name the subject: --user <id>, or --whole-tenant to erase every entry of the tenant')
     }
     const body = flags.user === undefined ? {} : { userId: flags.user }
     const answer = await callServer({ url: flags.url, path: '/v1/erase', method: 'POST', body, token: flags.token })
@@ -58,7 +58,7 @@ function registerErase(program: Command, ctx: CliContext): void {
       return
     }
     const erased = isRecord(answer.json) ? answer.json.erased : undefined
-    if (erased !== 'user' && erased !== 'tenant') throw new CliError(`the server at ${flags.url} answered something other than an erasure; is it a tiercache server?`)
+    if (erased !== 'user' && erased !== 'tenant') throw new UnexpectedAnswerError(`the server at ${flags.url} answered something other than an erasure; is it a tiercache server?`)
     ctx.stdout.write(
       erased === 'user'
         ? "erased every entry of the user in the API key's tenant, from every tier and every server instance\n"
@@ -83,7 +83,7 @@ function registerExport(program: Command, ctx: CliContext): void {
     const path = flags.user === undefined ? '/v1/export' : `/v1/export?userId=${encodeURIComponent(flags.user)}`
     const answer = await streamFromServer({ url: flags.url, path, token: flags.token }, NDJSON)
     if (!answer.contentType.toLowerCase().startsWith(NDJSON)) {
-      throw new CliError(`the server at ${flags.url} answered ${answer.contentType || 'no content type'}, not an export; is it a tiercache server?`)
+      throw new UnexpectedAnswerError(`the server at ${flags.url} answered ${answer.contentType || 'no content type'}, not an export; is it a tiercache server?`)
     }
     if (flags.output === undefined) {
       await copy(answer.chunks, ctx.stdout, flags.url)
@@ -99,8 +99,8 @@ function registerExport(program: Command, ctx: CliContext): void {
       file.destroy()
       // A partial export is of no use, and holds personal data.
       await rm(flags.output, { force: true })
-      if (error instanceof CliError) throw error
-      throw new CliError(`cannot write the export to ${flags.output}: ${error instanceof Error ? error.message : String(error)}`, 1, undefined, { cause: error })
+      if (isTiercacheError(error)) throw error
+      throw new OutputFailedError(`cannot write the export to ${flags.output}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     }
   })
 }
@@ -108,7 +108,7 @@ function registerExport(program: Command, ctx: CliContext): void {
 /**
  * Writes `chunks` to `out` as they come, waiting for `out` to drain when it asks to.
  * @returns the number of lines (entries) written
- * @throws CliError when the answer does not end with a complete line (it was cut short)
+ * @throws UnexpectedAnswerError when the answer does not end with a complete line (it was cut short)
  */
 async function copy(chunks: AsyncIterable<Uint8Array>, out: NodeJS.WritableStream, url: string): Promise<number> {
   let lines = 0
@@ -119,6 +119,6 @@ async function copy(chunks: AsyncIterable<Uint8Array>, out: NodeJS.WritableStrea
     last = chunk[chunk.length - 1]
     if (!out.write(chunk)) await once(out, 'drain')
   }
-  if (last !== undefined && last !== NEWLINE) throw new CliError(`the export from ${url} ends in the middle of a line: it is incomplete`)
+  if (last !== undefined && last !== NEWLINE) throw new UnexpectedAnswerError(`the export from ${url} ends in the middle of a line: it is incomplete`)
   return lines
 }

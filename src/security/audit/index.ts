@@ -3,7 +3,8 @@
  * export, purge, invalidation, authentication failures and rate-limit refusals; readable by a
  * tenant's admin for its own tenant only. No values or secrets in it.
  */
-import { type StorageLocation, connectPostgresStorage, openSqliteStorage, parseStorageLocation } from '../credentials/storage.js'
+import { type StorageLocation, parseStorageLocation } from '../credentials/location.js'
+import { connectPostgresStorage, openSqliteStorage } from '../credentials/storage.js'
 import { type AuditLog, type AuditLogOptions, createAuditLog } from './log.js'
 
 export {

@@ -4,7 +4,8 @@
  * for the format and why a plain SHA-256 suffices, `roles.ts` for the roles and plan names.
  */
 import { type CredentialStore, type CredentialStoreOptions, createCredentialStore } from './store.js'
-import { type StorageLocation, connectPostgresStorage, openSqliteStorage, parseStorageLocation } from './storage.js'
+import { type StorageLocation, parseStorageLocation } from './location.js'
+import { connectPostgresStorage, openSqliteStorage } from './storage.js'
 
 export { KEY_ID_PATTERN, parseKey, redactKeys } from './key.js'
 export { DEFAULT_KEY_PLAN, ROLES, type Role, TENANT_PATTERN, planNameSchema, rolesSchema, splitRoles, tenantSchema } from './roles.js'
@@ -20,7 +21,7 @@ export {
   type Principal,
   createCredentialStore,
 } from './store.js'
-export type { StorageLocation } from './storage.js'
+export type { StorageLocation } from './location.js'
 
 /** Options of {@link openCredentialStore}. */
 export interface OpenCredentialStoreOptions extends CredentialStoreOptions {

@@ -31,8 +31,6 @@ export {
   planSchema,
   plansSchema,
 } from './plans.js'
-// A type only: the class's module loads ioredis. Import it from './redis.js', or use createRateLimiter.
-export type { RedisRateLimiter } from './redis.js'
 
 /**
  * Creates a rate limiter: a {@link RedisRateLimiter} shared through `redis` when a client is given

@@ -2,14 +2,14 @@
  * Options of the Redis limiter and of {@link createRateLimiter}, checked without loading ioredis (an
  * optional dependency, loaded only when a client is given).
  */
-import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
+import { type RedisClientLike, isRedisClientLike } from '../../core/redis-client.js'
 import { DEFAULT_MAX_SUBJECTS } from './memory.js'
 
 /** Options of `RedisRateLimiter`. Durations in milliseconds. */
 export interface RedisRateLimiterOptions {
   /** The client, which the caller keeps owning (the limiter never closes it). */
-  readonly redis: Redis | Cluster
+  readonly redis: RedisClientLike
   /**
    * Start of the keys, `<prefix>:rl:{<subject>}` (after the client's own `keyPrefix`, if any):
    * `[A-Za-z0-9._:/-]{1,64}`, like the cache's `l2.prefix`. @default 'tc'
@@ -38,11 +38,6 @@ export interface RedisRateLimiterOptions {
 /** Default of {@link RedisRateLimiterOptions.prefix}. */
 export const DEFAULT_RATE_LIMIT_PREFIX = 'tc'
 
-/** An ioredis `Redis` or `Cluster`, recognised by shape so that ioredis need not be loaded to check. */
-function isRedisClient(value: unknown): value is Redis | Cluster {
-  return typeof value === 'object' && value !== null && typeof (value as { duplicate?: unknown }).duplicate === 'function'
-}
-
 const sharedFields = {
   prefix: z
     .string()
@@ -54,7 +49,7 @@ const sharedFields = {
   maxSubjects: z.number().int().min(1).max(100_000_000).default(DEFAULT_MAX_SUBJECTS),
 }
 
-const redisClient = z.custom<Redis | Cluster>(isRedisClient, 'must be an ioredis Redis or Cluster client')
+const redisClient = z.custom<RedisClientLike>(isRedisClientLike, 'must be an ioredis Redis or Cluster client')
 
 /** zod schema of {@link RedisRateLimiterOptions}. */
 export const redisRateLimiterOptionsSchema = z.strictObject({ redis: redisClient, ...sharedFields })

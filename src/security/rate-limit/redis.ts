@@ -82,7 +82,8 @@ export class RedisRateLimiter implements RateLimiter {
   /** @throws InvalidOptionsError when `options` are invalid */
   constructor(options: RedisRateLimiterOptions) {
     this.#options = parseOptions(redisRateLimiterOptionsSchema, options, 'redis rate limiter')
-    this.#client = this.#options.redis
+    // A RedisClientLike is an ioredis client by contract (options.ts checks its shape).
+    this.#client = this.#options.redis as Redis | Cluster
     this.#fallback = new MemoryRateLimiter({ maxSubjects: this.#options.maxSubjects })
   }
 
