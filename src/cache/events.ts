@@ -61,6 +61,24 @@ export interface BusStateEvent {
   readonly reason?: string
 }
 
+/**
+ * A shared tier missed more removals than it remembers one by one (`maxRepairs`, 10,000), and its
+ * recovery removed whole namespaces instead: every entry of `namespaces`, of the scopes of
+ * `prefixes`, and everywhere the entries carrying `tags`. Never any other namespace: the tier is
+ * shared with other instances and applications. Only `all` (a missed clear of every namespace)
+ * empties the whole tier, because that is what was asked.
+ */
+export interface RepairWidenedEvent {
+  readonly level: Level
+  readonly kind: string
+  /** Removals missed in all. */
+  readonly missed: number
+  readonly namespaces: readonly string[]
+  readonly prefixes: readonly string[]
+  readonly tags: readonly string[]
+  readonly all: boolean
+}
+
 /** Typed events of a cache; listen with `cache.on(name, listener)`. */
 export interface CacheEvents {
   'tier:error': [TierErrorEvent]
@@ -70,4 +88,5 @@ export interface CacheEvents {
   'entry:unreadable': [UnreadableEntryEvent]
   'bus:error': [BusErrorEvent]
   'bus:state': [BusStateEvent]
+  'repair:widened': [RepairWidenedEvent]
 }

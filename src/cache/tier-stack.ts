@@ -49,6 +49,8 @@ export interface TierStackOptions {
   readonly tierTimeoutMs: number
   /** Missed removals remembered per shared tier before it is cleared instead. @default 10_000 */
   readonly maxRepairs?: number
+  /** The clock of the tiers' circuit breakers, epoch ms. @default Date.now */
+  readonly now?: () => number
   /** Tells other instances what changed here; absent without Redis. */
   readonly bus?: Bus
   /** Encrypts non-public entries for the shared tiers and decrypts them on the way up. */
@@ -101,6 +103,8 @@ export class TierStack {
             this.events.emit('tier:error', { level, kind: tier.kind, operation, error })
           },
           onCircuit: (state) => this.events.emit('circuit:change', { level, kind: tier.kind, state }),
+          onWidened: (widened) => this.events.emit('repair:widened', { level, kind: tier.kind, ...widened }),
+          now: options.now,
         }),
     )
   }
