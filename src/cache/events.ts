@@ -71,7 +71,7 @@ export interface BusStateEvent {
 export interface RepairWidenedEvent {
   readonly level: Level
   readonly kind: string
-  /** Removals missed in all. */
+  /** Removals missed (a repeat of one still remembered one by one is not counted again). */
   readonly missed: number
   readonly namespaces: readonly string[]
   readonly prefixes: readonly string[]

@@ -62,6 +62,9 @@ export class GuardedTier {
   lastError: unknown
   private readonly missedRemovals: MissedRemovals
   private repairing: Promise<boolean> | undefined
+  /** Removals missed so far, and how many of the first of them are replayed: sequence numbers. */
+  private missedCount = 0
+  private replayedCount = 0
 
   constructor(
     readonly level: SharedLevel,
@@ -86,7 +89,11 @@ export class GuardedTier {
     if (this.missedRemovals.unrepairable) return FAILED
     if (!this.breaker.allow()) return FAILED
     const epoch = this.breaker.epoch
-    if (this.pendingRepairs > 0 && !(await this.repair(epoch))) return FAILED
+    // Every removal missed before this call must be replayed before it runs; those missed while it
+    // waits are concurrent with it, and left to the next call. So a replay ends, however fast the
+    // removals that fail meanwhile (all of them, while the circuit is half-open) pile up.
+    const missedBefore = this.missedCount
+    while (this.replayedCount < missedBefore) if (!(await this.repair(epoch))) return FAILED
     try {
       const result = await this.timed(operation, run(this.tier))
       this.breaker.success(epoch)
@@ -104,6 +111,7 @@ export class GuardedTier {
   /** Remembers a removal this tier missed. */
   missed(repair: Repair): void {
     if (this.missedRemovals.unrepairable) return
+    this.missedCount++
     this.missedRemovals.add(repair)
     if (!this.missedRemovals.unrepairable) return
     // Reported once, here; every later call fails without a word (it is skipped, as with an open circuit).
@@ -122,18 +130,19 @@ export class GuardedTier {
     return this.repairing
   }
 
+  /** Replays every removal missed so far; those missed while it runs wait for the next replay. */
   private async replay(epoch: number): Promise<boolean> {
-    while (this.pendingRepairs > 0) {
-      const pending = this.missedRemovals.take()
-      try {
-        await this.applyAll(pending.removals)
-      } catch (error) {
-        this.missedRemovals.putBack(pending)
-        this.fail('repair', error, epoch)
-        return false
-      }
-      if (pending.widened !== undefined) this.options.onWidened?.(pending.widened)
+    const upTo = this.missedCount
+    const pending = this.missedRemovals.take()
+    try {
+      await this.applyAll(pending.removals)
+    } catch (error) {
+      this.missedRemovals.putBack(pending)
+      this.fail('repair', error, epoch)
+      return false
     }
+    this.replayedCount = upTo
+    if (pending.widened !== undefined) this.options.onWidened?.(pending.widened)
     return true
   }
 

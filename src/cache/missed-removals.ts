@@ -6,7 +6,7 @@ import type { Repair } from './guarded-tier.js'
  * every tenant and every application using it, so nothing outside those namespaces is touched.
  */
 export interface WidenedRemoval {
-  /** Removals missed, counted one by one even past the memory. */
+  /** Removals missed (a repeat of one still remembered one by one is not counted again). */
   readonly missed: number
   /** Namespaces cleared whole: those in which a key, tag or namespace removal was missed. */
   readonly namespaces: readonly string[]
@@ -42,7 +42,7 @@ const TAGS_PER_REMOVAL = 100
 
 /**
  * The removals one shared tier missed, to replay before it serves again. Up to `maxRemovals` are
- * kept as they were; past that, the memory keeps the set of namespaces they fell in (and the scope
+ * kept as they were (each once: a key deleted and written a thousand times is removed once); past that, the memory keeps the set of namespaces they fell in (and the scope
  * prefixes and global tags, as they were), and the replay clears those namespaces whole.
  *
  * Past `maxNamespaces` distinct namespaces, prefixes and tags, even that would be guesswork, and
@@ -51,6 +51,8 @@ const TAGS_PER_REMOVAL = 100
  */
 export class MissedRemovals {
   private list: Repair[] = []
+  /** Identities of the removals in `list`: a removal missed twice is replayed once. */
+  private listed = new Set<string>()
   private wide: Wide | undefined
   private broken = false
 
@@ -74,9 +76,14 @@ export class MissedRemovals {
 
   add(removal: Repair): void {
     if (this.broken) return
-    if (this.wide === undefined && this.list.length < this.maxRemovals) {
-      this.list.push(removal)
-      return
+    if (this.wide === undefined) {
+      const id = identity(removal)
+      if (this.listed.has(id)) return
+      if (this.list.length < this.maxRemovals) {
+        this.listed.add(id)
+        this.list.push(removal)
+        return
+      }
     }
     this.wide ??= this.widen()
     absorb(this.wide, removal)
@@ -87,6 +94,7 @@ export class MissedRemovals {
   take(): PendingRemovals {
     const { list, wide } = this
     this.list = []
+    this.listed = new Set()
     this.wide = undefined
     if (wide === undefined) return { removals: list, widened: undefined }
     const widened: WidenedRemoval = {
@@ -131,7 +139,6 @@ export class MissedRemovals {
     if (wide === undefined || wide.all) return
     if (wide.namespaces.size + wide.prefixes.size + wide.tags.size <= this.maxNamespaces) return
     this.broken = true
-    this.list = []
     this.wide = undefined
   }
 
@@ -139,7 +146,22 @@ export class MissedRemovals {
     const wide: Wide = { namespaces: new Set(), prefixes: new Set(), tags: new Set(), all: false, missed: 0 }
     for (const removal of this.list) absorb(wide, removal)
     this.list = []
+    this.listed = new Set()
     return wide
+  }
+}
+
+/** A removal's identity: equal for removals that remove the same entries. */
+function identity(removal: Repair): string {
+  switch (removal.kind) {
+    case 'key':
+      return `k\0${removal.namespace}\0${removal.key}`
+    case 'tags':
+      return `t\0${removal.namespace ?? ''}\0${removal.namespace === undefined ? 1 : 0}\0${removal.tags.join('\0')}`
+    case 'clear':
+      return removal.namespace === undefined ? 'all' : `c\0${removal.namespace}`
+    case 'scope':
+      return `s\0${removal.prefix}`
   }
 }
 
