@@ -388,10 +388,14 @@ export class Cache {
     return scope.prefix
   }
 
-  /** Counters since creation, with entries per tier (all namespaces). */
+  /**
+   * Counters since creation (process-wide, shared by every view), with the entries each tier holds
+   * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
+   * keyspace also holds other namespaces, tenants and applications.
+   */
   async stats(): Promise<CacheStats> {
     const { stack, counters } = this.open()
-    const counts = await stack.counts()
+    const counts = await stack.counts(this.stored)
     return statsSnapshot(
       counters,
       stack.health().map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
