@@ -41,8 +41,8 @@ export interface GuardedTierOptions {
   readonly now?: () => number
 }
 
-// Removals replayed at once: they commute (none writes), so only the pool size bounds them.
-const REPLAY_CONCURRENCY = 8
+// Removals replayed at once: they commute (none writes); the drivers pipeline them over their pools.
+const REPLAY_CONCURRENCY = 32
 
 /**
  * A shared tier (L2, L3) as the stack uses it: every call has a timeout, failures are counted by a
