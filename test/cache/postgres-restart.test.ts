@@ -3,10 +3,12 @@ import type { Cache } from '../../src/cache/cache.js'
 import { createCache } from '../../src/index.js'
 import { type PostgresProcess, postgresBinaries, startPostgresServer } from '../helpers/postgres-server.js'
 
-// PostgreSQL killed under load (SIGKILL of the postmaster: its backends end their sessions with
-// 57P01) and restarted: callers never see an error, and L3 serves again soon after the server
-// accepts connections. The time it takes is printed (and reported in the issue's note), not
-// asserted tightly: the bound below only catches a circuit that stays open for periods on end.
+// PostgreSQL killed under load (SIGKILL of the postmaster: its orphaned backends answer late, or
+// with 57P01 many seconds later) and restarted: callers never see an error, and L3 serves again
+// soon after the server accepts connections. The time it takes is printed, not asserted tightly:
+// 0.4 to 1.6 s on a 2-core machine at load 3 to 12 (openFor 500 ms: the probe's wait is part of
+// it), where it took 3 s to over 20 s before the pool was renewed on lost connections. The bound
+// below only catches a circuit that stays open for periods on end.
 const OUTAGE_MS = 3_000
 const OPEN_FOR_MS = 500
 /** Generous: the circuit's wait, a connection, the replay of the missed removals, on a loaded machine. */
@@ -94,8 +96,7 @@ describe.skipIf(postgresBinaries() === undefined)('PostgreSQL killed under load 
       await sleep(500) // a little more load with L3 back
       const operations = await running.stop()
       console.log(`L3 served again ${Math.round(recoveryMs)} ms after PostgreSQL accepted connections (${operations} operations)`)
-      const tail = events.filter((line) => !line.includes(' set ') || !line.includes('TC_'))
-      console.log(tail.slice(-40).join('\n'))
+      if (recoveryMs >= RECOVERY_BOUND_MS) console.log(events.slice(-40).join('\n'))
       expect(running.errors).toEqual([])
       expect(recoveryMs).toBeLessThan(RECOVERY_BOUND_MS)
       // L3 stays in use: reads after the recovery do not stall on connections of the old server.
