@@ -55,8 +55,17 @@ export async function startPostgresServer(): Promise<PostgresProcess> {
   let child: ChildProcess | undefined
   const launch = async () => {
     const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50']
-    child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', ...user })
-    await waitUntilAccepting(url, child)
+    // After a crash the old backends may hold the shared memory for a moment: the new postmaster
+    // then exits at once, and a later attempt succeeds.
+    for (let attempt = 1; ; attempt++) {
+      child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', ...user })
+      try {
+        return await waitUntilAccepting(url, child)
+      } catch (error) {
+        if (child.exitCode === null || attempt === 20) throw error
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
   }
   const kill = async () => {
     const running = child
