@@ -99,6 +99,7 @@ export type {
   MissEvent,
   MissReason,
   RemovalEvent,
+  RepairWidenedEvent,
   StaleEvent,
   TierErrorEvent,
   UnreadableEntryEvent,

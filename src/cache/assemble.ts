@@ -22,6 +22,8 @@ export interface Coordination {
 export interface Assembly extends Coordination {
   /** Seals non-public entries in shared tiers; `false`: stored in plain text; undefined: none (no scoped views). */
   readonly keyRing?: KeyRing | false
+  /** The clock of the shared tiers' circuit breakers, epoch ms, for tests. @default Date.now */
+  readonly now?: () => number
 }
 
 /**
@@ -52,6 +54,7 @@ export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers
     bus,
     sealer: new Sealer(keyRing),
     scopeTiers: options.security.tiers,
+    now: assembly.now,
   })
   if (bus !== undefined) listen(bus, stack, events)
   const cache = new Cache(new CacheCore(options, stack, counters, events, crossProcess), options.namespace)

@@ -281,10 +281,14 @@ export class Cache {
     return this.usable().stack.reencrypt()
   }
 
-  /** Counters since creation, with entries per tier (all namespaces). */
+  /**
+   * Counters since creation (process-wide, shared by every view), with the entries each tier holds
+   * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
+   * keyspace also holds other namespaces, tenants and applications.
+   */
   async stats(): Promise<CacheStats> {
     const { stack, counters } = this.usable()
-    const counts = await countEntries(stack)
+    const counts = await countEntries(stack, this.stored)
     return statsSnapshot(
       counters,
       tierHealth(stack).map(({ level, kind }) => ({ level, kind, entries: counts[level] })),

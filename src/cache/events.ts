@@ -133,6 +133,24 @@ export interface RemovalEvent {
   readonly remote: boolean
 }
 
+/**
+ * A shared tier missed more removals than it remembers one by one (`maxRepairs`, 10,000), and its
+ * recovery removed whole namespaces instead: every entry of `namespaces`, of the scopes of
+ * `prefixes`, and everywhere the entries carrying `tags`. Never any other namespace: the tier is
+ * shared with other instances and applications. Only `all` (a missed clear of every namespace)
+ * empties the whole tier, because that is what was asked.
+ */
+export interface RepairWidenedEvent {
+  readonly level: Level
+  readonly kind: string
+  /** Removals missed (a repeat of one still remembered one by one is not counted again). */
+  readonly missed: number
+  readonly namespaces: readonly string[]
+  readonly prefixes: readonly string[]
+  readonly tags: readonly string[]
+  readonly all: boolean
+}
+
 /** Typed events of a cache; listen with `cache.on(name, listener)`. */
 export interface CacheEvents {
   'tier:hit': [HitEvent]
@@ -148,6 +166,7 @@ export interface CacheEvents {
   'entry:unreadable': [UnreadableEntryEvent]
   'bus:error': [BusErrorEvent]
   'bus:state': [BusStateEvent]
+  'repair:widened': [RepairWidenedEvent]
 }
 
 /** The name of a cache event. */
@@ -175,6 +194,7 @@ export class EngineEvents {
     'entry:unreadable': false,
     'bus:error': false,
     'bus:state': false,
+    'repair:widened': false,
   }
   // Untyped inside: on, off and emit above are the typed surface.
   private readonly emitter = new EventEmitter()

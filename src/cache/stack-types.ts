@@ -53,8 +53,13 @@ export interface TierStackOptions {
   readonly circuitBreaker: { readonly failureThreshold: number; readonly openForMs: number }
   /** Longest a shared-tier call may take, in ms. */
   readonly tierTimeoutMs: number
-  /** Missed removals remembered per shared tier before it is cleared instead. @default 10_000 */
+  /**
+   * Missed removals remembered one by one per shared tier; past it, recovery clears the namespaces
+   * they fell in (see missed-removals.ts). @default 10_000
+   */
   readonly maxRepairs?: number
+  /** The clock of the tiers' circuit breakers, epoch ms. @default Date.now */
+  readonly now?: () => number
   /** Tells other instances what changed here; absent without Redis. */
   readonly bus?: Bus
   /** Encrypts non-public entries for the shared tiers and decrypts them on the way up. */

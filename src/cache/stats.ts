@@ -10,7 +10,11 @@ export interface TierStats {
   readonly hitRatio: number
   readonly writes: number
   readonly errors: number
-  /** Entries held (all namespaces); absent when the tier could not be counted. */
+  /**
+   * Entries the tier holds in the namespace (and scope) of the view asked, expired ones not yet
+   * removed included; absent when the tier could not be counted. Never the tier's total: an L2 or L3
+   * is shared with other namespaces, tenants and applications.
+   */
   readonly entries?: number
 }
 

@@ -67,6 +67,8 @@ export class TierStack {
             this.events.emit('tier:error', { level, kind: tier.kind, operation, error })
           },
           onCircuit: (state) => this.events.emit('circuit:change', { level, kind: tier.kind, state }),
+          onWidened: (widened) => this.events.emit('repair:widened', { level, kind: tier.kind, ...widened }),
+          now: options.now,
         }),
     )
     this.removals = new Removals(this.l1, this.invalidations, this.shared, this.events, (message) => this.publish(message))

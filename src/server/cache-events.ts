@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Cache } from '../cache/cache.js'
-import type { BusErrorEvent, BusStateEvent, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, TierErrorEvent } from '../cache/events.js'
+import type { BusErrorEvent, BusStateEvent, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, RepairWidenedEvent, TierErrorEvent } from '../cache/events.js'
 
 /**
  * Writes the cache's events to the server's log, so that an operator sees a failing tier, a circuit
@@ -22,7 +22,15 @@ export function logCacheEvents(cache: Cache, log: FastifyBaseLogger): () => void
     listening
       ? log.info({ event: 'bus:state', listening }, 'bus listening: L1 in use')
       : log.warn({ event: 'bus:state', listening, reason }, `bus deaf (${reason ?? 'unknown'}): L1 cleared and bypassed`)
+  const onWidened = ({ level, kind, missed, namespaces, prefixes, tags, all }: RepairWidenedEvent) =>
+    log.warn(
+      { event: 'repair:widened', tier: level, kind, missed, namespaces: namespaces.length, prefixes: prefixes.length, tags: tags.length, all },
+      all
+        ? `${level} ${kind} tier missed a clear of every namespace: cleared whole`
+        : `${level} ${kind} tier missed ${missed} removals: cleared the ${namespaces.length} namespaces they fell in (and ${prefixes.length} erased scopes), no other`,
+    )
   cache
+    .on('repair:widened', onWidened)
     .on('tier:error', onTierError)
     .on('circuit:change', onCircuit)
     .on('factory:error', onFactoryError)
@@ -31,6 +39,7 @@ export function logCacheEvents(cache: Cache, log: FastifyBaseLogger): () => void
     .on('bus:state', onBusState)
   return () => {
     cache
+      .off('repair:widened', onWidened)
       .off('tier:error', onTierError)
       .off('circuit:change', onCircuit)
       .off('factory:error', onFactoryError)

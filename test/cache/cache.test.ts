@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { CorruptEntryError, createCache } from '../../src/index.js'
 import { makeEntry } from '../tiers/conformance.js'
-import { ControlledTier, cacheOver, gate, sleep } from '../helpers/cache.js'
+import { ControlledTier, FakeClock, cacheOver, gate, sleep } from '../helpers/cache.js'
 
 describe('get and set', () => {
   it('misses, then serves what was set from L1', async () => {
@@ -270,7 +270,8 @@ describe('invalidation', () => {
 describe('tier failures', () => {
   it('never fails the caller, and opens the circuit after repeated failures', async () => {
     const l3 = new ControlledTier()
-    const { cache } = cacheOver(l3, { l1: false, circuitBreaker: { failureThreshold: 3, openFor: 50 } })
+    const clock = new FakeClock()
+    const { cache } = cacheOver(l3, { l1: false, circuitBreaker: { failureThreshold: 3, openFor: 50 } }, undefined, clock.now)
     const errors: string[] = []
     const circuit: string[] = []
     cache.on('tier:error', (event) => errors.push(event.operation))
@@ -284,7 +285,7 @@ describe('tier failures', () => {
     expect(cache.health().find((t) => t.level === 'l3')?.circuit).toBe('open')
 
     l3.failing = false
-    await sleep(60)
+    clock.advance(50)
     await cache.set('y', 2) // the probe
     expect(circuit).toEqual(['open', 'half-open', 'closed'])
     expect(await cache.get('y')).toBe(2)

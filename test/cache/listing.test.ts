@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { Entry } from '../../src/core/entry.js'
 import { CacheClosedError, type Cache, InvalidOptionsError, TierUnavailableError, type TierErrorEvent } from '../../src/index.js'
 import type { KeyPage } from '../../src/tiers/tier.js'
-import { ControlledTier, cacheOver } from '../helpers/cache.js'
+import { ControlledTier, FakeClock, cacheOver } from '../helpers/cache.js'
 import { makeEntry } from '../tiers/conformance.js'
 
 /** Everything an async iterable yields. */
@@ -187,7 +187,8 @@ describe('Cache.keys and entries when the listing tier fails', () => {
 
   it('fails fast while the circuit is open, without calling the tier, and lists again once it closes', async () => {
     const l3 = new ControlledTier()
-    const { cache } = cacheOver(l3, { circuitBreaker: { failureThreshold: 1, openFor: 50 } })
+    const clock = new FakeClock()
+    const { cache } = cacheOver(l3, { circuitBreaker: { failureThreshold: 1, openFor: 50 } }, undefined, clock.now)
     await cache.set('k', 1)
     l3.failing = true
     await expect(collect(cache.keys())).rejects.toBeInstanceOf(TierUnavailableError)
@@ -198,7 +199,7 @@ describe('Cache.keys and entries when the listing tier fails', () => {
     expect(error).toBeInstanceOf(TierUnavailableError)
     expect((error as Error).message).toMatch(/circuit is open/)
     expect(l3.calls).toBe(calls)
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    clock.advance(50)
     expect(await collect(cache.keys())).toEqual(['k'])
     expect(cache.health().find((tier) => tier.level === 'l3')?.circuit).toBe('closed')
   })

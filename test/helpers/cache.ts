@@ -96,15 +96,17 @@ export class ControlledTier implements Tier {
 
 /**
  * A cache over an L1 (unless `l1: false`) and the given shared tier as L3; with `lock`, read-through
- * is single flight across every cache sharing that lock, as across processes.
+ * is single flight across every cache sharing that lock, as across processes. `now` is the clock of
+ * the circuit breaker (see {@link FakeClock}).
  */
 export function cacheOver(
   l3: Tier | undefined,
   options: CacheOptions = {},
   lock?: { readonly lock: DistributedLock; readonly ttlMs: number },
+  now?: () => number,
 ): { cache: Cache; l1: MemoryTier | undefined } {
   const shared = l3 === undefined ? [] : [{ level: 'l3' as const, tier: l3 }]
-  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), shared, lock === undefined ? {} : { crossProcess: lock })
+  const cache = assembleCache(resolveCacheOptions({ ...options, l3: false }), shared, { ...(lock === undefined ? {} : { crossProcess: lock }), now })
   return { cache, l1: l1Of(cache) }
 }
 
@@ -120,4 +122,19 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void
   const promise = new Promise<void>((resolve) => (open = resolve))
   return { promise, open }
+}
+
+/** A clock that moves only when told: pass `clock.now` where a clock is taken, then `advance` it. */
+export class FakeClock {
+  private ms: number
+
+  constructor(start = Date.now()) {
+    this.ms = start
+  }
+
+  readonly now = (): number => this.ms
+
+  advance(ms: number): void {
+    this.ms += ms
+  }
 }

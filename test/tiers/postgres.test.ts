@@ -8,6 +8,7 @@ import { encodeValue } from '../../src/core/codec.js'
 import { CorruptEntryError, InvalidOptionsError, MigrationFailedError, TierUnavailableError } from '../../src/errors.js'
 import { POSTGRES_MIGRATIONS_FOLDER, type PostgresTier, createPostgresTier } from '../../src/tiers/sql/postgres/index.js'
 import { migratePostgres } from '../../src/sql/postgres/migrate.js'
+import { RenewingPool, connectionFailure } from '../../src/tiers/sql/postgres/pool.js'
 import { type PostgresQueries, prepareQueries } from '../../src/tiers/sql/postgres/queries.js'
 import { crashWriterAfterAcks } from '../helpers/child-process.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../helpers/postgres.js'
@@ -366,5 +367,33 @@ describe('postgres tier', () => {
       expect(got.map((entry) => (entry?.value as { i: number } | undefined)?.i)).toEqual(acked)
       await tier.clear('crash')
     }, 30_000)
+  })
+
+  describe('connections that die', () => {
+    it('classifies the errors of a lost connection, a refused one, and of a statement', () => {
+      expect(connectionFailure(Object.assign(new Error('drizzle'), { cause: { code: '57P01' } }))).toBe('lost')
+      expect(connectionFailure({ code: 'CONNECTION_CLOSED' })).toBe('lost')
+      expect(connectionFailure({ code: 'ECONNREFUSED' })).toBe('unreachable')
+      expect(connectionFailure({ code: '57P03' })).toBe('unreachable')
+      expect(connectionFailure({ code: '08006' })).toBe('unreachable')
+      expect(connectionFailure({ code: '23505' })).toBeUndefined()
+      expect(connectionFailure(new Error('no code'))).toBeUndefined()
+    })
+
+    it('replaces a pool whose statement stalls, failing it at once, and serves on the new one', async () => {
+      const pool = new RenewingPool({ url: TEST_POSTGRES_URL, maxConnections: 2, stallTimeoutMs: 200 })
+      try {
+        const stalled = pool.client
+        const started = performance.now()
+        const error = await pool.run(() => stalled`select pg_sleep(10)`, false).catch((caught: unknown) => caught)
+        expect(connectionFailure(error)).toBe('lost')
+        expect(performance.now() - started).toBeLessThan(5_000)
+        expect(pool.client).not.toBe(stalled)
+        const [row] = await pool.run((queries) => queries.countAll.execute(), true)
+        expect(typeof row?.count).toBe('number')
+      } finally {
+        await pool.end()
+      }
+    })
   })
 })

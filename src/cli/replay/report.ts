@@ -19,8 +19,8 @@ export interface ReplayTierReport {
   /** Operations of the tier that failed; anything but 0 makes the figures suspect. */
   readonly errors: number
   /**
-   * Entries held at the end of the replay; null when disabled or not countable. On an L3 of the
-   * caller's, entries of other namespaces count too.
+   * Entries of the replay's own namespace held at the end of the replay; null when disabled or not
+   * countable. On an L3 of the caller's, the rows of other namespaces and applications are not counted.
    */
   readonly entries: number | null
 }

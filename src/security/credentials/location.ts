@@ -4,8 +4,8 @@ import { parseOptions } from '../../core/options.js'
 /**
  * Where API keys and the audit log live: the database of the SQL tier (L3) of `tiercache serve`,
  * named as `CacheOptions['l3']` names it: an SQLite file path (`':memory:'` for a private, throwaway
- * database) or a PostgreSQL URL. The tables are created by the tier's own migrations, whichever
- * component opens the database first.
+ * database) or a PostgreSQL URL. The tables are created by the migrations of `src/sql/`, which the
+ * tier, the API keys and the audit log share, whichever of them opens the database first.
  */
 export type StorageLocation = { readonly sqlite: string } | { readonly postgres: string }
 

@@ -9,7 +9,7 @@ import type { Sql } from 'postgres'
  * @throws MigrationFailedError when the schema cannot be brought up to date
  */
 export async function openSqliteStorage(path: string): Promise<Database> {
-  const { openSqliteDatabase } = await import('../../tiers/sql/sqlite/index.js')
+  const { openSqliteDatabase } = await import('../../sql/sqlite/database.js')
   return openSqliteDatabase(path)
 }
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { InvalidOptionsError, TierUnavailableError } from '../../../src/errors.js'
 import { type AuditEvent, type AuditLog, type AuditQuery, MAX_TEXT_LENGTH, createAuditLog, openAuditLog } from '../../../src/security/audit/index.js'
 import { SqliteAuditBackend } from '../../../src/security/audit/sqlite.js'
-import { openSqliteDatabase } from '../../../src/tiers/sql/sqlite/index.js'
+import { openSqliteDatabase } from '../../../src/sql/sqlite/database.js'
 import { openAdminClient, TEST_POSTGRES_URL } from '../../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-audit-test-'))

@@ -20,7 +20,7 @@ import { SqliteCredentialBackend } from '../../../src/security/credentials/sqlit
 import { createPostgresTier } from '../../../src/tiers/sql/postgres/index.js'
 import { POSTGRES_MIGRATIONS_FOLDER } from '../../../src/sql/postgres/migrate.js'
 import { createSqliteTier, openSqliteDatabase } from '../../../src/tiers/sql/sqlite/index.js'
-import { SQLITE_MIGRATIONS, migrateSqlite } from '../../../src/tiers/sql/sqlite/migrations.js'
+import { SQLITE_MIGRATIONS, migrateSqlite } from '../../../src/sql/sqlite/migrations.js'
 import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../../helpers/postgres.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-credentials-test-'))

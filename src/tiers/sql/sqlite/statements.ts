@@ -1,4 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3'
+import { CorruptEntryError } from '../../../errors.js'
+import type { EntryRow, SqlStatements } from '../core.js'
 
 // Lists (keys, tags) are bound as one JSON array and expanded with json_each, so that each statement
 // is prepared once whatever the list length.
@@ -50,7 +52,7 @@ export const SQLITE_SQL = {
 } as const
 
 /** A row of `tiercache_entries` as the read statements return it. */
-export interface EntryRow {
+interface SqliteEntryRow {
   readonly value: Buffer
   /** JSON array of strings. */
   readonly tags: string
@@ -59,15 +61,14 @@ export interface EntryRow {
   readonly stale_until: number
 }
 
-/** An {@link EntryRow} with its key, as `getMany` returns it. */
-export interface KeyedEntryRow extends EntryRow {
+interface SqliteKeyedEntryRow extends SqliteEntryRow {
   readonly key: string
 }
 
 /** The prepared statements of one open database. */
-export interface SqliteStatements {
-  readonly get: Statement<[string, string], EntryRow>
-  readonly getMany: Statement<[string, string], KeyedEntryRow>
+interface Prepared {
+  readonly get: Statement<[string, string], SqliteEntryRow>
+  readonly getMany: Statement<[string, string], SqliteKeyedEntryRow>
   readonly upsert: Statement<[string, string, Uint8Array, string, number, number, number]>
   readonly delete: Statement<[string, string]>
   readonly rewrite: Statement<[Uint8Array, string, string, Uint8Array]>
@@ -87,7 +88,7 @@ export interface SqliteStatements {
 }
 
 /** Prepares every statement once, at open; the counts and key lists return bare values (pluck). */
-export function prepareStatements(db: Database): SqliteStatements {
+function prepare(db: Database): Prepared {
   return {
     get: db.prepare(SQLITE_SQL.get),
     getMany: db.prepare(SQLITE_SQL.getMany),
@@ -108,4 +109,63 @@ export function prepareStatements(db: Database): SqliteStatements {
     countAll: db.prepare<[], number>(SQLITE_SQL.countAll).pluck(),
     cleanupBatch: db.prepare(SQLITE_SQL.cleanupBatch),
   }
+}
+
+/**
+ * The SQL tier's statements on one open SQLite database, prepared once. better-sqlite3 is
+ * synchronous: each call has run when its promise is returned, and a failure is its rejection.
+ */
+export function sqliteStatements(db: Database): SqlStatements {
+  const s = prepare(db)
+  return {
+    get: async (namespace, key) => {
+      const row = s.get.get(namespace, key)
+      return row === undefined ? undefined : toRow(row)
+    },
+    getMany: async (namespace, keys) => s.getMany.all(namespace, JSON.stringify(keys)).map((row) => ({ key: row.key, ...toRow(row) })),
+    deleteExpired: async (namespace, key, now) => s.deleteExpired.run(namespace, key, now),
+    deleteManyExpired: async (namespace, keys, now) => s.deleteManyExpired.run(namespace, JSON.stringify(keys), now),
+    upsert: async (row) =>
+      s.upsert.run(row.namespace, row.key, row.value, JSON.stringify(row.tags), row.createdAt, row.freshUntil, row.staleUntil),
+    rewrite: async (namespace, key, payload, expected) => s.rewrite.run(payload, namespace, key, expected).changes > 0,
+    delete: async (namespace, key) => s.delete.run(namespace, key).changes,
+    // `changes` counts rows of tiercache_entries only (not the trigger's tag rows): each entry once.
+    deleteByTags: async (tags, namespace) =>
+      namespace === undefined
+        ? s.deleteByTagsEverywhere.run(JSON.stringify(tags)).changes
+        : s.deleteByTagsInNamespace.run(namespace, JSON.stringify(tags)).changes,
+    clear: async (namespace) => (namespace === undefined ? s.clearAll.run() : s.clearNamespace.run(namespace)),
+    clearRange: async (start, end) => s.clearRange.run(start, end),
+    namespacesInRange: async (start, end) => s.namespacesInRange.all(start, end),
+    keys: async (namespace, after, now, limit) =>
+      after === undefined ? s.keysFirst.all(namespace, now, limit) : s.keysAfter.all(namespace, after, now, limit),
+    count: async (namespace) => (namespace === undefined ? s.countAll.get() : s.countNamespace.get(namespace)) ?? 0,
+    // The database may be closed by the time a cleanup run gets its turn.
+    cleanupBatch: async (now, limit) => (db.open ? s.cleanupBatch.run(now, limit).changes : 0),
+  }
+}
+
+function toRow(row: SqliteEntryRow): EntryRow {
+  return {
+    value: row.value,
+    tags: parseTags(row.tags),
+    createdAt: row.created_at,
+    freshUntil: row.fresh_until,
+    staleUntil: row.stale_until,
+  }
+}
+
+/** @throws CorruptEntryError when the stored tag list is not a JSON array of strings */
+function parseTags(stored: string): readonly string[] {
+  if (stored === '[]') return []
+  let tags: unknown
+  try {
+    tags = JSON.parse(stored)
+  } catch (cause) {
+    throw new CorruptEntryError('stored tag list cannot be decoded', { cause })
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+    throw new CorruptEntryError('stored tag list is not a list of strings')
+  }
+  return tags as string[]
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3'
-import { MigrationFailedError } from '../../../errors.js'
+import { MigrationFailedError } from '../../errors.js'
 import { SQLITE_KEY_PLAN_MIGRATION } from './key-plan-migration.js'
 import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
 
