@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createCache } from '../../src/index.js'
+import { TEST_REDIS_URL } from '../helpers/redis-server.js'
+
+// The Redis connections a cache opens, as the server sees them (CLIENT LIST). Test files run one
+// after another (vitest.config.ts), and the test Redis db is this run's own, so the connections of
+// that db named tiercache:* are the ones opened here.
+const db = Number(new URL(TEST_REDIS_URL).pathname.slice(1) || '0')
+let admin: Redis
+beforeAll(() => {
+  admin = new Redis(TEST_REDIS_URL)
+})
+afterAll(async () => {
+  await admin.quit()
+})
+
+/** The names of the connections on the test db named tiercache:*, sorted; the admin's is unnamed. */
+async function tiercacheConnections(): Promise<string[]> {
+  const list = String(await admin.client('LIST'))
+  return list
+    .split('\n')
+    .filter((line) => line.includes(` db=${db} `))
+    .map((line) => / name=(\S*)/.exec(line)?.[1] ?? '')
+    .filter((name) => name.startsWith('tiercache'))
+    .sort()
+}
+
+describe('the Redis connections of a cache', () => {
+  it('are one command connection and one subscriber, closed with the cache', async () => {
+    const before = await tiercacheConnections()
+    const prefix = `conn${randomUUID().slice(0, 8)}`
+    const cache = createCache({ l2: { redis: TEST_REDIS_URL, prefix }, l3: false })
+    try {
+      // Every user of Redis at work: the tier (get, set), the bus (listening), the lock (acquire) and
+      // its waiters (a lock held elsewhere makes getOrSet wait for its release).
+      await vi.waitFor(() => expect(cache.busState).toBe('listening'))
+      await admin.set(`${prefix}:lock:default:held`, 'elsewhere', 'PX', 300)
+      expect(await cache.getOrSet('held', () => 'v')).toBe('v')
+      await cache.set('k', 1)
+      expect(await cache.get('k')).toBe(1)
+      const during = await tiercacheConnections()
+      expect(during.length - before.length, during.join(', ')).toBe(2)
+    } finally {
+      await cache.close()
+    }
+    expect(await tiercacheConnections()).toEqual(before)
+  })
+})
