@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createCache } from '../../src/index.js'
+import { createCache, isTiercacheError } from '../../src/index.js'
 import { TEST_REDIS_URL } from '../helpers/redis-server.js'
 
 // The Redis connections a cache opens, as the server sees them (CLIENT LIST). Test files run one
@@ -42,6 +42,32 @@ describe('the Redis connections of a cache', () => {
       expect(await cache.get('k')).toBe(1)
       const during = await tiercacheConnections()
       expect(during.length - before.length, during.join(', ')).toBe(2)
+    } finally {
+      await cache.close()
+    }
+    expect(await tiercacheConnections()).toEqual(before)
+  })
+})
+
+describe('a cache that cannot be created', () => {
+  it('throws for a malformed TIERCACHE_KEYS, and leaves no Redis connection open', async () => {
+    const before = await tiercacheConnections()
+    const prefix = `conn${randomUUID().slice(0, 8)}`
+    vi.stubEnv('TIERCACHE_KEYS', 'k1:not-a-key')
+    try {
+      expect(() => createCache({ l2: { redis: TEST_REDIS_URL, prefix }, l3: false })).toThrow(
+        expect.toSatisfy((error) => isTiercacheError(error, 'TC_INVALID_OPTIONS') && /TIERCACHE_KEYS entry 1/.test(String(error))),
+      )
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    // A cache made meanwhile, once its connections are up: a refused one that opened its own would
+    // have them up by then too.
+    const cache = createCache({ l2: { redis: TEST_REDIS_URL, prefix }, l3: false })
+    try {
+      await vi.waitFor(() => expect(cache.busState).toBe('listening'))
+      await cache.set('k', 1)
+      expect((await tiercacheConnections()).length - before.length).toBe(2)
     } finally {
       await cache.close()
     }

@@ -12,8 +12,9 @@
  *   {@link MemoryRateLimiter}: requests are never failed because of the limiter, and limits still hold
  *   per instance (N instances allow up to N times the limit while Redis is away). The failure goes to
  *   `onError`, and Redis is left alone for `failurePauseMs`.
- * - On a client without an offline queue (the one the cache creates for a URL), a call made while
- *   it connects waits for the attempt, within `commandTimeoutMs`, instead of failing at once.
+ * - On a client without an offline queue (such as the one `tiercache serve` shares between its cache
+ *   and its limiter), a call made while it connects waits for the attempt, within
+ *   `commandTimeoutMs`, instead of failing at once.
  */
 import type { Cluster, Redis } from 'ioredis'
 import { CacheClosedError, TierUnavailableError } from '../../errors.js'
