@@ -25,7 +25,7 @@ import { z } from 'zod'
 import type { DistributedLock } from './lock.js'
 import { CacheClosedError, InvalidDurationError, InvalidKeyError } from '../errors.js'
 import { luaScript, runScript } from '../redis/client.js'
-import { type RedisConnection, type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
+import { type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
 import type { Subscription } from '../redis/subscriber.js'
 
 /** Default prefix of lock keys. */
@@ -44,7 +44,7 @@ export interface RedisLockOptions {
    * or on a connection of their own to one node of a `Cluster`); or {@link RedisConnections} shared
    * with a tier and a bus, whose own heartbeat settings then apply.
    */
-  readonly connection: RedisConnection
+  readonly connection: string | Redis | Cluster | RedisConnections
   /** Prefix of the lock keys (after the client's own `keyPrefix`, if any). @default 'tiercache:lock:' */
   readonly prefix?: string
   /** Pub/sub channel of release notices; the same for every process. @default 'tiercache:lock-released' */

@@ -19,10 +19,11 @@
  */
 import { parseOptions } from '../core/options.js'
 import { randomUUID } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { CacheClosedError, InvalidOptionsError, TierUnavailableError } from '../errors.js'
 import { isCluster } from '../redis/client.js'
-import { type RedisConnection, type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
+import { type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
 import type { Subscription } from '../redis/subscriber.js'
 import { BUS_WIRE_VERSION, type Bus, type BusEnvelope, type BusHandlers, type BusMessage, type DeafReason } from './bus.js'
 import { decodeEnvelope, encodeEnvelope, isBusMessage } from './envelope.js'
@@ -39,7 +40,7 @@ export interface RedisBusOptions {
    * `duplicate()` of a `Redis`, or on its own connection to one node of a `Cluster`); or
    * {@link RedisConnections} shared with a tier and a lock, whose own heartbeat settings then apply.
    */
-  readonly connection: RedisConnection
+  readonly connection: string | Redis | Cluster | RedisConnections
   /** Pub/sub channel shared by every instance of a deployment. @default 'tiercache:bus' */
   readonly channel?: string
   /** This instance's id (1-256 characters), unique in the deployment. @default crypto.randomUUID() */

@@ -49,9 +49,6 @@ export const redisConnectionSchema = z.union([
   sourceSchema,
 ])
 
-/** What the Redis tier, bus and lock accept as `connection`; see {@link redisConnectionSchema}. */
-export type RedisConnection = string | Redis | Cluster | RedisConnections
-
 const positiveInt = z.number().int().positive()
 const optionsSchema = z.strictObject({
   name: z.string().min(1).max(256).optional(),
@@ -169,7 +166,7 @@ export function createRedisConnections(source: string | Redis | Cluster, options
  * The connections a tier, bus or lock uses for its `connection` option, retained for it: the given
  * {@link RedisConnections}, or new ones over a URL or client (then closed when that user releases).
  */
-export function connectionsFor(connection: RedisConnection, options: RedisConnectionsOptions): RedisConnections {
+export function connectionsFor(connection: string | Redis | Cluster | RedisConnections, options: RedisConnectionsOptions): RedisConnections {
   const connections = connection instanceof RedisConnections ? connection : new RedisConnections(connection, parseOptions(optionsSchema, options, 'Redis connections'))
   return connections.retain()
 }

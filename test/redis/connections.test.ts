@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCache, isTiercacheError } from '../../src/index.js'
+import { createRedisBus, createRedisConnections, createRedisLock, createRedisTier } from '../../src/redis.js'
 import { TEST_REDIS_URL } from '../helpers/redis-server.js'
 
 // The Redis connections a cache opens, as the server sees them (CLIENT LIST). Test files run one
@@ -46,6 +47,54 @@ describe('the Redis connections of a cache', () => {
       await cache.close()
     }
     expect(await tiercacheConnections()).toEqual(before)
+  })
+})
+
+describe('connections given by the caller', () => {
+  it('a client passed to createCache gets commands and a duplicate subscriber, and is never closed', async () => {
+    const client = new Redis(TEST_REDIS_URL, { connectionName: 'tiercache:test:given' })
+    try {
+      await client.ping()
+      const before = await tiercacheConnections()
+      const prefix = `conn${randomUUID().slice(0, 8)}`
+      const cache = createCache({ l2: { redis: client, prefix }, l3: false })
+      await vi.waitFor(() => expect(cache.busState).toBe('listening'))
+      await admin.set(`${prefix}:lock:default:held`, 'elsewhere', 'PX', 300)
+      expect(await cache.getOrSet('held', () => 'v')).toBe('v')
+      const during = await tiercacheConnections()
+      expect(during.length - before.length, during.join(', ')).toBe(1)
+      await cache.close()
+      expect(await tiercacheConnections()).toEqual(before)
+      expect(await client.ping()).toBe('PONG')
+    } finally {
+      await client.quit()
+    }
+  })
+
+  it('one createRedisConnections serves a tier, a bus and a lock, and closes with the last of them', async () => {
+    const before = await tiercacheConnections()
+    const connections = createRedisConnections(TEST_REDIS_URL, { name: `test-${randomUUID()}` })
+    const prefix = `conn${randomUUID().slice(0, 8)}`
+    const tier = createRedisTier({ connection: connections, prefix })
+    const bus = createRedisBus({ connection: connections, channel: `${prefix}:bus` })
+    const lock = createRedisLock({ connection: connections, prefix: `${prefix}:lock:`, channel: `${prefix}:lock-released` })
+    await bus.start({ message() {}, deaf() {}, listening() {} })
+    const token = await lock.acquire('k', 1_000)
+    expect(token).toBeDefined()
+    const waited = lock.waitForRelease('k', 5_000)
+    await lock.release('k', token ?? '')
+    await waited
+    expect(await tier.count()).toBe(0)
+    const names = await tiercacheConnections()
+    expect(names.length - before.length, names.join(', ')).toBe(2)
+    expect(names).toEqual(expect.arrayContaining([`tiercache:cmd:${connections.name}`, `tiercache:sub:${connections.name}`]))
+    await Promise.all([tier.close(), bus.close()])
+    expect(connections.closed).toBe(false)
+    expect(await lock.acquire('k2', 1_000)).toBeDefined()
+    await lock.close()
+    expect(connections.closed).toBe(true)
+    expect(await tiercacheConnections()).toEqual(before)
+    expect(() => createRedisTier({ connection: connections, prefix })).toThrow(expect.toSatisfy((error) => isTiercacheError(error, 'TC_CACHE_CLOSED')))
   })
 })
 

@@ -9,7 +9,7 @@ import { encodeValue, entryFromRecord } from '../../core/codec.js'
 import type { Entry } from '../../core/entry.js'
 import { CacheClosedError, InvalidOptionsError } from '../../errors.js'
 import { parseOptions } from '../../core/options.js'
-import { type RedisConnection, RedisConnections, connectionsFor, redisConnectionSchema } from '../../redis/connections.js'
+import { RedisConnections, connectionsFor, redisConnectionSchema } from '../../redis/connections.js'
 import type { KeyPage, Tier, TierCapabilities } from '../tier.js'
 import { KeyLayout, PREFIX_PATTERN } from './keys.js'
 import { decodeRecord, encodeRecord } from './record.js'
@@ -37,7 +37,7 @@ export interface RedisTierOptions {
    * `Redis` or `Cluster` the caller created, used as is and never closed by the tier; or
    * {@link RedisConnections} shared with a bus and a lock (closed when the last of them closes).
    */
-  readonly connection: RedisConnection
+  readonly connection: string | Redis | Cluster | RedisConnections
   /**
    * Start of every Redis key the tier writes: `[A-Za-z0-9._:/-]{1,64}`. Tiers with different
    * prefixes share nothing. @default 'tc'
