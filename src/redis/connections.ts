@@ -153,7 +153,8 @@ export class RedisConnections {
  * The connections of one cache over `source`: a `redis://` / `rediss://` URL (a command client is
  * created, and closed with the connections) or an ioredis `Redis` or `Cluster` (the caller's, never
  * closed here). Pass the result as the `connection` of the Redis tier, bus and lock to share them;
- * they are closed when the last of those closes. Nothing connects before a command or a subscription
+ * they are closed when the last of those closes (connections that no user took are closed by a
+ * call of {@link RedisConnections.release}). Nothing connects before a command or a subscription
  * needs it, except the command client of a URL, which connects at once.
  * @throws InvalidOptionsError when `source` or `options` are invalid
  */
