@@ -5,6 +5,8 @@ import type { Cache } from './cache/cache.js'
 import { type Coordination, assembleCache } from './cache/assemble.js'
 import { keyRingFor } from './cache/key-ring.js'
 import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
+import { lazy } from './core/lazy.js'
+import { CacheClosedError } from './errors.js'
 import { DeferredTier } from './tiers/deferred.js'
 import type { Tier } from './tiers/tier.js'
 
@@ -15,42 +17,60 @@ import type { Tier } from './tiers/tier.js'
  * @example
  * const cache = createCache({ namespace: 'flights', ttl: '5m', grace: '1h' })
  * const fares = await cache.getOrSet('JFK:LHR', () => fetchFares('JFK', 'LHR'), { tags: ['route:JFK:LHR'] })
- * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when options are invalid
+ * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when options are invalid, or the key ring
+ *   (`TIERCACHE_KEYS`, a key file) is; nothing is left open then
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveCacheOptions(options)
+  // What can fail is resolved before anything opens, so that a refused cache leaves nothing behind.
+  const keyRing = keyRingFor(resolved)
   const shared: { level: 'l2' | 'l3'; tier: Tier }[] = []
   const l2 = resolved.l2 === false ? undefined : openRedis(resolved.l2)
   if (l2 !== undefined) shared.push({ level: 'l2', tier: l2.tier })
   const l3 = openL3(resolved.l3)
   if (l3 !== undefined) shared.push({ level: 'l3', tier: l3 })
-  return assembleCache(resolved, shared, { ...l2?.coordination, keyRing: keyRingFor(resolved) })
+  try {
+    return assembleCache(resolved, shared, { ...l2?.coordination, keyRing })
+  } catch (error) {
+    // Tiers open on first use and the bus on start: close whatever got that far.
+    const { bus, crossProcess } = l2?.coordination ?? {}
+    void Promise.all([...shared.map(({ tier }) => tier.close()), bus?.close(), crossProcess?.lock.close()]).catch(() => undefined)
+    throw error
+  }
 }
 
 /**
- * The Redis tier, bus and lock of an `l2` option. ioredis is an optional dependency, so their
- * modules are imported on first use; the three share the key prefix, so that caches with different
+ * The Redis tier, bus and lock of an `l2` option, over one set of connections (one command client,
+ * one subscriber), created on first use: ioredis is an optional dependency, imported then. Each of
+ * the three releases the connections when it closes, and the last closes them (a client passed in
+ * stays open: it is the caller's). The three share the key prefix, so that caches with different
  * prefixes share nothing.
  */
 function openRedis(l2: Exclude<ResolvedCacheOptions['l2'], false>): { tier: Tier; coordination: Coordination } {
   const { prefix, commandTimeoutMs } = l2
-  // A RedisClientLike is an ioredis client by contract (options.ts checks its shape).
-  const connection = l2.redis as string | Redis | Cluster
+  const id = randomUUID()
+  const connections = lazy(
+    async () => {
+      const { createRedisConnections } = await import('./redis/connections.js')
+      // A RedisClientLike is an ioredis client by contract (options.ts checks its shape).
+      return createRedisConnections(l2.redis as string | Redis | Cluster, { name: id, commandTimeoutMs })
+    },
+    () => new CacheClosedError('redis is closed'),
+  )
   const tier = new DeferredTier('redis', { shared: true, durable: false, boundedCalls: true }, async () => {
     const { createRedisTier } = await import('./tiers/redis/index.js')
-    return createRedisTier({ connection, prefix, commandTimeoutMs })
+    return createRedisTier({ connection: await connections.get(), prefix, commandTimeoutMs })
   })
-  const id = randomUUID()
   const bus = l2.bus
     ? new DeferredBus(id, async () => {
         const { createRedisBus } = await import('./bus/redis.js')
-        return createRedisBus({ connection, id, channel: `${prefix}:bus`, commandTimeoutMs })
+        return createRedisBus({ connection: await connections.get(), id, channel: `${prefix}:bus`, commandTimeoutMs })
       })
     : undefined
   const lock = l2.lock
     ? new DeferredLock(async () => {
         const { createRedisLock } = await import('./bus/redis-lock.js')
-        return createRedisLock({ connection, prefix: `${prefix}:lock:`, channel: `${prefix}:lock-released`, commandTimeoutMs })
+        return createRedisLock({ connection: await connections.get(), prefix: `${prefix}:lock:`, channel: `${prefix}:lock-released`, commandTimeoutMs })
       })
     : undefined
   return { tier, coordination: { bus, crossProcess: lock === undefined ? undefined : { lock, ttlMs: l2.lockTtlMs } } }

@@ -24,8 +24,9 @@ import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import type { DistributedLock } from './lock.js'
 import { CacheClosedError, InvalidDurationError, InvalidKeyError } from '../errors.js'
-import { type CommandClient, closeClient, luaScript, openCommandClient, redisConnectionSchema, runScript, withTimeout } from './connection.js'
-import { Subscriber } from './subscriber.js'
+import { luaScript, runScript } from '../redis/client.js'
+import { type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
+import type { Subscription } from '../redis/subscriber.js'
 
 /** Default prefix of lock keys. */
 export const DEFAULT_LOCK_PREFIX = 'tiercache:lock:'
@@ -38,18 +39,19 @@ export const MAX_LOCK_NAME_LENGTH = 4_096
 export interface RedisLockOptions {
   /**
    * Where the locks live: a `redis://` / `rediss://` URL (the lock then creates, and closes, its own
-   * connections, which fail fast: no offline queue, a command timeout), or an ioredis `Redis` or
+   * connections, which fail fast: no offline queue, a command timeout); an ioredis `Redis` or
    * `Cluster` client that the caller keeps owning (waiters subscribe on a `duplicate()` of a `Redis`,
-   * or on a connection of their own to one node of a `Cluster`).
+   * or on a connection of their own to one node of a `Cluster`); or {@link RedisConnections} shared
+   * with a tier and a bus, whose own heartbeat settings then apply.
    */
-  readonly connection: string | Redis | Cluster
+  readonly connection: string | Redis | Cluster | RedisConnections
   /** Prefix of the lock keys (after the client's own `keyPrefix`, if any). @default 'tiercache:lock:' */
   readonly prefix?: string
   /** Pub/sub channel of release notices; the same for every process. @default 'tiercache:lock-released' */
   readonly channel?: string
   /** Longest wait for any command before the call rejects, ms. @default 1000 */
   readonly commandTimeoutMs?: number
-  /** Interval of the waiters' subscriber liveness PING, ms; 0 disables it. @default 1000 */
+  /** Interval of the waiters' subscriber liveness PING, ms; 0 disables it (not for shared RedisConnections). @default 1000 */
   readonly heartbeatMs?: number
   /** Called with connection errors of the waiters' subscriber, for logging. */
   readonly onError?: (error: unknown) => void
@@ -86,9 +88,10 @@ return 0`)
 const MAX_TTL_MS = 100 * 365 * 24 * 3_600_000
 
 /**
- * Creates a {@link RedisLock}. Connects at once (the command connection); the waiters' subscriber
- * connects on the first {@link RedisLock.waitForRelease}.
+ * Creates a {@link RedisLock}. Connects at once (the command connection, unless shared); the
+ * waiters subscribe on the first {@link RedisLock.waitForRelease}.
  * @throws InvalidOptionsError when `options` are invalid
+ * @throws CacheClosedError when given RedisConnections that are closed
  */
 export function createRedisLock(options: RedisLockOptions): RedisLock {
   return new RedisLock(parseOptions(optionsSchema, options, 'lock'))
@@ -104,16 +107,17 @@ interface Waiter {
 /** The Redis {@link DistributedLock}; see the module comment. Create it with {@link createRedisLock}. */
 export class RedisLock implements DistributedLock {
   readonly #options: ParsedOptions
-  readonly #command: CommandClient
+  readonly #connections: RedisConnections
   /** Full lock key → its waiters in this process. */
   readonly #waiters = new Map<string, Set<Waiter>>()
-  #subscriber: Subscriber | undefined
+  #subscription: Subscription | undefined
   #closing: Promise<void> | undefined
 
   /** @internal Use {@link createRedisLock}. */
   constructor(options: ParsedOptions) {
     this.#options = options
-    this.#command = openCommandClient(options.connection, options.commandTimeoutMs, 'tiercache:lock')
+    const { commandTimeoutMs, heartbeatMs } = options
+    this.#connections = connectionsFor(options.connection, { commandTimeoutMs, heartbeatMs, heartbeatTimeoutMs: commandTimeoutMs })
   }
 
   /**
@@ -127,9 +131,8 @@ export class RedisLock implements DistributedLock {
   async acquire(name: string, ttlMs: number): Promise<string | undefined> {
     const key = this.#key(name)
     checkTtl(ttlMs)
-    const client = await this.#client()
     const token = randomUUID()
-    const reply = await withTimeout(client.set(key, token, 'PX', ttlMs, 'NX'), this.#options.commandTimeoutMs, 'lock acquire')
+    const reply = await this.#run('lock acquire', (client) => client.set(key, token, 'PX', ttlMs, 'NX'))
     return reply === 'OK' ? token : undefined
   }
 
@@ -141,8 +144,7 @@ export class RedisLock implements DistributedLock {
   async extend(name: string, token: string, ttlMs: number): Promise<boolean> {
     const key = this.#key(name)
     checkTtl(ttlMs)
-    const client = await this.#client()
-    const reply = await withTimeout(runScript(client, EXTEND, [key], [token, ttlMs]), this.#options.commandTimeoutMs, 'lock extend')
+    const reply = await this.#run('lock extend', (client) => runScript(client, EXTEND, [key], [token, ttlMs]))
     return reply === 1
   }
 
@@ -153,8 +155,7 @@ export class RedisLock implements DistributedLock {
    */
   async release(name: string, token: string): Promise<void> {
     const key = this.#key(name)
-    const client = await this.#client()
-    await withTimeout(runScript(client, RELEASE, [key], [token, this.#options.channel]), this.#options.commandTimeoutMs, 'lock release')
+    await this.#run('lock release', (client) => runScript(client, RELEASE, [key], [token, this.#options.channel]))
   }
 
   /**
@@ -166,7 +167,7 @@ export class RedisLock implements DistributedLock {
     if (this.#closing !== undefined) return
     const key = this.#options.prefix + name
     // Notices carry the key as Redis sees it, after the client's own keyPrefix.
-    const noticeKey = (this.#command.client.options.keyPrefix ?? '') + key
+    const noticeKey = (this.#connections.command.options.keyPrefix ?? '') + key
     const budget = Number.isFinite(timeoutMs) ? Math.max(0, timeoutMs) : 0
     const deadline = Date.now() + budget
     await new Promise<void>((resolve) => {
@@ -188,8 +189,7 @@ export class RedisLock implements DistributedLock {
       // Poll the key's remaining ttl once subscribed, and again when that ttl runs out (it may have
       // been extended meanwhile). Only the waiters of a held lock with a ttl get such a timer.
       const watch = async (): Promise<void> => {
-        await this.#command.firstReady(this.#options.commandTimeoutMs)
-        const pttl = await withTimeout(this.#command.client.pttl(key), this.#options.commandTimeoutMs, 'lock pttl')
+        const pttl = await this.#run('lock pttl', (client) => client.pttl(key))
         if (woken) return
         if (pttl === -2) return waiter.wake()
         if (pttl >= 0 && Date.now() + pttl < deadline) {
@@ -212,7 +212,8 @@ export class RedisLock implements DistributedLock {
     for (const waiters of [...this.#waiters.values()]) {
       for (const waiter of [...waiters]) waiter.wake()
     }
-    await Promise.all([this.#subscriber?.close(), this.#command.owned ? closeClient(this.#command.client) : undefined])
+    this.#subscription?.close()
+    await this.#connections.release()
   }
 
   #key(name: string): string {
@@ -222,36 +223,25 @@ export class RedisLock implements DistributedLock {
     return this.#options.prefix + name
   }
 
-  async #client(): Promise<Redis | Cluster> {
-    if (this.#closing !== undefined) throw new CacheClosedError('lock: used after close')
-    await this.#command.firstReady(this.#options.commandTimeoutMs)
-    return this.#command.client
+  /** Runs one command within `commandTimeoutMs`. @throws CacheClosedError, TierUnavailableError */
+  #run<T>(what: string, command: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) return Promise.reject(new CacheClosedError('lock: used after close'))
+    return this.#connections.run(what, this.#options.commandTimeoutMs, command)
   }
 
-  /** Starts the shared subscriber on first use; resolves whether it is subscribed within `timeoutMs`. */
+  /** Subscribes to release notices on first use; resolves whether subscribed within `timeoutMs`. */
   async #subscribed(timeoutMs: number): Promise<boolean> {
-    if (this.#subscriber === undefined) {
-      const { heartbeatMs, commandTimeoutMs, onError } = this.#options
-      this.#subscriber = new Subscriber({
-        source: this.#options.connection,
-        channels: [this.#options.channel],
-        heartbeatMs,
-        heartbeatTimeoutMs: commandTimeoutMs,
-        connectionName: 'tiercache:lock-waiters',
-        listener: {
-          message: (_channel, key) => {
-            for (const waiter of [...(this.#waiters.get(key) ?? [])]) waiter.wake()
-          },
-          // Nothing to do either way: while down, waiters wait for their timeout or for the ttl
-          // they read; notices are only a shortcut.
-          up: () => {},
-          down: () => {},
-          error: (error) => onError?.(error),
-        },
-      })
-      this.#subscriber.start()
-    }
-    return this.#subscriber.whenSubscribed(timeoutMs)
+    this.#subscription ??= this.#connections.subscribe(this.#options.channel, {
+      message: (key) => {
+        for (const waiter of [...(this.#waiters.get(key) ?? [])]) waiter.wake()
+      },
+      // Nothing to do either way: while down, waiters wait for their timeout or for the ttl they
+      // read; notices are only a shortcut.
+      up: () => {},
+      down: () => {},
+      error: (error) => this.#options.onError?.(error),
+    })
+    return this.#subscription.whenSubscribed(timeoutMs)
   }
 
   #addWaiter(waiter: Waiter): void {

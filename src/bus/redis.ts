@@ -19,13 +19,14 @@
  */
 import { parseOptions } from '../core/options.js'
 import { randomUUID } from 'node:crypto'
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { CacheClosedError, InvalidOptionsError, TierUnavailableError } from '../errors.js'
+import { isCluster } from '../redis/client.js'
+import { type RedisConnections, connectionsFor, redisConnectionSchema } from '../redis/connections.js'
+import type { Subscription } from '../redis/subscriber.js'
 import { BUS_WIRE_VERSION, type Bus, type BusEnvelope, type BusHandlers, type BusMessage, type DeafReason } from './bus.js'
-import { closeClient, type CommandClient, openCommandClient, redisConnectionSchema, withTimeout } from './connection.js'
 import { decodeEnvelope, encodeEnvelope, isBusMessage } from './envelope.js'
-import { Subscriber } from './subscriber.js'
 
 /** Default pub/sub channel of the bus. */
 export const DEFAULT_BUS_CHANNEL = 'tiercache:bus'
@@ -34,18 +35,19 @@ export const DEFAULT_BUS_CHANNEL = 'tiercache:bus'
 export interface RedisBusOptions {
   /**
    * Where to publish and subscribe: a `redis://` / `rediss://` URL (the bus then creates, and closes,
-   * its own connections, which fail fast: no offline queue, a command timeout), or an ioredis `Redis`
+   * its own connections, which fail fast: no offline queue, a command timeout); an ioredis `Redis`
    * or `Cluster` client that the caller keeps owning (the bus uses it to publish and subscribes on a
-   * `duplicate()` of a `Redis`, or on its own connection to one node of a `Cluster`).
+   * `duplicate()` of a `Redis`, or on its own connection to one node of a `Cluster`); or
+   * {@link RedisConnections} shared with a tier and a lock, whose own heartbeat settings then apply.
    */
-  readonly connection: string | Redis | Cluster
+  readonly connection: string | Redis | Cluster | RedisConnections
   /** Pub/sub channel shared by every instance of a deployment. @default 'tiercache:bus' */
   readonly channel?: string
   /** This instance's id (1-256 characters), unique in the deployment. @default crypto.randomUUID() */
   readonly id?: string
-  /** Interval of the subscriber's liveness PING, ms; 0 disables it. @default 1000 */
+  /** Interval of the subscriber's liveness PING, ms; 0 disables it (not for shared RedisConnections). @default 1000 */
   readonly heartbeatMs?: number
-  /** Longest wait for the PING's answer before the bus reports itself deaf and reconnects, ms. @default 1000 */
+  /** Longest wait for the PING's answer before the bus reports itself deaf and reconnects, ms (not for shared RedisConnections). @default 1000 */
   readonly heartbeatTimeoutMs?: number
   /** Longest wait for a PUBLISH before {@link RedisBus.publish} rejects, ms. @default 1000 */
   readonly commandTimeoutMs?: number
@@ -80,9 +82,10 @@ type ParsedOptions = z.output<typeof optionsSchema>
 const CLUSTER_PUBLISH_SCRIPT = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
 
 /**
- * Creates a {@link RedisBus}. Connects at once (the command connection); subscribes on
- * {@link RedisBus.start}.
+ * Creates a {@link RedisBus}. Connects at once (the command connection, unless shared); subscribes
+ * on {@link RedisBus.start}.
  * @throws InvalidOptionsError when `options` are invalid (e.g. an empty channel, a negative heartbeat)
+ * @throws CacheClosedError when given RedisConnections that are closed
  */
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   return new RedisBus(parseOptions(optionsSchema, options, 'bus'))
@@ -107,13 +110,13 @@ export class RedisBus implements Bus {
   /** The pub/sub channel. */
   readonly channel: string
   readonly #options: ParsedOptions
-  readonly #command: CommandClient
+  readonly #connections: RedisConnections
   readonly #senders = new Map<string, SenderState>()
   #seq = 0
   /** How every envelope this instance sends starts (see encodeEnvelope: `v`, then `sender`). */
   readonly #ownPrefix: string
   #handlers: BusHandlers | undefined
-  #subscriber: Subscriber | undefined
+  #subscription: Subscription | undefined
   #listening = false
   #pruneTimer: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
@@ -124,7 +127,8 @@ export class RedisBus implements Bus {
     this.id = options.id ?? randomUUID()
     this.channel = options.channel
     this.#ownPrefix = `{"v":${BUS_WIRE_VERSION},"sender":${JSON.stringify(this.id)},`
-    this.#command = openCommandClient(options.connection, options.commandTimeoutMs, `tiercache:bus-pub:${clientName(this.id)}`)
+    const { commandTimeoutMs, heartbeatMs, heartbeatTimeoutMs } = options
+    this.#connections = connectionsFor(options.connection, { name: this.id, commandTimeoutMs, heartbeatMs, heartbeatTimeoutMs })
   }
 
   /** True while subscribed and not known to have missed anything. */
@@ -145,17 +149,20 @@ export class RedisBus implements Bus {
   async publish(message: BusMessage): Promise<void> {
     if (this.#closing !== undefined) throw new CacheClosedError('bus: publish after close')
     if (!isBusMessage(message)) throw new InvalidOptionsError('bus: not a valid bus message')
-    const { commandTimeoutMs } = this.#options
-    await this.#command.firstReady(commandTimeoutMs)
-    // seq, time and send together, synchronously: the order of seq is the order on the wire.
-    const envelope: BusEnvelope = { v: BUS_WIRE_VERSION, sender: this.id, seq: ++this.#seq, at: Date.now(), message }
-    const payload = encodeEnvelope(envelope)
-    const { client } = this.#command
-    const sent =
-      client instanceof Cluster
-        ? client.eval(CLUSTER_PUBLISH_SCRIPT, 1, this.channel, this.channel, payload)
-        : client.publish(this.channel, payload)
-    await withTimeout(sent, commandTimeoutMs, 'bus publish')
+    let numbered = false
+    try {
+      await this.#connections.run('bus publish', this.#options.commandTimeoutMs, (client) => {
+        // seq, time and send together, synchronously: the order of seq is the order on the wire.
+        numbered = true
+        const envelope: BusEnvelope = { v: BUS_WIRE_VERSION, sender: this.id, seq: ++this.#seq, at: Date.now(), message }
+        const payload = encodeEnvelope(envelope)
+        return isCluster(client) ? client.eval(CLUSTER_PUBLISH_SCRIPT, 1, this.channel, this.channel, payload) : client.publish(this.channel, payload)
+      })
+    } catch (error) {
+      // A message that never went out uses its number all the same, so that receivers see a gap.
+      if (!numbered) this.#seq++
+      throw error
+    }
   }
 
   /**
@@ -170,25 +177,17 @@ export class RedisBus implements Bus {
     if (this.#closing !== undefined) throw new CacheClosedError('bus: start after close')
     if (this.#handlers !== undefined) throw new InvalidOptionsError('bus: start() was already called')
     this.#handlers = handlers
-    const { heartbeatMs, heartbeatTimeoutMs, senderIdleMs, startTimeoutMs, onError } = this.#options
-    const subscriber = new Subscriber({
-      source: this.#options.connection,
-      channels: [this.channel],
-      heartbeatMs,
-      heartbeatTimeoutMs,
-      connectionName: `tiercache:bus:${clientName(this.id)}`,
-      listener: {
-        message: (_channel, payload) => this.#receive(payload),
-        up: () => this.#up(),
-        down: () => this.#down('disconnected'),
-        error: (error) => onError?.(error),
-      },
-    })
-    this.#subscriber = subscriber
+    const { senderIdleMs, startTimeoutMs, onError } = this.#options
     this.#pruneTimer = setInterval(() => this.#prune(), Math.min(senderIdleMs, 60_000))
     this.#pruneTimer.unref()
-    subscriber.start()
-    if (await subscriber.whenSubscribed(startTimeoutMs)) return
+    const subscription = this.#connections.subscribe(this.channel, {
+      message: (payload) => this.#receive(payload),
+      up: () => this.#up(),
+      down: () => this.#down('disconnected'),
+      error: (error) => onError?.(error),
+    })
+    this.#subscription = subscription
+    if (await subscription.whenSubscribed(startTimeoutMs)) return
     if (this.#closing !== undefined) throw new CacheClosedError('bus: closed while starting')
     this.#deaf('disconnected')
     throw new TierUnavailableError(`bus: not subscribed within ${startTimeoutMs} ms; still trying`)
@@ -209,7 +208,8 @@ export class RedisBus implements Bus {
       this.#listening = false
       this.#deaf('unsubscribed')
     }
-    await Promise.all([this.#subscriber?.close(), this.#command.owned ? closeClient(this.#command.client) : undefined])
+    this.#subscription?.close()
+    await this.#connections.release()
   }
 
   #receive(payload: string): void {
@@ -251,7 +251,7 @@ export class RedisBus implements Bus {
     const wasListening = this.#listening
     this.#listening = false
     this.#deaf(reason)
-    if (wasListening && this.#subscriber?.subscribed === true && this.#closing === undefined) {
+    if (wasListening && this.#subscription?.subscribed === true && this.#closing === undefined) {
       this.#listening = true
       this.#listen()
     }
@@ -296,9 +296,4 @@ export class RedisBus implements Bus {
   #listen(): void {
     this.#call((handlers) => handlers.listening())
   }
-}
-
-/** A CLIENT SETNAME-safe form of an id (no spaces or control characters). */
-function clientName(id: string): string {
-  return id.replace(/[^\x21-\x7e]/g, '_')
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { KeyRing, keyRingFromEnv, loadOrCreateKeyRing } from '../security/crypto/key-ring.js'
+import { loadOrCreateKeyRing } from '../security/crypto/key-file.js'
+import { KeyRing, keyRingFromEnv } from '../security/crypto/key-ring.js'
 import type { ResolvedCacheOptions } from './options.js'
 
 /** Name of the key file created beside the SQLite file on the embedded default. */

@@ -1,30 +1,27 @@
 import type { Entry } from '../core/entry.js'
+import { type Lazy, lazy } from '../core/lazy.js'
 import { CacheClosedError } from '../errors.js'
 import type { KeyPage, Tier, TierCapabilities } from './tier.js'
 
 /**
  * A tier whose backend opens asynchronously (connect, migrate), so that `createCache` can stay
- * synchronous. Calls wait for the opening; a failed opening is retried on the next call, and the
- * stack's circuit breaker spaces those retries out.
+ * synchronous. Calls wait for the opening; a failed opening is retried on the next call (the rule
+ * of {@link lazy}), and the stack's circuit breaker spaces those retries out.
  */
 export class DeferredTier implements Tier {
-  private opening: Promise<Tier> | undefined
-  private closed = false
+  private readonly backend: Lazy<Tier>
 
   constructor(
     readonly kind: string,
     readonly capabilities: TierCapabilities,
-    private readonly open: () => Promise<Tier>,
-  ) {}
+    open: () => Promise<Tier>,
+  ) {
+    this.backend = lazy(open, () => new CacheClosedError(`${kind} tier is closed`))
+  }
 
   /** Resolves once the backend is open; rejects with the opening error, or CacheClosedError after close. */
   ready(): Promise<Tier> {
-    if (this.closed) return Promise.reject(new CacheClosedError(`${this.kind} tier is closed`))
-    this.opening ??=  this.open().catch((error: unknown) => {
-      this.opening = undefined
-      throw error
-    })
-    return this.opening
+    return this.backend.get()
   }
 
   async get(namespace: string, key: string): Promise<Entry | undefined> {
@@ -71,10 +68,9 @@ export class DeferredTier implements Tier {
     return (await this.ready()).count(namespace)
   }
 
+  /** Closes the backend once it has opened (an opening in flight is awaited). Idempotent. */
   async close(): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    const tier = await this.opening?.catch(() => undefined)
+    const tier = await this.backend.close()
     await tier?.close()
   }
 }

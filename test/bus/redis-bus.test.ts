@@ -195,7 +195,7 @@ describe('RedisBus on a shared Redis', () => {
       }
     })()
     await waitFor(() => b.recorder.messages.length > 10)
-    expect(await killClientsNamed(TEST_REDIS_URL, `tiercache:bus:${b.bus.id}`)).toBe(1)
+    expect(await killClientsNamed(TEST_REDIS_URL, `tiercache:sub:${b.bus.id}`)).toBe(1)
     await waitFor(() => b.recorder.deafReasons.length > 0, 2_000, 'deaf')
     expect(b.recorder.deafReasons[0]).toBe('disconnected')
     await waitFor(() => b.bus.listening, 5_000, 'listening again')

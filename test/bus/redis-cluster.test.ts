@@ -75,7 +75,7 @@ describe('RedisBus on a Redis Cluster', () => {
     const receivers = [await startedBus(channel, 1), await startedBus(channel, 2)]
     // Subscribers start on a random node; make sure at least one listens on a node that does not
     // own the channel's slot, so that the message travels over the cluster bus.
-    while ((await Promise.all(receivers.map((r) => nodeOf(`tiercache:bus:${r.bus.id}`)))).every((port) => port === owner)) {
+    while ((await Promise.all(receivers.map((r) => nodeOf(`tiercache:sub:${r.bus.id}`)))).every((port) => port === owner)) {
       receivers.push(await startedBus(channel, receivers.length))
     }
     const count = 300
@@ -95,7 +95,7 @@ describe('RedisBus on a Redis Cluster', () => {
     const b = await startedBus(channel, 1)
     await waitFor(() => b.recorder.listenings === 1)
     let killed = 0
-    for (const node of cluster.nodes) killed += await killClientsNamed(node.url, `tiercache:bus:${b.bus.id}`)
+    for (const node of cluster.nodes) killed += await killClientsNamed(node.url, `tiercache:sub:${b.bus.id}`)
     expect(killed).toBe(1)
     await waitFor(() => b.recorder.deafReasons.length === 1, 2_000, 'deaf')
     await waitFor(() => b.bus.listening, 5_000, 'listening again')
@@ -136,7 +136,7 @@ describe('RedisBus when a cluster node dies', () => {
   it('moves the subscription to another node: deaf, then listening there', async () => {
     const channel = uniqueChannel()
     const b = await startedBus(channel, 1)
-    const name = `tiercache:bus:${b.bus.id}`
+    const name = `tiercache:sub:${b.bus.id}`
     const port = await nodeOf(name)
     const victim = cluster.nodes.find((node) => node.port === port)
     const survivor = cluster.nodes.find((node) => node.port !== port)

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { DEFAULT_KEY_FILE, createCache } from '../../src/index.js'
-import { loadKeyRingFile, parseKeyRing } from '../../src/security/crypto/key-ring.js'
+import { loadKeyRingFile } from '../../src/security/crypto/key-file.js'
+import { parseKeyRing } from '../../src/security/crypto/key-ring.js'
 import { inProcess, spawnTiercache } from './run.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-encryption-test-'))

@@ -1,12 +1,12 @@
 // A TCP proxy in front of Redis, in the test process, through which one worker connects. It tells
-// the cache's bus subscriber connection apart from the others (the tier's, the publisher's, the
-// lock's) by the name the subscriber gives itself (CLIENT SETNAME `tiercache:bus:<id>`, the first
+// the cache's subscriber connection (the bus's and the lock's) apart from its command connection
+// by the name the subscriber gives itself (CLIENT SETNAME `tiercache:sub:<id>`, the first
 // command ioredis sends), so that a test can drop or freeze ONLY that connection, the most faithful
 // way to make one instance miss bus messages while everything else keeps working.
 import { type Server, type Socket, connect, createServer } from 'node:net'
 
-/** CLIENT SETNAME of the bus subscriber (src/bus/redis.ts); the publisher's is `tiercache:bus-pub:`. */
-const SUBSCRIBER_NAME = Buffer.from('tiercache:bus:')
+/** CLIENT SETNAME of the subscriber (src/redis/connections.ts); the command client's is `tiercache:cmd:`. */
+const SUBSCRIBER_NAME = Buffer.from('tiercache:sub:')
 /** Bytes of a connection's first command, enough to hold CLIENT SETNAME and its argument. */
 const SNIFF_BYTES = 512
 

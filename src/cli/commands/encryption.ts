@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { DEFAULT_KEY_FILE, InvalidOptionsError, createCache } from '../../index.js'
-import { rotateKeyRingFile } from '../../security/crypto/key-ring.js'
+import { rotateKeyRingFile } from '../../security/crypto/key-file.js'
 import type { CliContext } from '../context.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 

@@ -1,4 +1,6 @@
 import { type Command, Option } from 'commander'
+import type { Redis } from 'ioredis'
+import { resolveCacheOptions } from '../../cache/options.js'
 import { type Cache, type CacheOptions, createCache } from '../../index.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
@@ -68,7 +70,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--quiet', 'do not log requests')
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
-      const cache = createCache(cacheOptions(flags, command))
+      const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
       let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
@@ -83,20 +85,42 @@ export function registerServe(program: Command, ctx: CliContext): void {
           cache,
           credentials,
           audit,
-          rateLimits: flags.rateLimits ? { ...(flags.plans === undefined ? {} : { plans: flags.plans }), ...(flags.redis === undefined ? {} : { redis: flags.redis }) } : false,
+          rateLimits: flags.rateLimits ? { ...(flags.plans === undefined ? {} : { plans: flags.plans }), ...(redis === undefined ? {} : { redis }) } : false,
           host: flags.host,
           port: flags.port,
           logger: flags.quiet !== true,
         })
       } catch (error) {
-        await Promise.all([cache.close(), credentials?.close(), audit?.close()])
+        await Promise.all([cache.close().then(closeRedis), credentials?.close(), audit?.close()])
         throw error
       }
       const { log } = server.app
       reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
-      closeOnSignals(server, cache, ctx)
+      closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
     })
+}
+
+/**
+ * The cache, and the Redis client it shares with the rate limits (one connection, not one each):
+ * created here once the options are known good, and so closed here, after the cache (which never
+ * closes a client it was given). Nothing is left open when the cache is refused.
+ */
+async function openCache(options: CacheOptions): Promise<{ cache: Cache; redis?: Redis; closeRedis(): Promise<void> }> {
+  const { l2 } = resolveCacheOptions(options)
+  if (l2 === false || typeof l2.redis !== 'string') return { cache: createCache(options), closeRedis: async () => {} }
+  // ioredis is an optional dependency: loaded only when Redis is asked for.
+  const { closeClient, createClient } = await import('../../redis/client.js')
+  const redis = createClient(l2.redis, l2.commandTimeoutMs, 'tiercache:cmd:serve')
+  // Failures are reported by the calls that meet them; without a listener ioredis would print each.
+  redis.on('error', () => {})
+  const closeRedis = () => closeClient(redis)
+  try {
+    return { cache: createCache({ ...options, l2: { ...options.l2, redis } }), redis, closeRedis }
+  } catch (error) {
+    await closeRedis()
+    throw error
+  }
 }
 
 /** The cache options the flags ask for; unset flags take the library's defaults. */
@@ -115,7 +139,7 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
   }
 }
 
-function closeOnSignals(server: RunningServer, cache: Cache, ctx: CliContext): void {
+function closeOnSignals(server: RunningServer, closeCache: () => Promise<void>, ctx: CliContext): void {
   let closing = false
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
@@ -131,7 +155,7 @@ function closeOnSignals(server: RunningServer, cache: Cache, ctx: CliContext): v
     }, SHUTDOWN_TIMEOUT_MS).unref()
     // The app closes the cache on close; closing it again is a no-op, and covers a server that does not.
     Promise.resolve(server.app.close())
-      .then(() => cache.close())
+      .then(closeCache)
       .then(
         () => {
           process.off('SIGINT', onSignal)

@@ -1,4 +1,3 @@
-/* eslint-disable max-lines -- to be split along its seams (issue 8, item 5) */
 /**
  * Master key rings for encryption at rest.
  *
@@ -11,29 +10,14 @@
  *
  * - **Environment** (production): `TIERCACHE_KEYS`, see {@link parseKeyRing} for the format.
  * - **Key file** (the embedded default): a JSON file created on first start beside the data, readable by
- *   its owner only, see {@link generateKeyRingFile} and {@link loadOrCreateKeyRing}.
+ *   its owner only, see key-file.ts.
  *
  * Key material never leaves a ring in readable form: the keys are held as native `KeyObject`s, and
  * `toJSON`, `util.inspect` and every error message show key ids only.
  *
  * @module
  */
-import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
-import {
-  closeSync,
-  constants as fsConstants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs'
-import { basename, dirname, join } from 'node:path'
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
 import { inspect } from 'node:util'
 import { InvalidOptionsError } from '../../errors.js'
 
@@ -49,9 +33,6 @@ export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,32}$/
 
 /** Name of the environment variable that carries a key ring in production. See {@link parseKeyRing}. */
 export const KEY_RING_ENV = 'TIERCACHE_KEYS'
-
-/** File mode of a key file: read and write by its owner only. */
-export const KEY_FILE_MODE = 0o600
 
 /** One master key, as given to {@link KeyRing.from}. */
 export interface MasterKey {
@@ -70,8 +51,8 @@ export interface KeyRingSummary {
 /**
  * An ordered, immutable set of master keys with one current key.
  *
- * Build one with {@link KeyRing.from}, {@link parseKeyRing}, {@link parseKeyRingFile},
- * {@link loadKeyRingFile} or {@link loadOrCreateKeyRing}. Rings are immutable: rotating means building
+ * Build one with {@link KeyRing.from} or {@link parseKeyRing}, or from a key file (key-file.ts:
+ * `parseKeyRingFile`, `loadKeyRingFile`, `loadOrCreateKeyRing`). Rings are immutable: rotating means building
  * a new ring (which also starts a fresh derived-key cache in the envelope module).
  */
 export class KeyRing {
@@ -172,7 +153,12 @@ export class KeyRing {
   }
 }
 
-function assertKeyId(id: unknown, where: string): asserts id is string {
+/**
+ * Checks a key id against {@link KEY_ID_PATTERN}.
+ * @param where - names the input in the error, e.g. `TIERCACHE_KEYS entry 2`
+ * @throws InvalidOptionsError, which never quotes the id
+ */
+export function assertKeyId(id: unknown, where: string): asserts id is string {
   if (typeof id !== 'string' || !KEY_ID_PATTERN.test(id)) {
     // Do not quote the offending text: a malformed id may be key material pasted in the wrong place.
     throw new InvalidOptionsError(`${where}: key id must match [A-Za-z0-9._-]{1,32}`)
@@ -184,7 +170,7 @@ function assertKeyId(id: unknown, where: string): asserts id is string {
  * `Buffer.from(text, 'base64')` skips characters it does not know, so the text is also checked to be
  * the canonical encoding: a typo must fail, not silently yield a different key.
  */
-function decodeKey(text: string, where: string): Buffer {
+export function decodeKey(text: string, where: string): Buffer {
   const bytes = Buffer.from(text, 'base64')
   const unpadded = text.replace(/=+$/, '')
   const canonical =
@@ -232,7 +218,7 @@ export function parseKeyRing(text: string, source = KEY_RING_ENV): KeyRing {
 }
 
 /** {@link KeyRing.from}, with errors prefixed by where the keys came from (an env var, a file path). */
-function ringFrom(keys: readonly MasterKey[], current: string | undefined, source: string): KeyRing {
+export function ringFrom(keys: readonly MasterKey[], current: string | undefined, source: string): KeyRing {
   try {
     return KeyRing.from(keys, current)
   } catch (error) {
@@ -251,281 +237,4 @@ export function keyRingFromEnv(env: Readonly<Record<string, string | undefined>>
   const text = env[KEY_RING_ENV]
   if (text === undefined || text.trim() === '') return undefined
   return parseKeyRing(text)
-}
-
-/**
- * Parses the JSON key file format:
- *
- * ```json
- * { "current": "k2", "keys": { "k1": "<base64 of 32 bytes>", "k2": "<base64 of 32 bytes>" } }
- * ```
- *
- * `current` is required when there is more than one key (JSON object order is not a reliable way to
- * name the newest key: integer-like ids such as `"1"` are reordered by JavaScript). The ring's order is
- * the object's order, with `current` as given.
- *
- * @param text the file's content
- * @param source how to name the input in error messages (a path). @default 'key file'
- * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when the text is not JSON of that shape or a key or
- *   id is malformed. The JSON parser's own message is not kept: it quotes the input, i.e. keys.
- */
-export function parseKeyRingFile(text: string, source = 'key file'): KeyRing {
-  const { current, keys } = parseKeyFileEntries(text, source)
-  return ringFrom(keys, current, source)
-}
-
-/** The content of a key file, checked but not yet a ring (rotation needs the key bytes back). */
-function parseKeyFileEntries(text: string, source: string): { current: string | undefined; keys: MasterKey[] } {
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch {
-    // Deliberately no `cause`: V8's SyntaxError message quotes a slice of the input text.
-    throw new InvalidOptionsError(`${source} is not valid JSON; expected {"current": id, "keys": {id: base64key}}`)
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new InvalidOptionsError(`${source} must be a JSON object {"current": id, "keys": {id: base64key}}`)
-  }
-  const { current, keys } = data as { current?: unknown; keys?: unknown }
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) {
-    throw new InvalidOptionsError(`${source}: "keys" must be an object of id: base64key`)
-  }
-  const list = Object.entries(keys as Record<string, unknown>).map(([id, value], index): MasterKey => {
-    const where = `${source} key ${index + 1}`
-    assertKeyId(id, where)
-    if (typeof value !== 'string') throw new InvalidOptionsError(`${where} (id "${id}"): key must be a base64 string`)
-    return { id, key: decodeKey(value.trim(), `${where} (id "${id}")`) }
-  })
-  if (current !== undefined) assertKeyId(current, `${source} "current"`)
-  if (current === undefined && list.length > 1) {
-    throw new InvalidOptionsError(`${source}: "current" is required when the file holds more than one key`)
-  }
-  return { current, keys: list }
-}
-
-/**
- * Loads a JSON key file (format: {@link parseKeyRingFile}).
- *
- * Like ssh with a private key, the file is refused when its mode grants any access to group or others
- * (`mode & 0o077`), because a key that others can read is no longer a secret. The check and the read
- * use the same open descriptor, so the file cannot be swapped in between. Skipped on Windows, where
- * POSIX modes do not describe access.
- *
- * @param path the key file
- * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) naming the path (never the content) when the file
- *   cannot be read (the fs error is the `cause`), is not a regular file, is too open, or is malformed
- */
-export function loadKeyRingFile(path: string): KeyRing {
-  return parseKeyRingFile(readKeyFileText(path), `key file ${path}`)
-}
-
-/** Reads a key file's text after checking, on the same descriptor, that only its owner can access it. */
-function readKeyFileText(path: string): string {
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch (cause) {
-    throw new InvalidOptionsError(`cannot open key file ${path}`, { cause })
-  }
-  try {
-    const stat = fstatSync(fd)
-    if (!stat.isFile()) throw new InvalidOptionsError(`key file ${path} is not a regular file`)
-    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0')
-      throw new InvalidOptionsError(
-        `key file ${path} has mode ${mode}, which lets group or others access it; run \`chmod 600 ${path}\``,
-      )
-    }
-    return readFileSync(fd, 'utf8')
-  } catch (cause) {
-    if (cause instanceof InvalidOptionsError) throw cause
-    throw new InvalidOptionsError(`cannot read key file ${path}`, { cause })
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** What {@link generateKeyRingFile} returns. */
-export interface KeyRingFileResult {
-  /** The ring in the file: the new one, or the existing one when the file was already there. */
-  readonly ring: KeyRing
-  /** True when this call created the file. */
-  readonly created: boolean
-}
-
-function serializeKeyFile(current: string, keys: ReadonlyMap<string, Uint8Array>): string {
-  const entries: Record<string, string> = {}
-  for (const [id, key] of keys) entries[id] = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64')
-  return `${JSON.stringify({ current, keys: entries }, null, 2)}\n`
-}
-
-/** Writes `text` to a fresh temporary file beside `path`, mode 0600, flushed to disk; returns its path. */
-function writeTempKeyFile(path: string, text: string): string {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  // 'wx' = O_CREAT | O_EXCL: never follows or reuses an existing file at the temporary name.
-  const fd = openSync(temp, 'wx', KEY_FILE_MODE)
-  try {
-    fchmodSync(fd, KEY_FILE_MODE) // the umask may only have removed bits, but make the mode exact
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } catch (error) {
-    closeSync(fd)
-    unlinkSync(temp)
-    throw error
-  }
-  closeSync(fd)
-  return temp
-}
-
-/** Flushes a directory entry change (create, rename) to disk; best effort where unsupported. */
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, fsConstants.O_RDONLY)
-    try {
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-  } catch {
-    // Some platforms (Windows) cannot open or fsync a directory; the rename itself is still atomic.
-  }
-}
-
-function isErrno(error: unknown, ...codes: string[]): boolean {
-  return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? '')
-}
-
-/**
- * Creates a key file with one new random key (id `k1`), or loads the file if it already exists.
- *
- * The file is never overwritten and never seen half-written: the key is written to a temporary file
- * (mode 0600, fsynced) in the same directory, which is then hard-linked to `path`. Unlike rename,
- * link(2) fails when `path` exists, so when two processes start at once exactly one key file wins and
- * both use it (with rename, the loser's key would be silently replaced while it encrypts with it).
- * Where hard links are unsupported, falls back to an exclusive create of `path` itself.
- * Missing parent directories are created with mode 0700.
- *
- * @param path the key file, e.g. beside the SQLite database
- * @returns the ring, and whether this call created the file
- * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when an existing file is refused or malformed
- *   (see {@link loadKeyRingFile}) or the file cannot be created (the fs error is the `cause`)
- */
-export function generateKeyRingFile(path: string): KeyRingFileResult {
-  const id = 'k1'
-  const key = randomBytes(MASTER_KEY_BYTES)
-  const text = serializeKeyFile(id, new Map([[id, key]]))
-  let temp: string | undefined
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-    temp = writeTempKeyFile(path, text)
-    try {
-      linkSync(temp, path)
-    } catch (error) {
-      if (isErrno(error, 'EEXIST')) return { ring: loadKeyRingFile(path), created: false }
-      if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV')) throw error
-      // No hard links here: create `path` exclusively and write it directly.
-      let fd: number
-      try {
-        fd = openSync(path, 'wx', KEY_FILE_MODE)
-      } catch (inner) {
-        if (isErrno(inner, 'EEXIST')) return { ring: loadKeyRingFile(path), created: false }
-        throw inner
-      }
-      try {
-        fchmodSync(fd, KEY_FILE_MODE)
-        writeSync(fd, text)
-        fsyncSync(fd)
-      } catch (inner) {
-        closeSync(fd)
-        unlinkSync(path) // ours (created exclusively above): leave no half-written key file behind
-        throw inner
-      }
-      closeSync(fd)
-    }
-    fsyncDir(dirname(path))
-  } catch (cause) {
-    if (cause instanceof InvalidOptionsError) throw cause
-    throw new InvalidOptionsError(`cannot create key file ${path}`, { cause })
-  } finally {
-    if (temp !== undefined) {
-      try {
-        unlinkSync(temp)
-      } catch {
-        // already gone; nothing to clean up
-      }
-    }
-  }
-  const ring = KeyRing.from([{ id, key }])
-  key.fill(0)
-  return { ring, created: true }
-}
-
-/**
- * The embedded default: loads the key file at `path`, creating it with a new random key on first start,
- * so that encryption is on from the first run. See {@link generateKeyRingFile}.
- * @throws InvalidOptionsError as {@link generateKeyRingFile}
- */
-export function loadOrCreateKeyRing(path: string): KeyRing {
-  try {
-    return loadKeyRingFile(path)
-  } catch (error) {
-    if (!(error instanceof InvalidOptionsError && isErrno(error.cause, 'ENOENT'))) throw error
-  }
-  return generateKeyRingFile(path).ring
-}
-
-/**
- * Picks the key ring for a deployment: `TIERCACHE_KEYS` from the environment when set (production),
- * otherwise the key file at `keyFile`, created on first start (the embedded default).
- * @param options.keyFile path of the key file, e.g. beside the SQLite database
- * @param options.env the environment. @default process.env
- * @throws InvalidOptionsError as {@link parseKeyRing} or {@link generateKeyRingFile}
- */
-export function resolveKeyRing(options: {
-  readonly keyFile: string
-  readonly env?: Readonly<Record<string, string | undefined>>
-}): KeyRing {
-  return keyRingFromEnv(options.env ?? process.env) ?? loadOrCreateKeyRing(options.keyFile)
-}
-
-/**
- * Rotates the key file at `path`: adds a new random key and makes it current, keeping the old keys so
- * that existing entries stay readable. The file is replaced atomically (temporary file, fsync, rename),
- * keeping mode 0600. Running processes keep their loaded ring until restarted; both keys decrypt.
- * @param path an existing key file (checked as by {@link loadKeyRingFile})
- * @param newId id of the new key. @default `k<n>`, the first unused of k1, k2, ...
- * @returns the new ring
- * @throws InvalidOptionsError when the file is refused or malformed, `newId` is malformed or taken, or
- *   the file cannot be written
- */
-export function rotateKeyRingFile(path: string, newId?: string): KeyRing {
-  const source = `key file ${path}`
-  const parsed = parseKeyFileEntries(readKeyFileText(path), source)
-  ringFrom(parsed.keys, parsed.current, source) // validates "current" before anything is written
-  const keys = new Map<string, Uint8Array>(parsed.keys.map(({ id, key }) => [id, key]))
-  let id = newId
-  for (let n = keys.size + 1; id === undefined; n++) if (!keys.has(`k${n}`)) id = `k${n}`
-  assertKeyId(id, 'new key')
-  if (keys.has(id)) throw new InvalidOptionsError(`key id "${id}" is already in key file ${path}`)
-  keys.set(id, randomBytes(MASTER_KEY_BYTES))
-  let temp: string | undefined
-  try {
-    temp = writeTempKeyFile(path, serializeKeyFile(id, keys))
-    renameSync(temp, path) // replacing is the point here, unlike in generateKeyRingFile
-    temp = undefined
-    fsyncDir(dirname(path))
-  } catch (cause) {
-    throw new InvalidOptionsError(`cannot write key file ${path}`, { cause })
-  } finally {
-    if (temp !== undefined) {
-      try {
-        unlinkSync(temp)
-      } catch {
-        // already gone
-      }
-    }
-  }
-  const ring = KeyRing.from([...keys].map(([keyId, key]) => ({ id: keyId, key })), id)
-  for (const key of keys.values()) key.fill(0)
-  return ring
 }

@@ -12,12 +12,14 @@
  *   {@link MemoryRateLimiter}: requests are never failed because of the limiter, and limits still hold
  *   per instance (N instances allow up to N times the limit while Redis is away). The failure goes to
  *   `onError`, and Redis is left alone for `failurePauseMs`.
+ * - On a client without an offline queue (such as the one `tiercache serve` shares between its cache
+ *   and its limiter), a call made while it connects waits for the attempt, within
+ *   `commandTimeoutMs`, instead of failing at once.
  */
 import type { Cluster, Redis } from 'ioredis'
-import { withTimeout } from '../../bus/connection.js'
 import { CacheClosedError, TierUnavailableError } from '../../errors.js'
 import { parseOptions } from '../../core/options.js'
-import { luaScript, runScript } from '../../redis/client.js'
+import { luaScript, runCommand, runScript } from '../../redis/client.js'
 import { toDecision } from './gcra.js'
 import { type RateDecision, type RateLimiter, UNLIMITED_DECISION, checkSubject } from './limiter.js'
 import { MemoryRateLimiter } from './memory.js'
@@ -116,10 +118,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   async #consumeInRedis(subject: string, plan: FinitePlan): Promise<RateDecision> {
     const key = rateLimitKey(this.#options.prefix, subject)
-    const reply = await withTimeout(
-      runScript(this.#client, GCRA_SCRIPT, [key], [plan.limit, plan.windowMs]),
-      this.#options.commandTimeoutMs,
-      'rate limit',
+    const reply = await runCommand(this.#client, 'rate limit', this.#options.commandTimeoutMs, (client) =>
+      runScript(client, GCRA_SCRIPT, [key], [plan.limit, plan.windowMs]),
     )
     if (!Array.isArray(reply) || reply.length !== 3 || !reply.every((n) => Number.isSafeInteger(n) && n >= 0)) {
       throw new TierUnavailableError('redis: rate limit script answered an unexpected reply')

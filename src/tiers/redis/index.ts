@@ -7,13 +7,13 @@ import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
 import { encodeValue, entryFromRecord } from '../../core/codec.js'
 import type { Entry } from '../../core/entry.js'
-import { InvalidOptionsError } from '../../errors.js'
+import { CacheClosedError, InvalidOptionsError } from '../../errors.js'
 import { parseOptions } from '../../core/options.js'
+import { RedisConnections, connectionsFor, redisConnectionSchema } from '../../redis/connections.js'
 import type { KeyPage, Tier, TierCapabilities } from '../tier.js'
-import { type RedisClient, RedisConnection, createClient } from './connection.js'
 import { KeyLayout, PREFIX_PATTERN } from './keys.js'
 import { decodeRecord, encodeRecord } from './record.js'
-import { NamespaceRegistry } from './registry.js'
+import { NamespaceRegistry, type RunCommand } from './registry.js'
 import {
   CLEAR_BATCH_SCRIPT,
   DELETE_BY_TAGS_SCRIPT,
@@ -33,10 +33,11 @@ export { KeyLayout } from './keys.js'
 export interface RedisTierOptions {
   /**
    * Where Redis is: a `redis://` or `rediss://` (TLS) URL, for which the tier creates, and on
-   * `close()` closes, its own client (options: see `createClient` in connection.ts); or an ioredis
-   * `Redis` or `Cluster` the caller created, used as is and never closed by the tier.
+   * `close()` closes, its own client (options: see `createClient` in src/redis/client.ts); an ioredis
+   * `Redis` or `Cluster` the caller created, used as is and never closed by the tier; or
+   * {@link RedisConnections} shared with a bus and a lock (closed when the last of them closes).
    */
-  readonly connection: string | Redis | Cluster
+  readonly connection: string | Redis | Cluster | RedisConnections
   /**
    * Start of every Redis key the tier writes: `[A-Za-z0-9._:/-]{1,64}`. Tiers with different
    * prefixes share nothing. @default 'tc'
@@ -58,17 +59,8 @@ export const CLEAR_BATCH_SIZE = 1_000
 /** Namespaces worked on at once by operations on every namespace. */
 const NAMESPACE_CONCURRENCY = 16
 
-const clientSchema = z.custom<Redis | Cluster>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { evalsha?: unknown }).evalsha === 'function' &&
-    typeof (value as { getBuffer?: unknown }).getBuffer === 'function',
-  { message: 'expected a redis:// or rediss:// URL, or an ioredis Redis or Cluster client' },
-)
-
 const optionsSchema = z.object({
-  connection: z.union([z.string().regex(/^rediss?:\/\/./, 'must be a redis:// or rediss:// URL'), clientSchema]),
+  connection: redisConnectionSchema,
   prefix: z.string().regex(PREFIX_PATTERN, 'must match [A-Za-z0-9._:/-]{1,64} (no braces)').default('tc'),
   commandTimeoutMs: z.number().int().min(1).max(600_000).default(1_000),
 })
@@ -98,19 +90,25 @@ export class RedisTier implements Tier {
   /** Where the tier keeps things in Redis, for tools and tests that inspect it. */
   readonly layout: KeyLayout
   private readonly registry: NamespaceRegistry
+  private closing: Promise<void> | undefined
 
-  /** Use {@link createRedisTier}, which validates the options and creates the client. */
+  /**
+   * Use {@link createRedisTier}, which validates the options and creates the client.
+   * @param connections - retained for the tier, released on {@link close}
+   * @param timeoutMs - longest a command may take, in ms
+   */
   constructor(
-    private readonly connection: RedisConnection,
+    private readonly connections: RedisConnections,
     prefix: string,
+    private readonly timeoutMs: number,
   ) {
     this.layout = new KeyLayout(prefix)
-    this.registry = new NamespaceRegistry(connection, this.layout.registry)
+    this.registry = new NamespaceRegistry(this.run, this.layout.registry)
   }
 
   async get(namespace: string, key: string): Promise<Entry | undefined> {
     const entryKey = this.layout.entry(this.layout.base(namespace), key)
-    const stored = await this.connection.run('get', (client) => client.getBuffer(entryKey))
+    const stored = await this.run('get', (client) => client.getBuffer(entryKey))
     return stored === null ? undefined : liveEntry(namespace, key, stored, Date.now())
   }
 
@@ -119,7 +117,7 @@ export class RedisTier implements Tier {
     if (keys.length === 0) return []
     const base = this.layout.base(namespace)
     const entryKeys = keys.map((key) => this.layout.entry(base, key))
-    const stored = await this.connection.run('getMany', (client) => client.mgetBuffer(...entryKeys))
+    const stored = await this.run('getMany', (client) => client.mgetBuffer(...entryKeys))
     const now = Date.now()
     return keys.map((key, i) => {
       const buffer = stored[i]
@@ -252,18 +250,30 @@ export class RedisTier implements Tier {
     const counts = await this.onNamespaces(namespace, (ns) => {
       const index = this.layout.index(this.layout.base(ns))
       // Number(): a client created with `stringNumbers` answers integers as strings.
-      return this.connection.run('count', async (client) => Number(await client.zcard(index)))
+      return this.run('count', async (client) => Number(await client.zcard(index)))
     })
     return counts.reduce((sum, count) => sum + count, 0)
   }
 
   /** Closes the client if the tier created it; a passed-in client stays open. Idempotent. */
   close(): Promise<void> {
-    return this.connection.close()
+    this.closing ??= this.connections.release()
+    return this.closing
+  }
+
+  /**
+   * Runs one command within the tier's timeout.
+   * @throws CacheClosedError after {@link close}
+   * @throws TierUnavailableError when the command fails, times out or Redis is not connected
+   * @throws the command's own TiercacheError (e.g. CorruptEntryError) unchanged
+   */
+  private readonly run: RunCommand = (what, command) => {
+    if (this.closing !== undefined) return Promise.reject(new CacheClosedError('redis tier is closed'))
+    return this.connections.run(what, this.timeoutMs, command)
   }
 
   private script(what: string, script: LuaScript, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-    return this.connection.run(what, (client) => runScript(client, script, keys, args))
+    return this.run(what, (client) => runScript(client, script, keys, args))
   }
 
   /** Runs `work` on `namespace`, or on every registered namespace, {@link NAMESPACE_CONCURRENCY} at a time. */
@@ -290,22 +300,20 @@ function liveEntry(namespace: string, key: string, stored: Buffer, now: number):
  *
  * @throws InvalidOptionsError when the options are invalid (the message names the fields, never
  *   their values: a URL may hold a password), or the given client has a `keyPrefix`
+ * @throws CacheClosedError when given RedisConnections that are closed
  */
 export function createRedisTier(options: RedisTierOptions): RedisTier {
   const parsed = parseOptions(optionsSchema, options, 'Redis tier')
-  if (typeof parsed.connection === 'string') {
-    const client = createClient(parsed.connection, parsed.commandTimeoutMs)
-    return new RedisTier(new RedisConnection(client, true, parsed.commandTimeoutMs), parsed.prefix)
-  }
-  const client = parsed.connection as RedisClient
+  const { connection } = parsed
   // ioredis prefixes the keys it is given, not those a Lua script builds: the two would disagree.
-  if (hasKeyPrefix(client)) {
+  if (typeof connection !== 'string' && hasKeyPrefix(connection instanceof RedisConnections ? connection.command : connection)) {
     throw new InvalidOptionsError('invalid Redis tier options: connection: a client with a keyPrefix cannot be used; use the tier\'s prefix option')
   }
-  return new RedisTier(new RedisConnection(client, false, parsed.commandTimeoutMs), parsed.prefix)
+  const connections = connectionsFor(connection, { commandTimeoutMs: parsed.commandTimeoutMs })
+  return new RedisTier(connections, parsed.prefix, parsed.commandTimeoutMs)
 }
 
-function hasKeyPrefix(client: RedisClient): boolean {
+function hasKeyPrefix(client: Redis | Cluster): boolean {
   const options = client.options as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } }
   return Boolean(options.keyPrefix) || Boolean(options.redisOptions?.keyPrefix)
 }

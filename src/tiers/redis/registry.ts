@@ -1,5 +1,11 @@
-import type { RedisConnection } from './connection.js'
+import type { Cluster, Redis } from 'ioredis'
 import { NAMESPACES_SCRIPT, REGISTER_SCRIPT, runScript } from './scripts.js'
+
+/**
+ * How the tier runs one command: within its timeout, failures as TierUnavailableError.
+ * @param what - the operation, for error messages (never keys or values)
+ */
+export type RunCommand = <T>(what: string, command: (client: Redis | Cluster) => Promise<T>) => Promise<T>
 
 /**
  * How long past its latest known entry a namespace stays registered, in ms. Covers clock differences
@@ -42,7 +48,7 @@ export class NamespaceRegistry {
   private started = 0
 
   constructor(
-    private readonly connection: RedisConnection,
+    private readonly run: RunCommand,
     private readonly key: string,
   ) {}
 
@@ -69,7 +75,7 @@ export class NamespaceRegistry {
     }
     const until = Math.max(staleUntil, now) + REGISTRY_MARGIN_MS
     const seq = ++this.started
-    const pending: Promise<void> = this.connection
+    const pending: Promise<void> = this
       .run('register namespace', (client) => runScript(client, REGISTER_SCRIPT, [this.key], [namespace, until, until - now]))
       .then(
         () => {
@@ -90,7 +96,7 @@ export class NamespaceRegistry {
    * @throws TierUnavailableError
    */
   async list(): Promise<string[]> {
-    const namespaces = await this.connection.run('list namespaces', (client) => runScript(client, NAMESPACES_SCRIPT, [this.key], [Date.now()]))
+    const namespaces = await this.run('list namespaces', (client) => runScript(client, NAMESPACES_SCRIPT, [this.key], [Date.now()]))
     return namespaces as string[]
   }
 }
