@@ -35,17 +35,18 @@ const sqlTuning = {
   cleanupInterval: duration('l3.cleanupInterval').default(60_000),
 }
 
-const l3Schema = z.union([
-  z.literal(false),
-  z
-    .object({ sqlite: z.string().min(1), ...sqlTuning })
-    .strict()
-    .transform(({ cleanupInterval, ...rest }) => ({ ...rest, cleanupIntervalMs: cleanupInterval })),
-  z
-    .object({ postgres: z.string().min(1), ...sqlTuning })
-    .strict()
-    .transform(({ cleanupInterval, ...rest }) => ({ ...rest, cleanupIntervalMs: cleanupInterval })),
-])
+const l3Schema = z
+  .union([
+    z.literal(false),
+    z.object({ sqlite: z.string().min(1), ...sqlTuning }).strict(),
+    z.object({ postgres: z.string().min(1), ...sqlTuning }).strict(),
+  ])
+  // After the union, as for l2: a member's transform would hide its own issues.
+  .transform((l3) => {
+    if (l3 === false) return false as const
+    const { cleanupInterval, ...rest } = l3
+    return { ...rest, cleanupIntervalMs: cleanupInterval }
+  })
 
 const l2Schema = z.union([
   z.literal(false),
@@ -68,9 +69,15 @@ const l2Schema = z.union([
         .refine((ms) => ms > 0, 'l2.commandTimeout must be positive')
         .default(1_000),
     })
-    .strict()
-    .transform(({ lockTtl, commandTimeout, ...rest }) => ({ ...rest, lockTtlMs: lockTtl, commandTimeoutMs: commandTimeout })),
+    .strict(),
 ])
+  // Renamed after the union, not inside it: a transform inside would hide the member's own issues
+  // ("must be a redis:// URL") behind zod's bare "Invalid input".
+  .transform((l2) => {
+    if (l2 === false) return false as const
+    const { lockTtl, commandTimeout, ...rest } = l2
+    return { ...rest, lockTtlMs: lockTtl, commandTimeoutMs: commandTimeout }
+  })
 
 const limitsSchema = z
   .object({

@@ -36,7 +36,7 @@ beforeAll(async () => {
   workers = await startWorkers(PROCESSES, () => ({
     cache: { namespace, l2: { redis: TEST_REDIS_URL, prefix }, l3: { postgres: TEST_POSTGRES_URL } },
   }))
-})
+}, 90_000)
 afterAll(killAllWorkers)
 
 /** Reads `key` in `worker` until it is served from L1 (it may first come from L2/L3 and be backfilled). */
@@ -112,7 +112,7 @@ describe('tag invalidation across processes (real Redis and PostgreSQL)', () => 
       rounds.push(round)
     }
     console.log(summary('invalidation window: until every process refuses the value', rounds))
-  }, 50_000)
+  }, 90_000)
 
   it(`every process drops its L1 copy within ${MAX_WINDOW_MS} ms`, async () => {
     const rounds: Round[] = []
@@ -124,5 +124,5 @@ describe('tag invalidation across processes (real Redis and PostgreSQL)', () => 
       rounds.push(round)
     }
     console.log(summary('bus delivery window: until every process stopped serving its L1 copy', rounds))
-  }, 50_000)
+  }, 90_000)
 })

@@ -33,7 +33,7 @@ beforeAll(async () => {
   ;[a, b] = (await startWorkers(2, (i) => ({
     cache: { namespace, l2: { redis: i === 0 ? redis.url : proxy.url, prefix }, l3: false },
   }))) as [Worker, Worker]
-})
+}, 90_000)
 // A test that fails half-way must not leave the next one with a dead subscription.
 afterEach(() => proxy?.restore())
 afterAll(async () => {

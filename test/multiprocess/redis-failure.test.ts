@@ -113,5 +113,5 @@ describe('Redis crash under load (private redis-server, PostgreSQL L3)', () => {
         `  reads per source: ${results.map((result) => JSON.stringify(result.sources)).join(' ')}`,
       ].join('\n'),
     )
-  }, 45_000)
+  }, 90_000)
 })

@@ -42,5 +42,5 @@ describe('single flight across processes (real Redis and PostgreSQL)', () => {
       expect(new Set(values).size, `distinct values for ${key}`).toBe(1)
       expect(values[0]).toMatch(new RegExp(`^${key}\\|`))
     }
-  }, 45_000)
+  }, 90_000)
 })

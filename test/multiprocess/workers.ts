@@ -27,7 +27,7 @@ export function uniqueName(label: string): string {
 }
 
 /** Starts `count` workers in parallel; resolves once all are ready. `options(i)` configures worker i. */
-export async function startWorkers(count: number, options: (index: number) => WorkerOptions, readyTimeoutMs = 20_000): Promise<Worker[]> {
+export async function startWorkers(count: number, options: (index: number) => WorkerOptions, readyTimeoutMs = 60_000): Promise<Worker[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => startWorker(options(i), readyTimeoutMs)))
 }
 
