@@ -11,6 +11,7 @@ import type { CredentialStore } from '../security/credentials/index.js'
 import { installAccessControl } from './access.js'
 import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
+import { clientErrorHandler, installHostCheck } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
@@ -132,6 +133,9 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     logger: loggerOption(options.logger),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
+    clientErrorHandler,
+    // Refused by installHostCheck instead, with the documented error body.
+    http: { requireHostHeader: false },
     routerOptions: {
       // Keys are path parameters: a 1024-character key may be 9 KiB percent-encoded. The default of
       // 100 would turn longer keys into 404s; Node's header size limit bounds the URL anyway.
@@ -142,6 +146,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(createSerializerCompiler({ replacer }))
   installErrorHandling(app)
+  installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
   app.removeContentTypeParser('text/plain')
 

@@ -140,11 +140,27 @@ describe('path and query', () => {
     expectError(await server.inject({ method: 'GET', url: entryUrl('ns', 'keep') + query }), 400, 'TC_BAD_REQUEST')
   })
 
-  it('answers an unknown route or method with 404 TC_NOT_FOUND', async () => {
+  it('answers an unknown route with 404 TC_NOT_FOUND', async () => {
     expectError(await server.inject({ method: 'GET', url: '/v2/entries/ns/keep' }), 404, 'TC_NOT_FOUND')
-    expectError(await server.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
-    expectError(await server.inject({ method: 'POST', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
     expectError(await server.inject({ method: 'GET', url: '/v1/entries/ns/a/b/c' }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'PATCH', url: '/v1/nowhere' }), 404, 'TC_NOT_FOUND')
+  })
+
+  it('answers a wrong method on a known path with 405 TC_METHOD_NOT_ALLOWED and Allow (RFC 9110 §15.5.6)', async () => {
+    const cases: [method: 'PATCH' | 'POST' | 'GET' | 'DELETE', url: string, allow: string][] = [
+      ['PATCH', entryUrl('ns', 'keep'), 'GET, HEAD, PUT, DELETE'],
+      ['POST', `${entryUrl('ns', 'keep')}?allowStale=true`, 'GET, HEAD, PUT, DELETE'],
+      ['PATCH', '/v1/entries/ns/batch-get', 'GET, HEAD, PUT, DELETE, POST'],
+      ['GET', '/v1/invalidate', 'POST'],
+      ['DELETE', '/health', 'GET, HEAD'],
+    ]
+    for (const [method, url, allow] of cases) {
+      const response = await server.inject({ method, url, payload: method === 'GET' ? undefined : { value: 1 } })
+      expectError(response, 405, 'TC_METHOD_NOT_ALLOWED')
+      expect(response.headers.allow, `${method} ${url}`).toBe(allow)
+    }
+    // Without a key, the path's methods are not told: 401 first, as for every /v1 request.
+    expectError(await server.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), headers: { authorization: '' } }), 401, 'TC_UNAUTHORIZED')
   })
 })
 
