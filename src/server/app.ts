@@ -5,7 +5,7 @@ import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
-import { InvalidOptionsError, isTiercacheError } from '../errors.js'
+import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
 import { installAccessControl } from './access.js'
@@ -38,7 +38,7 @@ export interface BuildServerOptions {
    */
   readonly credentials: CredentialStore
   /**
-   * Where authentication failures, refusals, purges, invalidations, erasures and exports are recorded, and what
+   * Where authentication failures, refusals, purges, clears, erasures and exports are recorded, and what
    * `GET /v1/audit` reads; see `openAuditLog`. Give it an `onError`: a failed write never fails a
    * request, and is reported only there. The caller keeps owning it. @default none: nothing is
    * recorded, and `GET /v1/audit` answers 404
@@ -160,7 +160,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Invalidation, purge, counters, audit log, health' },
+        { name: 'admin', description: 'Purge by tags, clearing a namespace, counters, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
@@ -212,8 +212,9 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `DELETE /v1/entries/:namespace/:key` | write, across | 200 `{ deleted }` |
  * | `POST /v1/entries/:namespace/batch-get` `{ keys (1..1000), allowStale? }` | read, across | 200 `{ entries: [{ key, found, value?, ... }] }` |
  * | `GET /v1/entries/:namespace[?limit=&after=]` | read, across | 200 `{ keys, next }` |
- * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }` |
- * | `POST /v1/purge` `{ namespace }` | admin | 200 `{ purged }` |
+ * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
+ * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
+ * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
  * | `GET /v1/stats` | read | 200 `TenantStats` |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
@@ -248,18 +249,32 @@ export function buildServer(options: BuildServerOptions): Promise<FastifyInstanc
  * listening fails, the app is closed, they are left open, and the error is rethrown. Signal handling
  * is the caller's.
  * @throws InvalidOptionsError as {@link buildServer}
- * @throws the listen error, e.g. `EADDRINUSE`
+ * @throws ListenFailedError (`TC_LISTEN_FAILED`, Node's error as `cause`) when the port is in use
+ *   (`EADDRINUSE`), needs privileges (`EACCES`), or the host is not this machine's (`EADDRNOTAVAIL`);
+ *   other listen errors are rethrown as they are
  */
 export async function startServer(options: StartServerOptions): Promise<{ app: FastifyInstance; url: string }> {
   let listening = false
-  const { host, port, ...rest } = options
+  const { host = '127.0.0.1', port = 4100, ...rest } = options
   const app = await build(rest, { cache: () => listening, storage: () => listening })
   try {
-    const url = await app.listen({ host: host ?? '127.0.0.1', port: port ?? 4100 })
+    const url = await app.listen({ host, port })
     listening = true
     return { app, url }
   } catch (error) {
     await app.close()
-    throw error
+    throw listenError(error, host, port)
   }
+}
+
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use by another process',
+  EACCES: 'this process may not use the port (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the host is not an address of this machine',
+}
+
+function listenError(error: unknown, host: string, port: number): unknown {
+  const reason = LISTEN_FAILURES[(error as NodeJS.ErrnoException | undefined)?.code ?? '']
+  if (reason === undefined) return error
+  return new ListenFailedError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause: error })
 }
