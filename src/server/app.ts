@@ -2,9 +2,10 @@
  * Builds and starts the Fastify app of the REST server.
  */
 import fastifySwagger from '@fastify/swagger'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
+import { type Duration, toMs } from '../core/duration.js'
 import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
@@ -13,16 +14,18 @@ import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
 import { clientErrorHandler, installHostCheck } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
+import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { entryRoutes } from './routes/entries.js'
 import { subjectRoutes } from './routes/subjects.js'
+import { RequestLog, type ServerLoggerOptions, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
+import { zodSerializerCompiler } from './serializers.js'
 import { TenantCounters } from './tenant-stats.js'
 
-/** Fastify's `logger` option: `true` for pino defaults, pino options, or `false` for none. */
-export type ServerLoggerOptions = FastifyServerOptions['logger']
+export type { ServerLoggerOptions } from './request-log.js'
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -50,10 +53,19 @@ export interface BuildServerOptions {
    */
   readonly rateLimits?: RateLimitOptions | false
   /**
-   * Logging (pino). Request logs hold the method, the route pattern and the status, never the URL
-   * (it holds the key), bodies or values. @default false
+   * Logging (pino). One line per request (`request completed`: the method, the route pattern, the
+   * status and the time taken, never the URL, which holds the key, nor bodies or values) at level
+   * `debug`, so that a server logging at `info` pays nothing per request; refusals, failures and tier
+   * events at `info` and above. @default false
    */
   readonly logger?: ServerLoggerOptions
+  /**
+   * How long a verified API key is held in memory (ms, or a string such as `'5s'`), so that a busy key
+   * is looked up in the database once per period, not on every request; `0` looks up every request.
+   * A key revoked (`tiercache keys revoke`) stops working on every server within this time.
+   * Failed verifications are never held. @default 5 s
+   */
+  readonly keyCacheTtl?: Duration
   /** Largest request body accepted, in bytes; larger ones answer 413 `TC_PAYLOAD_TOO_LARGE`. @default 2 MiB */
   readonly bodyLimit?: number
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
@@ -76,31 +88,14 @@ export interface StartServerOptions {
   readonly port?: number
   /** See {@link BuildServerOptions.logger}. @default false */
   readonly logger?: ServerLoggerOptions
+  /** See {@link BuildServerOptions.keyCacheTtl}. @default 5 s */
+  readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
-
-/** Logs a request without its URL: keys are in the path and may identify people. */
-function serializeRequest(request: FastifyRequest): Record<string, unknown> {
-  return { method: request.method, route: request.routeOptions.url, remoteAddress: request.ip }
-}
-
-function loggerOption(logger: ServerLoggerOptions): ServerLoggerOptions {
-  if (logger === undefined || logger === false) return false
-  if (logger === true) return { serializers: { req: serializeRequest } }
-  return { ...logger, serializers: { ...logger.serializers, req: serializeRequest } }
-}
-
-/**
- * JSON has no bigint, yet the library can store one: it is sent as a decimal string rather than failing
- * the whole answer with a 500.
- */
-function replacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value
-}
 
 /**
  * Fails at start, rather than on every request, when the cache cannot hold tenants' entries.
@@ -129,8 +124,10 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     throw new InvalidOptionsError('the server needs credentials: a CredentialStore, e.g. from openCredentialStore')
   }
   checkScopedStorage(cache)
+  const keyCacheTtlMs = options.keyCacheTtl === undefined ? DEFAULT_KEY_CACHE_TTL_MS : toMs(options.keyCacheTtl, 'keyCacheTtl')
   const app = Fastify({
     logger: loggerOption(options.logger),
+    logController: new RequestLog(),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,
@@ -144,7 +141,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   })
 
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(createSerializerCompiler({ replacer }))
+  app.setSerializerCompiler(zodSerializerCompiler)
   installErrorHandling(app)
   installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
@@ -176,9 +173,10 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const audit = createServerAudit(options.audit)
   const counters = new TenantCounters()
   try {
-    installAccessControl(app, { cache, credentials, limits, audit })
-    const schemas = routeSchemas(edgeLimits(options.cache.limits))
-    await app.register(entryRoutes, { schemas, counters })
+    installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    const edge = edgeLimits(options.cache.limits)
+    const schemas = routeSchemas(edge)
+    await app.register(entryRoutes, { schemas, counters, maxKeyLength: edge.maxKeyLength })
     await app.register(adminRoutes, { cache, schemas, counters, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })

@@ -22,6 +22,8 @@ interface ServeFlags extends StorageFlags {
   readonly grace?: number | string
   readonly namespace?: string
   readonly quiet?: boolean
+  readonly logLevel: string
+  readonly keyCacheTtl?: number | string
   /** False with `--no-rate-limits`. */
   readonly rateLimits: boolean
   readonly plans?: Plans
@@ -73,7 +75,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(plansFlag('--plans')),
     )
     .option('--no-rate-limits', 'do not limit requests per API key')
-    .option('--quiet', 'do not log requests')
+    .addOption(new Option('--key-cache-ttl <duration>', 'how long a verified API key is held in memory; a revoked key stops working within it (default 5s)').argParser(durationFlag('--key-cache-ttl')))
+    .addOption(new Option('--log-level <level>', 'log level; debug adds one line per request').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--quiet', 'do not log at all')
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
@@ -96,7 +100,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
           rateLimits: flags.rateLimits ? rateLimitOptions(flags) : false,
           host: flags.host,
           port: flags.port,
-          logger: flags.quiet !== true,
+          logger: flags.quiet === true ? false : { level: flags.logLevel },
+          ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
         })
       } catch (error) {
         await Promise.all([cache.close(), credentials?.close(), audit?.close()])
