@@ -11,6 +11,7 @@
 // shares, req/s swings with that work; the server's CPU time per request (from /proc, Linux) does
 // much less, and its ratio is printed too.
 import { spawn, spawnSync } from 'node:child_process'
+import { Buffer } from 'node:buffer'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +19,7 @@ import autocannon from 'autocannon'
 import { VALUE, tempDir } from '../lib/fixtures.js'
 import { formatCount, formatRatio } from '../lib/harness.js'
 
+const { fetch } = globalThis
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const bin = join(root, 'bin/tiercache.js')
 const CONNECTIONS = 16
