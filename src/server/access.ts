@@ -168,8 +168,10 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
   app.addHook('onRequest', async (request, reply) => {
     // By the matched route first, so that no spelling of the URL can reach a /v1 route unchecked;
     // by the URL for requests that match no route.
-    if (!isApiPath(request.routeOptions.url ?? '') && !isApiPath(request.url)) return
-    const access = request.routeOptions.config.access
+    // Read once: Fastify builds a new object on every read of routeOptions.
+    const route = request.routeOptions
+    if (!isApiPath(route.url ?? '') && !isApiPath(request.url)) return
+    const access = route.config.access
 
     const presented = presentedToken(request.headers.authorization)
     // A key verified a moment ago is answered from memory, without a database lookup or an await.

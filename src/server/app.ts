@@ -20,7 +20,7 @@ import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { entryRoutes } from './routes/entries.js'
 import { subjectRoutes } from './routes/subjects.js'
-import { RequestLog, type ServerLoggerOptions, loggerOption } from './request-log.js'
+import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
 import { TenantCounters } from './tenant-stats.js'
@@ -128,6 +128,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const app = Fastify({
     logger: loggerOption(options.logger),
     logController: new RequestLog(),
+    childLoggerFactory,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,
