@@ -2,7 +2,7 @@
 //
 //   node --expose-gc bench/run.js [--only <suite>[,<suite>...]] [--quick]
 //
-// Suites: l1, sqlite, postgres, stack, l2. Env: BENCH_POSTGRES_URL (default
+// Suites: l1, sqlite, postgres, stack, l2, rest. Env: BENCH_POSTGRES_URL (default
 // postgres://postgres@127.0.0.1:5432/test), BENCH_REDIS_URL (default redis://127.0.0.1:6379). The tables are markdown, ready to paste into
 // docs/benchmarks.md. See that page for what each row measures.
 import { readFileSync } from 'node:fs'
@@ -13,10 +13,11 @@ import { formatTable } from './lib/harness.js'
 import l1 from './suites/l1-hit.js'
 import l2 from './suites/l2.js'
 import postgres from './suites/postgres.js'
+import rest from './suites/rest.js'
 import sqlite from './suites/sqlite.js'
 import stack from './suites/stack.js'
 
-const SUITES = [l1, sqlite, postgres, stack, l2]
+const SUITES = [l1, sqlite, postgres, stack, l2, rest]
 
 // Per-task budgets. The full run has ~45 tasks: about 2 s each with warm-up, plus filling the
 // databases, keeps it under two minutes on 2 cores. --quick is for checking the suites work.
@@ -82,7 +83,7 @@ function printHeader() {
   console.log(`- cpu: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB`)
   // Other processes busy on the machine show up as noise (wide p99, large ±): note the load.
   console.log(`- load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`)
-  console.log(`- libraries: ${['tinybench', 'bentocache', 'cache-manager', 'keyv', 'ioredis'].map((name) => `${name} ${versionOf(name)}`).join(', ')}`)
+  console.log(`- libraries: ${['tinybench', 'bentocache', 'cache-manager', 'keyv', 'ioredis', 'fastify', 'autocannon'].map((name) => `${name} ${versionOf(name)}`).join(', ')}`)
   console.log(`- per task: ${timing.warmupTime} ms warm-up, ${timing.time} ms measured${values.quick ? ' (--quick: rough numbers)' : ''}`)
   if (typeof global.gc !== 'function') console.log('- note: run with --expose-gc for a GC between tasks')
 }

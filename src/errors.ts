@@ -36,6 +36,11 @@ export type ErrorCode =
   | 'TC_UNEXPECTED_ANSWER'
   | 'TC_OUTPUT_FAILED'
   | 'TC_INTERRUPTED'
+  | 'TC_MALFORMED_REQUEST'
+  | 'TC_HEADERS_TOO_LARGE'
+  | 'TC_REQUEST_TIMEOUT'
+  | 'TC_METHOD_NOT_ALLOWED'
+  | 'TC_LISTEN_FAILED'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -131,6 +136,20 @@ export class UnexpectedAnswerError extends defineError('TC_UNEXPECTED_ANSWER', 5
 export class OutputFailedError extends defineError('TC_OUTPUT_FAILED', 500, 'OutputFailedError') {}
 /** A command was stopped by SIGINT before it finished (exit code 130). 499, as for a client that went away. */
 export class InterruptedError extends defineError('TC_INTERRUPTED', 499, 'InterruptedError') {}
+/**
+ * Node's HTTP parser refused the request before any route saw it: an unknown method token, raw
+ * bytes the grammar forbids in the request line or a header, a malformed chunk. 400.
+ * @see RFC 9112 §3 (request line), RFC 9110 §5.5 (field values)
+ */
+export class MalformedRequestError extends defineError('TC_MALFORMED_REQUEST', 400, 'MalformedRequestError') {}
+/** The request line and headers are larger than the server reads (Node's `maxHeaderSize`, 16 KiB by default). 431. @see RFC 6585 §5 */
+export class HeadersTooLargeError extends defineError('TC_HEADERS_TOO_LARGE', 431, 'HeadersTooLargeError') {}
+/** The client did not send a whole request within the server's request timeout. 408. @see RFC 9110 §15.5.9 */
+export class RequestTimeoutError extends defineError('TC_REQUEST_TIMEOUT', 408, 'RequestTimeoutError') {}
+/** The path exists, but not for this method; the answer's `Allow` header lists those it has. 405. @see RFC 9110 §15.5.6 */
+export class MethodNotAllowedError extends defineError('TC_METHOD_NOT_ALLOWED', 405, 'MethodNotAllowedError') {}
+/** The server could not listen: the port is in use, the host is not this machine's, or the port needs privileges. 500. */
+export class ListenFailedError extends defineError('TC_LISTEN_FAILED', 500, 'ListenFailedError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

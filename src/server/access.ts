@@ -13,6 +13,7 @@ import type { Cache } from '../cache/cache.js'
 import { BadRequestError, ForbiddenError, InternalError, RateLimitedError, UnauthorizedError } from '../errors.js'
 import { type CredentialStore, type Principal, type Role, TENANT_PATTERN, parseKey } from '../security/credentials/index.js'
 import type { ServerAudit } from './audit.js'
+import type { KeyVerifier } from './key-cache.js'
 import { type ServerRateLimits, retryAfterSeconds, setRateLimitHeaders } from './rate-limits.js'
 
 /** The header a service key names the tenant it acts for with. */
@@ -54,6 +55,8 @@ declare module 'fastify' {
 export interface AccessOptions {
   readonly cache: Cache
   readonly credentials: CredentialStore
+  /** `credentials.verify` with verified keys held for a while (see `key-cache.ts`). */
+  readonly keys: KeyVerifier
   readonly limits: ServerRateLimits
   readonly audit: ServerAudit
 }
@@ -96,8 +99,21 @@ function presentedToken(header: string | undefined): Presented {
  * `Retry-After`) and 403 `TC_FORBIDDEN`, and recorded in the audit log.
  */
 export function installAccessControl(app: FastifyInstance, options: AccessOptions): void {
-  const { cache, credentials, limits, audit } = options
+  const { cache, credentials, keys, limits, audit } = options
   app.decorateRequest('caller', null)
+  // One view per tenant and role, made once: withContext validates the context, which every request
+  // would otherwise pay for. Views are immutable; the bound only caps memory (the oldest goes first).
+  const views = new Map<string, Cache>()
+  const viewOf = (role: 'service' | 'authenticated', tenant: string): Cache => {
+    const id = role === 'service' ? `s:${tenant}` : `a:${tenant}`
+    let view = views.get(id)
+    if (view === undefined) {
+      view = cache.withContext({ role, tenantId: tenant })
+      if (views.size >= 10_000) views.delete(views.keys().next().value as string)
+      views.set(id, view)
+    }
+    return view
+  }
 
   app.addHook('onRoute', (route: RouteOptions) => {
     if (isApiPath(route.url) && route.config?.access === undefined) {
@@ -152,11 +168,14 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
   app.addHook('onRequest', async (request, reply) => {
     // By the matched route first, so that no spelling of the URL can reach a /v1 route unchecked;
     // by the URL for requests that match no route.
-    if (!isApiPath(request.routeOptions.url ?? '') && !isApiPath(request.url)) return
-    const access = request.routeOptions.config.access
+    // Read once: Fastify builds a new object on every read of routeOptions.
+    const route = request.routeOptions
+    if (!isApiPath(route.url ?? '') && !isApiPath(request.url)) return
+    const access = route.config.access
 
     const presented = presentedToken(request.headers.authorization)
-    const principal = presented.kind === 'bearer' ? await credentials.verify(presented.token) : undefined
+    // A key verified a moment ago is answered from memory, without a database lookup or an await.
+    const principal = presented.kind === 'bearer' ? (keys.held(presented.token) ?? (await keys.verify(presented.token))) : undefined
     if (principal === undefined) return refuseUnauthenticated(request, reply, presented)
 
     const decision = await limits.consume(principal).catch((error: unknown) => {
@@ -205,6 +224,6 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
       return forbid(request, reply, principal, `this route needs a key with the ${access.role} role`, true)
     }
     const role = principal.roles.includes('service') ? 'service' : 'authenticated'
-    request.caller = { principal, tenant, view: cache.withContext({ role, tenantId: tenant }) }
+    request.caller = { principal, tenant, view: viewOf(role, tenant) }
   })
 }

@@ -2,26 +2,30 @@
  * Builds and starts the Fastify app of the REST server.
  */
 import fastifySwagger from '@fastify/swagger'
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import { createSerializerCompiler, jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
-import { InvalidOptionsError, isTiercacheError } from '../errors.js'
+import { type Duration, toMs } from '../core/duration.js'
+import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
 import { installAccessControl } from './access.js'
 import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
+import { clientErrorHandler, installHostCheck } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
+import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { entryRoutes } from './routes/entries.js'
 import { subjectRoutes } from './routes/subjects.js'
+import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
+import { zodSerializerCompiler } from './serializers.js'
 import { TenantCounters } from './tenant-stats.js'
 
-/** Fastify's `logger` option: `true` for pino defaults, pino options, or `false` for none. */
-export type ServerLoggerOptions = FastifyServerOptions['logger']
+export type { ServerLoggerOptions } from './request-log.js'
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -37,7 +41,7 @@ export interface BuildServerOptions {
    */
   readonly credentials: CredentialStore
   /**
-   * Where authentication failures, refusals, purges, invalidations, erasures and exports are recorded, and what
+   * Where authentication failures, refusals, purges, clears, erasures and exports are recorded, and what
    * `GET /v1/audit` reads; see `openAuditLog`. Give it an `onError`: a failed write never fails a
    * request, and is reported only there. The caller keeps owning it. @default none: nothing is
    * recorded, and `GET /v1/audit` answers 404
@@ -49,10 +53,19 @@ export interface BuildServerOptions {
    */
   readonly rateLimits?: RateLimitOptions | false
   /**
-   * Logging (pino). Request logs hold the method, the route pattern and the status, never the URL
-   * (it holds the key), bodies or values. @default false
+   * Logging (pino). One line per request (`request completed`: the method, the route pattern, the
+   * status and the time taken, never the URL, which holds the key, nor bodies or values) at level
+   * `debug`, so that a server logging at `info` pays nothing per request; refusals, failures and tier
+   * events at `info` and above. @default false
    */
   readonly logger?: ServerLoggerOptions
+  /**
+   * How long a verified API key is held in memory (ms, or a string such as `'5s'`), so that a busy key
+   * is looked up in the database once per period, not on every request; `0` looks up every request.
+   * A key revoked (`tiercache keys revoke`) stops working on every server within this time.
+   * Failed verifications are never held. @default 5 s
+   */
+  readonly keyCacheTtl?: Duration
   /** Largest request body accepted, in bytes; larger ones answer 413 `TC_PAYLOAD_TOO_LARGE`. @default 2 MiB */
   readonly bodyLimit?: number
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
@@ -75,31 +88,14 @@ export interface StartServerOptions {
   readonly port?: number
   /** See {@link BuildServerOptions.logger}. @default false */
   readonly logger?: ServerLoggerOptions
+  /** See {@link BuildServerOptions.keyCacheTtl}. @default 5 s */
+  readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
-
-/** Logs a request without its URL: keys are in the path and may identify people. */
-function serializeRequest(request: FastifyRequest): Record<string, unknown> {
-  return { method: request.method, route: request.routeOptions.url, remoteAddress: request.ip }
-}
-
-function loggerOption(logger: ServerLoggerOptions): ServerLoggerOptions {
-  if (logger === undefined || logger === false) return false
-  if (logger === true) return { serializers: { req: serializeRequest } }
-  return { ...logger, serializers: { ...logger.serializers, req: serializeRequest } }
-}
-
-/**
- * JSON has no bigint, yet the library can store one: it is sent as a decimal string rather than failing
- * the whole answer with a 500.
- */
-function replacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value
-}
 
 /**
  * Fails at start, rather than on every request, when the cache cannot hold tenants' entries.
@@ -128,10 +124,16 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     throw new InvalidOptionsError('the server needs credentials: a CredentialStore, e.g. from openCredentialStore')
   }
   checkScopedStorage(cache)
+  const keyCacheTtlMs = options.keyCacheTtl === undefined ? DEFAULT_KEY_CACHE_TTL_MS : toMs(options.keyCacheTtl, 'keyCacheTtl')
   const app = Fastify({
     logger: loggerOption(options.logger),
+    logController: new RequestLog(),
+    childLoggerFactory,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
+    clientErrorHandler,
+    // Refused by installHostCheck instead, with the documented error body.
+    http: { requireHostHeader: false },
     routerOptions: {
       // Keys are path parameters: a 1024-character key may be 9 KiB percent-encoded. The default of
       // 100 would turn longer keys into 404s; Node's header size limit bounds the URL anyway.
@@ -140,8 +142,9 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   })
 
   app.setValidatorCompiler(validatorCompiler)
-  app.setSerializerCompiler(createSerializerCompiler({ replacer }))
+  app.setSerializerCompiler(zodSerializerCompiler)
   installErrorHandling(app)
+  installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
   app.removeContentTypeParser('text/plain')
 
@@ -155,7 +158,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Invalidation, purge, counters, audit log, health' },
+        { name: 'admin', description: 'Purge by tags, clearing a namespace, counters, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
@@ -171,9 +174,10 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const audit = createServerAudit(options.audit)
   const counters = new TenantCounters()
   try {
-    installAccessControl(app, { cache, credentials, limits, audit })
-    const schemas = routeSchemas(edgeLimits(options.cache.limits))
-    await app.register(entryRoutes, { schemas, counters })
+    installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    const edge = edgeLimits(options.cache.limits)
+    const schemas = routeSchemas(edge)
+    await app.register(entryRoutes, { schemas, counters, maxKeyLength: edge.maxKeyLength })
     await app.register(adminRoutes, { cache, schemas, counters, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
@@ -207,8 +211,9 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `DELETE /v1/entries/:namespace/:key` | write, across | 200 `{ deleted }` |
  * | `POST /v1/entries/:namespace/batch-get` `{ keys (1..1000), allowStale? }` | read, across | 200 `{ entries: [{ key, found, value?, ... }] }` |
  * | `GET /v1/entries/:namespace[?limit=&after=]` | read, across | 200 `{ keys, next }` |
- * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }` |
- * | `POST /v1/purge` `{ namespace }` | admin | 200 `{ purged }` |
+ * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
+ * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
+ * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
  * | `GET /v1/stats` | read | 200 `TenantStats` |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
@@ -243,18 +248,32 @@ export function buildServer(options: BuildServerOptions): Promise<FastifyInstanc
  * listening fails, the app is closed, they are left open, and the error is rethrown. Signal handling
  * is the caller's.
  * @throws InvalidOptionsError as {@link buildServer}
- * @throws the listen error, e.g. `EADDRINUSE`
+ * @throws ListenFailedError (`TC_LISTEN_FAILED`, Node's error as `cause`) when the port is in use
+ *   (`EADDRINUSE`), needs privileges (`EACCES`), or the host is not this machine's (`EADDRNOTAVAIL`);
+ *   other listen errors are rethrown as they are
  */
 export async function startServer(options: StartServerOptions): Promise<{ app: FastifyInstance; url: string }> {
   let listening = false
-  const { host, port, ...rest } = options
+  const { host = '127.0.0.1', port = 4100, ...rest } = options
   const app = await build(rest, { cache: () => listening, storage: () => listening })
   try {
-    const url = await app.listen({ host: host ?? '127.0.0.1', port: port ?? 4100 })
+    const url = await app.listen({ host, port })
     listening = true
     return { app, url }
   } catch (error) {
     await app.close()
-    throw error
+    throw listenError(error, host, port)
   }
+}
+
+const LISTEN_FAILURES: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the port is in use by another process',
+  EACCES: 'this process may not use the port (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the host is not an address of this machine',
+}
+
+function listenError(error: unknown, host: string, port: number): unknown {
+  const reason = LISTEN_FAILURES[(error as NodeJS.ErrnoException | undefined)?.code ?? '']
+  if (reason === undefined) return error
+  return new ListenFailedError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause: error })
 }

@@ -3,6 +3,7 @@
  * from the catalogue in `src/errors.ts`.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { recordRoutes } from './allowed-methods.js'
 import {
   BadRequestError,
   UnsupportedMediaTypeError,
@@ -12,6 +13,7 @@ import {
   InvalidKeyError,
   InvalidNamespaceError,
   InvalidTagError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   TiercacheError,
@@ -140,11 +142,22 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   return reply.code(coded.statusCode).type('application/json').send(errorBody(coded))
 }
 
-/** Installs the error and not-found handlers on `app` (and so on every route registered after). */
+/**
+ * Installs the error and not-found handlers on `app` (and so on every route registered after): a
+ * path that exists for other methods answers 405 `TC_METHOD_NOT_ALLOWED` with `Allow` (RFC 9110
+ * §15.5.6), any other 404 `TC_NOT_FOUND`.
+ */
 export function installErrorHandling(app: FastifyInstance): void {
+  const allowedMethods = recordRoutes(app)
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(request.url)
     // The URL is not logged: it holds the key.
+    if (allowed.length > 0) {
+      request.log.info({ method: request.method, code: 'TC_METHOD_NOT_ALLOWED' }, 'method not allowed')
+      const error = new MethodNotAllowedError(`${request.method} is not allowed here; this path allows ${allowed.join(', ')}`)
+      return reply.code(405).header('allow', allowed.join(', ')).type('application/json').send(errorBody(error))
+    }
     request.log.info({ method: request.method, code: 'TC_NOT_FOUND' }, 'no such route')
     return reply.code(404).type('application/json').send(errorBody(new NotFoundError(`no route ${request.method} for this path`)))
   })

@@ -16,7 +16,7 @@ import type { TenantStats } from './tenant-stats.js'
 export interface EdgeLimits {
   /** Longest key, in UTF-16 code units. */
   readonly maxKeyLength: number
-  /** Most tags in one body (`PUT` tags, `POST /v1/invalidate` tags). */
+  /** Most tags in one body (`PUT` tags, `POST /v1/purge` tags). */
   readonly maxTags: number
   /** Longest tag, in UTF-16 code units. */
   readonly maxTagLength: number
@@ -81,7 +81,7 @@ export const tenantStatsResponseSchema = z.object({
   writes: z.number(),
   deletes: z.number(),
   invalidations: z.number(),
-  purges: z.number(),
+  clears: z.number().describe('Namespaces cleared (POST /v1/clear); purges by tags count as invalidations.'),
 })
 
 /** `GET /v1/audit`: the tenant's audit events, newest first. */
@@ -217,7 +217,7 @@ export function routeSchemas(limits: EdgeLimits) {
       value: z.unknown().refine((value) => value !== undefined, { message: 'is required (use null for an empty value)', abort: true }),
       ttl: durationSchema.optional().describe('How long the value is fresh. Default: the cache ttl.'),
       grace: durationSchema.optional().describe('How long past its ttl the value may be served stale. Default: the cache grace.'),
-      tags: tags.optional().describe('Tags for POST /v1/invalidate.'),
+      tags: tags.optional().describe('Tags for POST /v1/purge.'),
     }),
     deleteResponse: z.object({ deleted: z.boolean().describe('True when some tier held the key.') }),
     batchGetBody: z.strictObject({
@@ -246,13 +246,14 @@ export function routeSchemas(limits: EdgeLimits) {
         .describe("The namespace, of the key's tenant, to invalidate in."),
     }),
     invalidateResponse: z.object({ invalidated: z.array(z.string()).describe('The tags, deduplicated.') }),
-    purgeBody: z.strictObject({
+    purgeResponse: z.object({ purged: z.array(z.string()).describe('The tags, deduplicated.') }),
+    clearBody: z.strictObject({
       namespace: z
-        .string({ error: (issue) => (issue.input === undefined ? 'is required: the namespace to purge' : 'must be a string') })
+        .string({ error: (issue) => (issue.input === undefined ? 'is required: the namespace to clear' : 'must be a string') })
         .pipe(namespaceSchema)
         .describe("The namespace, of the key's tenant, to clear."),
     }),
-    purgeResponse: z.object({ purged: z.string().describe('The namespace cleared.') }),
+    clearResponse: z.object({ cleared: z.string().describe('The namespace cleared.') }),
   }
 }
 

@@ -21,14 +21,14 @@ export interface TenantStats {
   readonly writes: number
   /** Entries deleted (`DELETE`), whether or not they existed. */
   readonly deletes: number
-  /** Tag invalidations. */
+  /** Purges by tags (`POST /v1/purge` or `/v1/invalidate`). */
   readonly invalidations: number
-  /** Namespaces purged. */
-  readonly purges: number
+  /** Namespaces cleared (`POST /v1/clear`). */
+  readonly clears: number
 }
 
 /** The counted fields of {@link TenantStats}. */
-export type TenantCounter = 'hits' | 'misses' | 'writes' | 'deletes' | 'invalidations' | 'purges'
+export type TenantCounter = 'hits' | 'misses' | 'writes' | 'deletes' | 'invalidations' | 'clears'
 
 type Counts = Record<TenantCounter, number>
 
@@ -49,7 +49,7 @@ export class TenantCounters {
         const oldest = this.byTenant.keys().next().value
         if (oldest !== undefined) this.byTenant.delete(oldest)
       }
-      counts = { hits: 0, misses: 0, writes: 0, deletes: 0, invalidations: 0, purges: 0 }
+      counts = { hits: 0, misses: 0, writes: 0, deletes: 0, invalidations: 0, clears: 0 }
     } else {
       // Re-inserted so that the map's order is least recently counted first.
       this.byTenant.delete(tenant)
@@ -79,7 +79,7 @@ export class TenantCounters {
       writes: counts?.writes ?? 0,
       deletes: counts?.deletes ?? 0,
       invalidations: counts?.invalidations ?? 0,
-      purges: counts?.purges ?? 0,
+      clears: counts?.clears ?? 0,
     }
   }
 }

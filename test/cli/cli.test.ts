@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
 import { CliError, ExitCode, reportError } from '../../src/cli/errors.js'
@@ -87,6 +88,8 @@ describe('tiercache (built, spawned)', () => {
     [['purge'], /required option '--tags <tags>' not specified/],
     [['purge', '--tags', 'a'], /required option '--namespace <namespace>' not specified/],
     [['serve', '--plans', '{"free":'], /^error TC_INVALID_OPTIONS: --plans must be JSON/],
+    [['serve', '--redis', 'redis://127.0.0.1:1', '--redis-prefix', 'my app'], /^error TC_INVALID_OPTIONS: --redis-prefix must be 1 to 64 letters/],
+    [['serve', '--redis-prefix', 'app'], /^error TC_INVALID_OPTIONS: --redis-prefix needs --redis \(or REDIS_URL\)/],
     [['serve', '--plans', '{"free":{"limit":0,"windowMs":1000}}'], /^error TC_INVALID_OPTIONS: --plans: invalid rate-limit plans options: free/],
   ])('exits 2 on the usage error %j', (args, message) => {
     const run = tiercache(args)
@@ -116,10 +119,15 @@ describe('tiercache (built, spawned)', () => {
     const file = join(dir, 'serve-redis/cache.db')
     const refused = tiercache(['serve', '--port', '0', '--sqlite', file, '--quiet'], { REDIS_URL: TEST_REDIS_URL })
     expect(refused.code).toBe(2)
-    expect(refused.stderr).toMatch(/^error TC_INVALID_OPTIONS: the server keeps each tenant's entries in a scope of its own.*TIERCACHE_KEYS/)
+    expect(refused.stderr).toBe(
+      "error TC_INVALID_OPTIONS: with Redis (--redis or REDIS_URL), the server stores each tenant's entries encrypted, and needs a master key: " +
+        'run `tiercache keygen`, set TIERCACHE_KEYS to the line it prints (the same value on every instance), and start again. ' +
+        'Without --redis and --postgres, the embedded SQLite keeps a key file of its own and needs nothing\n',
+    )
 
     const port = await freePort()
-    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', file, '--quiet'], {
+    const prefix = `tc-cli-${randomBytes(4).toString('hex')}`
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', file, '--quiet', '--redis-prefix', prefix], {
       cwd: dir,
       env: { ...cleanEnv(), REDIS_URL: TEST_REDIS_URL, TIERCACHE_KEYS: `k1:${randomBytes(32).toString('base64')}` },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -131,6 +139,16 @@ describe('tiercache (built, spawned)', () => {
       expect(stored.status).toBe(204)
       // Counted in Redis: the answer carries the key's plan (free, 1,000 an hour).
       expect(stored.headers.get('ratelimit-limit')).toBe('1000')
+      // --redis-prefix starts every key: the entry's and the rate limiter's.
+      const redis = new Redis(TEST_REDIS_URL)
+      try {
+        const keys = await redis.keys(`${prefix}:*`)
+        expect(keys.some((key) => key.startsWith(`${prefix}:rl:`))).toBe(true)
+        expect(keys.length).toBeGreaterThan(1)
+        await redis.del(...keys)
+      } finally {
+        redis.disconnect()
+      }
       const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
       expect(JSON.parse(stats.stdout)).toMatchObject({ tenant: 'cli', writes: 1 })
       const health = (await (await fetch(`${url}/health`)).json()) as { tiers: { level: string; circuit: string }[] }
@@ -141,6 +159,23 @@ describe('tiercache (built, spawned)', () => {
       ])
     } finally {
       child.kill('SIGKILL')
+    }
+  })
+
+  it('exits 2 with TC_LISTEN_FAILED and a plain message when the port is in use', async () => {
+    const cache = createCache({ l3: false })
+    const credentials = await openCredentialStore({ sqlite: join(dir, 'port-in-use.db') })
+    const { app, url } = await startServer({ cache, credentials, port: 0 })
+    try {
+      const port = new URL(url).port
+      const run = tiercache(['serve', '--port', port, '--sqlite', join(dir, 'port-in-use.db'), '--quiet'])
+      expect(run.stderr).toBe(
+        `error TC_LISTEN_FAILED: cannot listen on 127.0.0.1:${port}: the port is in use by another process; ` +
+          'stop the other server, or choose another port with --port (0 picks a free one)\n',
+      )
+      expect(run.code).toBe(2)
+    } finally {
+      await app.close()
     }
   })
 
@@ -200,18 +235,18 @@ describe('stats and purge against a server started in-process', () => {
 
       const purge = await inProcess(['purge', '--tags', 'red', '--namespace', 'default', '--url', url, '--token', key])
       expect(purge).toMatchObject({ code: 0, stderr: '' })
-      expect(purge.stdout).toBe('invalidated every entry tagged red in namespace default, from every tier\n')
+      expect(purge.stdout).toBe('purged every entry tagged red in namespace default, from every tier\n')
       expect(await view.get('a')).toBeUndefined()
       expect(await view.get('b')).toBe(2)
       expect(await view.namespace('other').get('c')).toBe(3)
 
       const json = await inProcess(['purge', '--tags', 'red,red', '--namespace', 'other', '--url', url, '--token', key, '--json'])
-      expect(JSON.parse(json.stdout)).toEqual({ invalidated: ['red'] })
+      expect(JSON.parse(json.stdout)).toEqual({ purged: ['red'] })
       expect(await view.namespace('other').get('c')).toBeUndefined()
 
       const bad = await inProcess(['purge', '--tags', 'red', '--namespace', 'no/slash', '--url', url, '--token', key])
       expect(bad.code).toBe(1)
-      expect(bad.stderr).toMatch(/^error TC_INVALID_NAMESPACE: .* \(HTTP 400 from .*\/v1\/invalidate\)\n$/)
+      expect(bad.stderr).toMatch(/^error TC_INVALID_NAMESPACE: .* \(HTTP 400 from .*\/v1\/purge\)\n$/)
       const anonymous = await inProcess(['purge', '--tags', 'blue', '--namespace', 'default', '--url', url])
       expect(anonymous.code).toBe(1)
       expect(anonymous.stderr).toMatch(/^error TC_UNAUTHORIZED: /)
@@ -223,7 +258,7 @@ describe('stats and purge against a server started in-process', () => {
 
   it('formats the stats of a tenant, and rejects what is not stats', () => {
     const text = formatStats(
-      parseStats({ tenant: 'acme', since: Date.UTC(2026, 0, 2, 3, 4, 5), requests: 4, hits: 1, misses: 3, hitRatio: 0.25, writes: 2, deletes: 0, invalidations: 1, purges: 0 }, 'http://x'),
+      parseStats({ tenant: 'acme', since: Date.UTC(2026, 0, 2, 3, 4, 5), requests: 4, hits: 1, misses: 3, hitRatio: 0.25, writes: 2, deletes: 0, invalidations: 1, clears: 0 }, 'http://x'),
     )
     expect(text).toMatch(/^lookups\s+4$/m)
     expect(text).toMatch(/^hits\s+1 \(25\.00%\)$/m)

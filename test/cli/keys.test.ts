@@ -228,7 +228,9 @@ describe('tiercache keys (built, spawned) on SQLite', () => {
     const cwd = join(dir, 'served')
     mkdirSync(cwd)
     const port = await freePort()
-    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--quiet'], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    // --key-cache-ttl 0: every request looks its key up, so that a revocation shows at the next one
+    // (by default it takes up to 5 s; test/server/key-cache.test.ts covers that window).
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--quiet', '--key-cache-ttl', '0'], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
     try {
       await listening(child)
       // Serve opens the file at start, for its keys and its audit log.

@@ -1,6 +1,7 @@
-import { readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { formatReport } from '../../src/cli/replay/report.js'
 import { type ReplayOptions, runReplay } from '../../src/cli/replay/run.js'
@@ -111,6 +112,32 @@ describe('runReplay, figures computable by hand', () => {
     expect(report.throughput).toBeCloseTo(report.requests / (report.elapsedMs / 1000), 6)
     expect(progress.at(-1)).toBe(1)
     expect(progress.length).toBeGreaterThan(10)
+  })
+})
+
+describe('progress of a trace file', () => {
+  // The bar showed the bytes the file stream had read: 64 KiB read-ahead chunks, for gzip tens of
+  // thousands of keys each, so it stood still, then jumped, and its ETA climbed meanwhile.
+  it.each([
+    ['gzip', true],
+    ['plain text', false],
+  ])('moves with the requests of a %s trace, in small steps, up to 1', async (_name, gzip) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tiercache-progress-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const requests = 40_000
+    const text = loop(1000, requests / 1000).join('\n') + '\n'
+    const path = join(dir, gzip ? 'trace.keys.gz' : 'trace.keys')
+    writeFileSync(path, gzip ? gzipSync(text) : text)
+    const seen: { requests: number; fraction: number }[] = []
+    await runReplay({ ...exact, trace: path, l3: false, onProgress: (p) => seen.push(p), progressIntervalMs: 0 })
+    const during = seen.slice(0, -1)
+    expect(during.length).toBeGreaterThan(requests / 2)
+    // Every report within 1 % of the share of requests answered; never backwards.
+    for (const [index, { requests: answered, fraction }] of during.entries()) {
+      expect(Math.abs(fraction - answered / requests), `report ${index}`).toBeLessThan(0.01)
+      expect(fraction).toBeGreaterThanOrEqual(during[index - 1]?.fraction ?? 0)
+    }
+    expect(seen.at(-1)?.fraction).toBe(1)
   })
 })
 

@@ -13,6 +13,7 @@ afterEach(async () => {
 
 const invalidate = (body: unknown) => server.inject({ method: 'POST', url: '/v1/invalidate', payload: body as object })
 const purge = (body: unknown) => server.inject({ method: 'POST', url: '/v1/purge', payload: body as object })
+const clear = (body: unknown) => server.inject({ method: 'POST', url: '/v1/clear', payload: body as object })
 
 describe('POST /v1/invalidate', () => {
   beforeEach(async () => {
@@ -55,23 +56,49 @@ describe('POST /v1/invalidate', () => {
 })
 
 describe('POST /v1/purge', () => {
+  it('removes the entries carrying any of the tags, as POST /v1/invalidate does, with the role write', async () => {
+    await put(server, 'one', 'tagged', { value: 1, tags: ['t'] })
+    await put(server, 'one', 'kept', { value: 2, tags: ['u'] })
+    await put(server, 'two', 'tagged', { value: 3, tags: ['t'] })
+    const writer = await server.createKey({ roles: ['read', 'write'] })
+    const response = await server.inject({ method: 'POST', url: '/v1/purge', payload: { tags: ['t', 't'], namespace: 'one' }, headers: { authorization: `Bearer ${writer.key}` } })
+    expect(response.statusCode).toBe(200)
+    expect(response.json()).toEqual({ purged: ['t'] })
+    expectError(await get(server, 'one', 'tagged'), 404, 'TC_NOT_FOUND')
+    expect((await get(server, 'one', 'kept')).statusCode).toBe(200)
+    expect((await get(server, 'two', 'tagged')).statusCode).toBe(200)
+    const [event] = await server.audit.query({ tenant: 'acme' })
+    expect(event).toMatchObject({ action: 'cache.invalidate', outcome: 'ok', keyId: writer.id, target: 'namespace=one tags=t' })
+  })
+
+  it('refuses the body of the former namespace purge by name, and clears nothing', async () => {
+    await put(server, 'one', 'a', { value: 1 })
+    const response = await purge({ namespace: 'one' })
+    expectError(response, 400, 'TC_BAD_REQUEST')
+    expect((response.json() as { error: { message: string } }).error.message).toMatch(/send \{ tags, namespace \}.*POST \/v1\/clear/)
+    expect((await get(server, 'one', 'a')).statusCode).toBe(200)
+    expectError(await purge({ tags: [], namespace: 'one' }), 400, 'TC_INVALID_TAG')
+  })
+})
+
+describe('POST /v1/clear', () => {
   it("clears one namespace of the tenant, and records it; admin only", async () => {
     await put(server, 'one', 'a', { value: 1 })
     await put(server, 'one', 'b', { value: 2, tags: ['t'] })
     await put(server, 'two', 'c', { value: 3 })
-    const response = await purge({ namespace: 'one' })
+    const response = await clear({ namespace: 'one' })
     expect(response.statusCode).toBe(200)
-    expect(response.json()).toEqual({ purged: 'one' })
+    expect(response.json()).toEqual({ cleared: 'one' })
     expectError(await get(server, 'one', 'a'), 404, 'TC_NOT_FOUND')
     expectError(await get(server, 'one', 'b'), 404, 'TC_NOT_FOUND')
     expect((await get(server, 'two', 'c')).statusCode).toBe(200)
     expect(await server.view.namespace('one').getMany(['a', 'b'])).toEqual([undefined, undefined])
     const [event] = await server.audit.query({ tenant: 'acme' })
-    expect(event).toMatchObject({ action: 'cache.purge', outcome: 'ok', keyId: server.created.id, target: 'namespace=one' })
+    expect(event).toMatchObject({ action: 'cache.clear', outcome: 'ok', keyId: server.created.id, target: 'namespace=one' })
 
     const writer = await server.createKey({ roles: ['read', 'write'] })
     await put(server, 'two', 'd', { value: 4 })
-    expectError(await server.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: 'two' }, headers: { authorization: `Bearer ${writer.key}` } }), 403, 'TC_FORBIDDEN')
+    expectError(await server.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: 'two' }, headers: { authorization: `Bearer ${writer.key}` } }), 403, 'TC_FORBIDDEN')
     expect((await get(server, 'two', 'd')).statusCode).toBe(200)
   })
 
@@ -82,13 +109,13 @@ describe('POST /v1/purge', () => {
     ['an extra field', { namespace: 'one', all: true }, 'TC_BAD_REQUEST'],
   ])('rejects %s', async (_name, body, code) => {
     await put(server, 'one', 'a', { value: 1 })
-    expectError(await purge(body), 400, code)
+    expectError(await clear(body), 400, code)
     expect((await get(server, 'one', 'a')).statusCode).toBe(200)
   })
 })
 
 describe('GET /v1/stats', () => {
-  it("answers the tenant's own counters: lookups, hits, misses, writes, deletes, invalidations, purges", async () => {
+  it("answers the tenant's own counters: lookups, hits, misses, writes, deletes, invalidations, clears", async () => {
     const before = Date.now()
     await put(server, 'ns', 'k', { value: 1 })
     await get(server, 'ns', 'k')
@@ -97,7 +124,8 @@ describe('GET /v1/stats', () => {
     await server.inject({ method: 'POST', url: '/v1/entries/ns/batch-get', payload: { keys: ['k', 'nope', 'k'] } })
     await server.inject({ method: 'DELETE', url: entryUrl('ns', 'k') })
     await invalidate({ tags: ['x'], namespace: 'ns' })
-    await purge({ namespace: 'ns' })
+    await purge({ tags: ['y'], namespace: 'ns' })
+    await clear({ namespace: 'ns' })
     const response = await server.inject({ method: 'GET', url: '/v1/stats' })
     expect(response.statusCode).toBe(200)
     const stats = response.json() as { since: number }
@@ -111,8 +139,8 @@ describe('GET /v1/stats', () => {
       hitRatio: 4 / 6,
       writes: 1,
       deletes: 1,
-      invalidations: 1,
-      purges: 1,
+      invalidations: 2,
+      clears: 1,
     })
   })
 })
@@ -232,6 +260,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/entries/{namespace}',
         'POST /v1/invalidate',
         'POST /v1/purge',
+        'POST /v1/clear',
         'GET /v1/stats',
         'GET /v1/audit',
         'POST /v1/erase',

@@ -24,7 +24,8 @@ const EVERY_ROUTE: readonly (InjectOptions & { readonly role: 'read' | 'write' |
   { method: 'POST', url: '/v1/entries/ns/batch-get', payload: { keys: ['keep'] }, role: 'read', across: true },
   { method: 'GET', url: '/v1/entries/ns', role: 'read', across: true },
   { method: 'POST', url: '/v1/invalidate', payload: { tags: ['t'], namespace: 'ns' }, role: 'write', across: true },
-  { method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' }, role: 'admin', across: false },
+  { method: 'POST', url: '/v1/purge', payload: { tags: ['t'], namespace: 'ns' }, role: 'write', across: true },
+  { method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' }, role: 'admin', across: false },
   { method: 'GET', url: '/v1/stats', role: 'read', across: false },
   { method: 'GET', url: '/v1/audit', role: 'admin', across: false },
   // A user's erasure: the tenant's entry ns/keep stays, so that every check below still finds it.
@@ -171,14 +172,14 @@ describe('authorization by role', () => {
   })
 
   it('records refusals with the key, its tenant and the route', async () => {
-    await server.app.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' }, headers: { ...bearer(keys.read.key), 'user-agent': 'curl/8' } })
+    await server.app.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' }, headers: { ...bearer(keys.read.key), 'user-agent': 'curl/8' } })
     const [event] = await server.audit.query({ tenant: 'acme' })
     expect(event).toMatchObject({
       action: 'auth.failure',
       outcome: 'denied',
       keyId: keys.read.id,
       tenant: 'acme',
-      target: 'POST /v1/purge',
+      target: 'POST /v1/clear',
       userAgent: 'curl/8',
       detail: 'this route needs a key with the admin role',
     })
@@ -251,7 +252,7 @@ describe('service keys and X-Tiercache-Tenant', () => {
     expect(audit.statusCode).toBe(200)
     expect((audit.json() as { events: { tenant: string }[] }).events.every((event) => event.tenant === 'ops')).toBe(true)
     expectError(await server.app.inject({ method: 'GET', url: '/v1/audit', headers: as('acme') }), 403, 'TC_FORBIDDEN')
-    expectError(await server.app.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' }, headers: as('acme') }), 403, 'TC_FORBIDDEN')
+    expectError(await server.app.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' }, headers: as('acme') }), 403, 'TC_FORBIDDEN')
     await expectStored(server, 'ns', 'keep', 'kept')
   })
 })
@@ -260,19 +261,19 @@ describe('GET /v1/audit', () => {
   it("shows a tenant's admin its own tenant's events only, newest first, with since and limit", async () => {
     const bravo = keyed(server.app, (await server.createKey({ tenant: 'bravo' })).key)
     await server.inject({ method: 'POST', url: '/v1/invalidate', payload: { tags: ['t'], namespace: 'ns' } })
-    await bravo.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' } })
-    await server.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: 'other' } })
+    await bravo.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' } })
+    await server.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: 'other' } })
 
     const mine = await server.inject({ method: 'GET', url: '/v1/audit' })
     expect(mine.statusCode).toBe(200)
     const events = (mine.json() as { events: { action: string; tenant: string; target: string; keyId: string; at: number; id: number }[] }).events
     expect(events.map((event) => [event.action, event.target])).toEqual([
-      ['cache.purge', 'namespace=other'],
+      ['cache.clear', 'namespace=other'],
       ['cache.invalidate', 'namespace=ns tags=t'],
     ])
     expect(events.every((event) => event.tenant === 'acme' && event.keyId === server.created.id)).toBe(true)
     const theirs = (await bravo.inject({ method: 'GET', url: '/v1/audit' })).json() as { events: { tenant: string; action: string }[] }
-    expect(theirs.events.map((event) => [event.tenant, event.action])).toEqual([['bravo', 'cache.purge']])
+    expect(theirs.events.map((event) => [event.tenant, event.action])).toEqual([['bravo', 'cache.clear']])
 
     const limited = (await server.inject({ method: 'GET', url: '/v1/audit?limit=1' })).json() as { events: unknown[] }
     expect(limited.events).toHaveLength(1)

@@ -159,7 +159,7 @@ function generator(random: () => number) {
       case 4: {
         const body: Record<string, unknown> = { tags: random() < 0.8 ? Array.from({ length: int(4) }, () => text(5)) : json(1) }
         if (random() < 0.5) body.namespace = namespace()
-        return { method: 'POST', url: '/v1/invalidate', ...payload(body) }
+        return { method: 'POST', url: pick(['/v1/invalidate', '/v1/purge']), ...payload(body) }
       }
       case 5:
         // Raw paths: unencoded, with broken percent-encodings.
@@ -178,7 +178,7 @@ function generator(random: () => number) {
         return { method: 'GET', url: `/v1/entries/${encode(namespace())}${params.length > 0 ? '?' + params.join('&') : ''}` }
       }
       case 8:
-        return { method: 'POST', url: '/v1/purge', ...payload(random() < 0.7 ? { namespace: namespace() } : json(1)) }
+        return { method: 'POST', url: '/v1/clear', ...payload(random() < 0.7 ? { namespace: namespace() } : json(1)) }
       case 9: {
         const params = [
           random() < 0.5 ? `since=${pick(['0', String(Date.now()), '-5', 'yesterday', '1e3', '9'.repeat(20)])}` : '',

@@ -190,8 +190,9 @@ describe('tenant B cannot reach tenant A', () => {
       const decoded = safeDecode(namespace)
       for (const body of [{ tags: TAGS, namespace: decoded }, { tags: TAGS }, { tags: TAGS, namespace: decoded, tenant: 'acme' }]) {
         expectCodedOrOk(await b.inject({ method: 'POST', url: '/v1/invalidate', payload: body }), `invalidate ${context}`)
+        expectCodedOrOk(await b.inject({ method: 'POST', url: '/v1/purge', payload: body }), `purge ${context}`)
       }
-      expectCodedOrOk(await b.inject({ method: 'POST', url: '/v1/purge', payload: { namespace: decoded } }), `purge ${context}`)
+      expectCodedOrOk(await b.inject({ method: 'POST', url: '/v1/clear', payload: { namespace: decoded } }), `clear ${context}`)
     }
     await expectAUntouched()
   })
@@ -264,7 +265,8 @@ describe('tenant B cannot reach tenant A', () => {
       { method: 'POST', url: '/v1/entries/ns/batch-get', payload: { keys: ['keep'] } },
       { method: 'GET', url: '/v1/entries/ns' },
       { method: 'POST', url: '/v1/invalidate', payload: { tags: TAGS, namespace: 'ns' } },
-      { method: 'POST', url: '/v1/purge', payload: { namespace: 'ns' } },
+      { method: 'POST', url: '/v1/purge', payload: { tags: TAGS, namespace: 'ns' } },
+      { method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' } },
       { method: 'POST', url: '/v1/erase', payload: {} },
       { method: 'POST', url: '/v1/erase', payload: { userId: 'alice' } },
       { method: 'GET', url: '/v1/export' },

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { CacheClosedError, createCache } from '../../src/index.js'
+import { CacheClosedError, ListenFailedError, createCache } from '../../src/index.js'
 import { buildServer, startServer } from '../../src/server/index.js'
 import { bearer, openKeyStore } from './helpers.js'
 
@@ -43,14 +43,20 @@ describe('startServer', () => {
     await store.close()
   })
 
-  it('rethrows a listen failure and leaves the cache and the keys open', async () => {
+  it('reports a port in use as TC_LISTEN_FAILED and leaves the cache and the keys open', async () => {
     const store = await openKeyStore()
     const first = createCache({ l3: false })
     const { app, url } = await startServer({ cache: first, credentials: store.credentials, port: 0 })
     try {
       const port = Number(new URL(url).port)
       const second = createCache({ l3: false })
-      await expect(startServer({ cache: second, credentials: store.credentials, port })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+      const failure = startServer({ cache: second, credentials: store.credentials, port })
+      await expect(failure).rejects.toBeInstanceOf(ListenFailedError)
+      await expect(failure).rejects.toMatchObject({
+        code: 'TC_LISTEN_FAILED',
+        message: `cannot listen on 127.0.0.1:${port}: the port is in use by another process`,
+        cause: { code: 'EADDRINUSE' },
+      })
       await second.set('still', 'open')
       expect(await second.get('still')).toBe('open')
       await second.close()

@@ -140,11 +140,27 @@ describe('path and query', () => {
     expectError(await server.inject({ method: 'GET', url: entryUrl('ns', 'keep') + query }), 400, 'TC_BAD_REQUEST')
   })
 
-  it('answers an unknown route or method with 404 TC_NOT_FOUND', async () => {
+  it('answers an unknown route with 404 TC_NOT_FOUND', async () => {
     expectError(await server.inject({ method: 'GET', url: '/v2/entries/ns/keep' }), 404, 'TC_NOT_FOUND')
-    expectError(await server.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
-    expectError(await server.inject({ method: 'POST', url: entryUrl('ns', 'keep'), payload: { value: 1 } }), 404, 'TC_NOT_FOUND')
     expectError(await server.inject({ method: 'GET', url: '/v1/entries/ns/a/b/c' }), 404, 'TC_NOT_FOUND')
+    expectError(await server.inject({ method: 'PATCH', url: '/v1/nowhere' }), 404, 'TC_NOT_FOUND')
+  })
+
+  it('answers a wrong method on a known path with 405 TC_METHOD_NOT_ALLOWED and Allow (RFC 9110 §15.5.6)', async () => {
+    const cases: [method: 'PATCH' | 'POST' | 'GET' | 'DELETE', url: string, allow: string][] = [
+      ['PATCH', entryUrl('ns', 'keep'), 'GET, HEAD, PUT, DELETE'],
+      ['POST', `${entryUrl('ns', 'keep')}?allowStale=true`, 'GET, HEAD, PUT, DELETE'],
+      ['PATCH', '/v1/entries/ns/batch-get', 'GET, HEAD, PUT, DELETE, POST'],
+      ['GET', '/v1/invalidate', 'POST'],
+      ['DELETE', '/health', 'GET, HEAD'],
+    ]
+    for (const [method, url, allow] of cases) {
+      const response = await server.inject({ method, url, payload: method === 'GET' ? undefined : { value: 1 } })
+      expectError(response, 405, 'TC_METHOD_NOT_ALLOWED')
+      expect(response.headers.allow, `${method} ${url}`).toBe(allow)
+    }
+    // Without a key, the path's methods are not told: 401 first, as for every /v1 request.
+    expectError(await server.inject({ method: 'PATCH', url: entryUrl('ns', 'keep'), headers: { authorization: '' } }), 401, 'TC_UNAUTHORIZED')
   })
 })
 
@@ -225,10 +241,37 @@ describe('server-side failures', () => {
 })
 
 describe('logging', () => {
+  it('logs one debug line per request, with the route and status but not the URL; none at info', async () => {
+    const lines = (level: string) => {
+      const written: string[] = []
+      return { written, logger: { level, stream: { write: (line: string) => void written.push(line) } } }
+    }
+    const debug = lines('debug')
+    const info = lines('info')
+    for (const { logger } of [debug, info]) {
+      const app = await buildKeyedServer({ cache: createCache({ l3: false }), closeCacheOnClose: true, logger })
+      try {
+        for (let i = 0; i < 3; i++) expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200)
+        expect((await app.inject({ method: 'PUT', url: entryUrl('ns', 'secret-key'), payload: { value: 1 } })).statusCode).toBe(204)
+      } finally {
+        await app.close()
+      }
+    }
+    const parsed = (written: string[]) => written.map((line) => JSON.parse(line) as { level: number; msg: string; req?: unknown; res?: unknown })
+    const completed = parsed(debug.written).filter((line) => line.msg === 'request completed')
+    expect(completed).toHaveLength(4)
+    expect(completed[0]).toMatchObject({ level: 20, req: { method: 'GET', route: '/health' }, res: { statusCode: 200 } })
+    expect(completed[3]).toMatchObject({ req: { method: 'PUT', route: '/v1/entries/:namespace/:key' }, res: { statusCode: 204 } })
+    expect(debug.written.join('')).not.toContain('secret-key')
+    expect(parsed(debug.written).some((line) => line.msg === 'incoming request')).toBe(false)
+    // At info, a request that succeeds costs no line at all.
+    expect(parsed(info.written).filter((line) => line.msg === 'request completed' || line.msg === 'incoming request')).toEqual([])
+  })
+
   it('never logs values or keys, and logs the details of a 500', async () => {
     const lines: string[] = []
     const cache = createCache({ l3: false })
-    const app = await buildKeyedServer({ cache, closeCacheOnClose: true, logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } } })
+    const app = await buildKeyedServer({ cache, closeCacheOnClose: true, logger: { level: 'debug', stream: { write: (line: string) => void lines.push(line) } } })
     try {
       await app.inject({ method: 'PUT', url: entryUrl('ns', 'user:alice@example.com'), payload: { value: { card: '4111-1111-1111-1111' } } })
       await app.inject({ method: 'GET', url: entryUrl('ns', 'user:alice@example.com') })

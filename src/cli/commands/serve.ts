@@ -1,12 +1,14 @@
 import { type Command, Option } from 'commander'
 import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
-import { type Cache, type CacheOptions, createCache } from '../../index.js'
+import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
 import type { Plans } from '../../security/rate-limit/index.js'
+import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
-import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag } from '../flags.js'
+import { CliError, ExitCode } from '../errors.js'
+import { type FlagParser, bytesFlag, durationFlag, integerFlag, plansFlag, portFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -15,12 +17,15 @@ interface ServeFlags extends StorageFlags {
   readonly host: string
   readonly port: number
   readonly redis?: string
+  readonly redisPrefix?: string
   readonly l1Entries?: number
   readonly l1Bytes?: number
   readonly ttl?: number | string
   readonly grace?: number | string
   readonly namespace?: string
   readonly quiet?: boolean
+  readonly logLevel: string
+  readonly keyCacheTtl?: number | string
   /** False with `--no-rate-limits`. */
   readonly rateLimits: boolean
   readonly plans?: Plans
@@ -56,6 +61,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
     .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis, with the bus and the cross-process lock').env('REDIS_URL'))
+    .addOption(
+      new Option('--redis-prefix <prefix>', 'start of every Redis key of this server (cache, bus, lock, rate limits), to share one Redis (default tc)').argParser(
+        redisPrefixFlag('--redis-prefix'),
+      ),
+    )
     .addOption(new Option('--l1-entries <n>', 'most entries in the in-process L1 (default 10000)').argParser(integerFlag('--l1-entries')))
     .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
     .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
@@ -67,9 +77,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(plansFlag('--plans')),
     )
     .option('--no-rate-limits', 'do not limit requests per API key')
-    .option('--quiet', 'do not log requests')
+    .addOption(new Option('--key-cache-ttl <duration>', 'how long a verified API key is held in memory; a revoked key stops working within it (default 5s)').argParser(durationFlag('--key-cache-ttl')))
+    .addOption(new Option('--log-level <level>', 'log level; debug adds one line per request').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .option('--quiet', 'do not log at all')
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
+      if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
       const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
@@ -77,6 +90,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       // Until the server's logger exists, a lost audit event is reported on stderr.
       let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
       try {
+        checkKeyRing(cache, flags, 'postgres' in location)
         credentials = await openCredentialStore(location)
         audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
         // Loaded on demand: the other commands do not need Fastify.
@@ -85,13 +99,17 @@ export function registerServe(program: Command, ctx: CliContext): void {
           cache,
           credentials,
           audit,
-          rateLimits: flags.rateLimits ? { ...(flags.plans === undefined ? {} : { plans: flags.plans }), ...(redis === undefined ? {} : { redis }) } : false,
+          rateLimits: flags.rateLimits ? rateLimitOptions(flags, redis) : false,
           host: flags.host,
           port: flags.port,
-          logger: flags.quiet !== true,
+          logger: flags.quiet === true ? false : { level: flags.logLevel },
+          ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
         })
       } catch (error) {
         await Promise.all([cache.close().then(closeRedis), credentials?.close(), audit?.close()])
+        if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
+          throw new CliError(`${error.message}; stop the other server, or choose another port with --port (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
+        }
         throw error
       }
       const { log } = server.app
@@ -123,6 +141,45 @@ async function openCache(options: CacheOptions): Promise<{ cache: Cache; redis?:
   }
 }
 
+/** `--redis-prefix`: the pattern of `l2.prefix`, checked here so that the message names the flag. */
+function redisPrefixFlag(flag: string): FlagParser<string> {
+  return (value) => {
+    if (!/^[A-Za-z0-9._:/-]{1,64}$/.test(value)) throw new InvalidOptionsError(`${flag} must be 1 to 64 letters, digits, '.', '_', ':', '/' or '-'`)
+    return value
+  }
+}
+
+/**
+ * Refuses, before anything else opens, a cache whose shared tiers would hold tenants' entries
+ * unencrypted, in words for the command line (the library's message speaks of options).
+ * @throws InvalidOptionsError (exit 2)
+ */
+function checkKeyRing(cache: Cache, flags: ServeFlags, postgres: boolean): void {
+  try {
+    cache.withContext({ role: 'authenticated', tenantId: 'startup-check' })
+  } catch (cause) {
+    if (!isTiercacheError(cause, 'TC_INVALID_OPTIONS')) throw cause
+    const shared = [flags.redis === undefined ? undefined : 'Redis (--redis or REDIS_URL)', postgres ? 'PostgreSQL (--postgres or DATABASE_URL)' : undefined]
+      .filter((tier) => tier !== undefined)
+      .join(' and ')
+    throw new InvalidOptionsError(
+      `with ${shared}, the server stores each tenant's entries encrypted, and needs a master key: ` +
+        'run `tiercache keygen`, set TIERCACHE_KEYS to the line it prints (the same value on every instance), and start again. ' +
+        'Without --redis and --postgres, the embedded SQLite keeps a key file of its own and needs nothing',
+      { cause },
+    )
+  }
+}
+
+function rateLimitOptions(flags: ServeFlags, redis: Redis | undefined): RateLimitOptions {
+  return {
+    ...(flags.plans === undefined ? {} : { plans: flags.plans }),
+    // The cache's own client: one connection for both (see openCache).
+    ...(redis === undefined ? {} : { redis }),
+    ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }),
+  }
+}
+
 /** The cache options the flags ask for; unset flags take the library's defaults. */
 function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
   const l1 = {
@@ -134,7 +191,7 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
     ...(flags.grace === undefined ? {} : { grace: flags.grace }),
     l1,
-    ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis } }),
+    ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis, ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }) } }),
     l3: chooseL3(flags, command),
   }
 }

@@ -17,7 +17,7 @@ const statsSchema = z.object({
   writes: z.number().optional(),
   deletes: z.number().optional(),
   invalidations: z.number().optional(),
-  purges: z.number().optional(),
+  clears: z.number().optional(),
 })
 
 /** A tenant's counters as `GET /v1/stats` answers them (a `TenantStats`). */
@@ -26,7 +26,7 @@ export type StatsAnswer = z.infer<typeof statsSchema>
 /**
  * `tiercache stats`: fetches `GET <url>/v1/stats` from a running server with the API key of
  * `--token`/TIERCACHE_TOKEN and prints the counters of the key's tenant on that server instance
- * (lookups, hits, hit ratio, writes, deletes, invalidations, purges), or the JSON as is with `--json`.
+ * (lookups, hits, hit ratio, writes, deletes, invalidations, clears), or the JSON as is with `--json`.
  * Without a key, the server's refusal (`TC_UNAUTHORIZED`) says how to give one.
  */
 export function registerStats(program: Command, ctx: CliContext): void {
@@ -61,7 +61,7 @@ export function formatStats(stats: StatsAnswer): string {
     ['hits', `${formatInteger(stats.hits)} (${formatPercent(stats.hitRatio)})`],
   ]
   if (stats.misses !== undefined) fields.push(['misses', formatInteger(stats.misses)])
-  for (const name of ['writes', 'deletes', 'invalidations', 'purges'] as const) {
+  for (const name of ['writes', 'deletes', 'invalidations', 'clears'] as const) {
     const value = stats[name]
     if (value !== undefined) fields.push([name, formatInteger(value)])
   }

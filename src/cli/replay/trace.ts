@@ -12,6 +12,20 @@ import { type WorkloadOptions, type ZipfWorkload, generateWorkload, isWorkloadSp
  */
 export const MAX_TRACE_KEY_LENGTH = 1024
 
+/**
+ * The uncompressed size of a gzip file from its trailer's ISIZE (RFC 1952 §2.3.1: the size mod
+ * 2^32, little-endian, in the last 4 bytes), or 0 when the file is too short to have one. For a file
+ * of several members it is the last member's only; {@link FileTrace.progress} then falls back to the
+ * compressed bytes read once the text handed out passes it.
+ */
+async function gzipTextSize(handle: FileHandle, size: number): Promise<number> {
+  // A member is at least a 10-byte header and an 8-byte trailer.
+  if (size < 18) return 0
+  const trailer = Buffer.alloc(4)
+  const { bytesRead } = await handle.read(trailer, 0, 4, size - 4)
+  return bytesRead === 4 ? trailer.readUInt32LE(0) : 0
+}
+
 /** The first two bytes of every gzip member (RFC 1952 §2.3.1). */
 const GZIP_MAGIC = [0x1f, 0x8b] as const
 
@@ -80,15 +94,25 @@ class WorkloadTrace implements Trace {
 }
 
 class FileTrace implements Trace {
-  private size = 0
+  /** Bytes of text in the file: its size, or for gzip the uncompressed size its trailer gives. */
+  private textBytes = 0
+  /** Bytes of text handed out as keys so far, line breaks included. */
+  private consumed = 0
+  /** For gzip whose trailer cannot be trusted (several members): the compressed size. */
+  private compressedSize = 0
   private stream: ReadStream | undefined
 
   constructor(readonly name: string) {}
 
+  /**
+   * The share of the text handed out as keys: it moves with every request. The bytes the stream has
+   * read would jump by 64 KiB read-ahead chunks (for gzip, 64 KiB of compressed text, tens of
+   * thousands of keys) and stand still in between, which froze the bar and made its ETA climb.
+   */
   progress(): number {
-    if (this.stream === undefined || this.size === 0) return 0
-    // Compressed bytes for gzip: the read-ahead makes this run slightly early, which is fine for a bar.
-    return Math.min(1, this.stream.bytesRead / this.size)
+    if (this.textBytes > 0 && this.consumed <= this.textBytes) return this.consumed / this.textBytes
+    if (this.stream === undefined || this.compressedSize === 0) return this.textBytes > 0 ? 1 : 0
+    return Math.min(1, this.stream.bytesRead / this.compressedSize)
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
@@ -97,11 +121,14 @@ class FileTrace implements Trace {
     let input: Readable | undefined
     try {
       handle = await open(path, 'r')
-      this.size = (await handle.stat()).size
+      const size = (await handle.stat()).size
       const magic = Buffer.alloc(2)
       // Reading (not just opening) fails on a directory, so that error surfaces here too.
       const { bytesRead } = await handle.read(magic, 0, 2, 0)
       const gzip = bytesRead === 2 && magic[0] === GZIP_MAGIC[0] && magic[1] === GZIP_MAGIC[1]
+      this.consumed = 0
+      this.compressedSize = gzip ? size : 0
+      this.textBytes = gzip ? await gzipTextSize(handle, size) : size
       const stream = handle.createReadStream({ start: 0, autoClose: true })
       // From here the stream owns the handle and closes it when destroyed.
       handle = undefined
@@ -111,6 +138,8 @@ class FileTrace implements Trace {
       let lineNumber = 0
       for await (const line of lines) {
         lineNumber++
+        // UTF-8 bytes of the line and its break (1 for LF; CRLF files run a little early).
+        this.consumed += Buffer.byteLength(line) + 1
         const key = line.trim()
         if (key.length === 0) continue
         if (key.length > MAX_TRACE_KEY_LENGTH || key.includes('\0')) {

@@ -8,8 +8,9 @@ import { tenantSchema } from '../credentials/roles.js'
  * - `key.create`, `key.revoke`: an API key was created or revoked (`target`: the key's id);
  * - `subject.erase`, `subject.export`: a subject's (user's or tenant's) entries were erased or
  *   exported (`target`: the subject, e.g. `user:42`);
- * - `cache.purge`, `cache.invalidate`: entries were cleared or invalidated by tag (`target`: the
- *   namespace or tags);
+ * - `cache.invalidate`: entries were purged by tag (`target`: the namespace and tags);
+ * - `cache.clear`: a namespace was cleared (`target`: the namespace);
+ * - `cache.purge`: a namespace was cleared, as servers before `POST /v1/clear` recorded it (read only);
  * - `auth.failure`: a request presented a missing, malformed, unknown, revoked or wrong key, or one
  *   without the role it needed (`key_id`: the claimed id, when there was one);
  * - `rate_limit.refusal`: a request was refused by a rate limit.
@@ -21,6 +22,7 @@ export const AUDIT_ACTIONS = [
   'subject.export',
   'cache.purge',
   'cache.invalidate',
+  'cache.clear',
   'auth.failure',
   'rate_limit.refusal',
 ] as const

@@ -1,10 +1,11 @@
 /**
- * Routes that act on a tenant's entries as a whole (tag invalidation, purge, counters), and the open
+ * Routes that act on a tenant's entries as a whole (purge by tags, clearing a namespace, counters), and the open
  * ones: health and the OpenAPI document.
  */
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Cache } from '../../cache/cache.js'
-import { CacheClosedError } from '../../errors.js'
+import { BadRequestError, CacheClosedError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import type { ServerAudit } from '../audit.js'
 import { type RouteSchemas, errorResponseSchema, healthResponseSchema, tenantStatsResponseSchema } from '../schemas.js'
@@ -23,11 +24,13 @@ const security = [{ bearerAuth: [] }]
 
 /**
  * Registers:
- * - `POST /v1/invalidate` (role write; a service key may name a tenant) with `{ tags, namespace }` →
- *   200 `{ invalidated }`: removes every entry of the tenant's `namespace` carrying one of `tags`;
- *   recorded in the audit log (`cache.invalidate`);
- * - `POST /v1/purge` (admin) with `{ namespace }` → 200 `{ purged }`: removes every entry of the
- *   tenant's `namespace`; recorded in the audit log (`cache.purge`);
+ * - `POST /v1/purge` (role write; a service key may name a tenant) with `{ tags, namespace }` →
+ *   200 `{ purged }`: removes every entry of the tenant's `namespace` carrying one of `tags`, as
+ *   `tiercache purge` does; recorded in the audit log (`cache.invalidate`). A body of the former
+ *   namespace purge (`{ namespace }` alone) is refused 400 `TC_BAD_REQUEST`, naming `/v1/clear`;
+ * - `POST /v1/invalidate`: the same, answering `{ invalidated }` (the library's name for it);
+ * - `POST /v1/clear` (admin) with `{ namespace }` → 200 `{ cleared }`: removes every entry of the
+ *   tenant's `namespace`; recorded in the audit log (`cache.clear`);
  * - `GET /v1/stats` (read) → 200 `TenantStats`: what the tenant's keys did through this instance;
  * - `GET /health` (open) → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's
  *   circuit is not closed, or the bus is deaf) still answers 200: the cache keeps serving from the
@@ -36,70 +39,98 @@ const security = [{ bearerAuth: [] }]
  * - `GET /openapi.json` (open) → the OpenAPI 3.1 document of these routes (not listed in itself).
  */
 export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { cache, schemas, counters, audit }) => {
+  /** Removes the entries carrying any of the tags: `/v1/purge` and `/v1/invalidate` are one operation. */
+  const removeTagged = async (request: FastifyRequest, tags: readonly string[], namespace: string): Promise<string[]> => {
+    const { view, tenant, principal } = callerOf(request)
+    const removed = [...new Set(tags)]
+    const event = {
+      action: 'cache.invalidate' as const,
+      keyId: principal.id,
+      tenant,
+      target: `namespace=${namespace} tags=${removed.join(',')}`,
+      ...(tenant === principal.tenant ? {} : { detail: `by a service key of tenant ${principal.tenant}` }),
+    }
+    try {
+      await view.namespace(namespace).invalidateTags(tags)
+    } catch (error) {
+      await audit.record(request, { ...event, outcome: 'error' })
+      throw error
+    }
+    counters.add(tenant, 'invalidations')
+    await audit.record(request, { ...event, outcome: 'ok' })
+    return removed
+  }
+  const byTags =
+    "Removes every entry of the namespace, in the key's tenant, carrying one of the tags, from every tier and every instance. " +
+    'Role write. A service key may act for another tenant by naming it in X-Tiercache-Tenant.'
+
+  app.post(
+    '/v1/purge',
+    {
+      config: { access: { role: 'write', acrossTenants: true } },
+      // The body of the old namespace purge, refused by name rather than as a missing `tags`.
+      preValidation: (request, _reply, done) => {
+        const body = request.body as Record<string, unknown> | null | undefined
+        if (typeof body === 'object' && body !== null && !('tags' in body) && 'namespace' in body) {
+          done(new BadRequestError('POST /v1/purge removes the entries carrying tags: send { tags, namespace }; to remove every entry of a namespace, POST /v1/clear'))
+          return
+        }
+        done()
+      },
+      schema: {
+        summary: 'Purge by tags',
+        description: `${byTags} The same operation as POST /v1/invalidate.`,
+        tags: ['admin'],
+        security,
+        body: schemas.invalidateBody,
+        response: { 200: schemas.purgeResponse, ...errors },
+      },
+    },
+    async (request) => ({ purged: await removeTagged(request, request.body.tags, request.body.namespace) }),
+  )
+
   app.post(
     '/v1/invalidate',
     {
       config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Invalidate by tags',
-        description:
-          "Removes every entry of the namespace, in the key's tenant, carrying one of the tags, from every tier and every instance. " +
-          'Role write. A service key may act for another tenant by naming it in X-Tiercache-Tenant.',
+        description: `${byTags} The same operation as POST /v1/purge, named as the library names it (invalidateTags).`,
         tags: ['admin'],
         security,
         body: schemas.invalidateBody,
         response: { 200: schemas.invalidateResponse, ...errors },
       },
     },
-    async (request) => {
-      const { view, tenant, principal } = callerOf(request)
-      const { tags, namespace } = request.body
-      const invalidated = [...new Set(tags)]
-      const event = {
-        action: 'cache.invalidate' as const,
-        keyId: principal.id,
-        tenant,
-        target: `namespace=${namespace} tags=${invalidated.join(',')}`,
-        ...(tenant === principal.tenant ? {} : { detail: `by a service key of tenant ${principal.tenant}` }),
-      }
-      try {
-        await view.namespace(namespace).invalidateTags(tags)
-      } catch (error) {
-        await audit.record(request, { ...event, outcome: 'error' })
-        throw error
-      }
-      counters.add(tenant, 'invalidations')
-      await audit.record(request, { ...event, outcome: 'ok' })
-      return { invalidated }
-    },
+    async (request) => ({ invalidated: await removeTagged(request, request.body.tags, request.body.namespace) }),
   )
 
   app.post(
-    '/v1/purge',
+    '/v1/clear',
     {
       config: { access: { role: 'admin' } },
       schema: {
-        summary: 'Purge a namespace',
-        description: "Removes every entry of the namespace, in the key's tenant, from every tier. Role admin.",
+        summary: 'Clear a namespace',
+        description: "Removes every entry of the namespace, in the key's tenant, from every tier and every instance. Role admin.",
         tags: ['admin'],
         security,
-        body: schemas.purgeBody,
-        response: { 200: schemas.purgeResponse, ...errors },
+        body: schemas.clearBody,
+        response: { 200: schemas.clearResponse, ...errors },
       },
     },
     async (request) => {
       const { view, tenant, principal } = callerOf(request)
       const { namespace } = request.body
-      const event = { action: 'cache.purge' as const, keyId: principal.id, tenant, target: `namespace=${namespace}` }
+      const event = { action: 'cache.clear' as const, keyId: principal.id, tenant, target: `namespace=${namespace}` }
       try {
         await view.namespace(namespace).clear()
       } catch (error) {
         await audit.record(request, { ...event, outcome: 'error' })
         throw error
       }
-      counters.add(tenant, 'purges')
+      counters.add(tenant, 'clears')
       await audit.record(request, { ...event, outcome: 'ok' })
-      return { purged: namespace }
+      return { cleared: namespace }
     },
   )
 

@@ -14,11 +14,15 @@ import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
 import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
+import { entryReadValidatorCompiler } from '../fast-validation.js'
+import { servedSerializerCompiler } from '../serializers.js'
 import type { TenantCounters } from '../tenant-stats.js'
 
 /** Options of {@link entryRoutes}. */
 export interface EntryRoutesOptions {
   readonly schemas: RouteSchemas
+  /** The cache's `limits.maxKeyLength`, as the schemas check it. */
+  readonly maxKeyLength: number
   readonly counters: TenantCounters
 }
 
@@ -38,11 +42,13 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * - `GET /v1/entries/:namespace[?limit=&after=]` (read) → 200 `{ keys, next }`: one page of the
  *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
-export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, counters }) => {
+export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, counters, maxKeyLength }) => {
   app.get(
     '/v1/entries/:namespace/:key',
     {
       config: { access: { role: 'read', acrossTenants: true } },
+      serializerCompiler: servedSerializerCompiler,
+      validatorCompiler: entryReadValidatorCompiler(maxKeyLength),
       schema: {
         summary: 'Read an entry',
         description: `Role read.${acrossTenants}`,
