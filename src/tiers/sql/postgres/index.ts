@@ -3,7 +3,7 @@ import { parseOptions } from '../../../core/options.js'
 import { migratePostgres } from '../../../sql/postgres/migrate.js'
 import type { TierCapabilities } from '../../tier.js'
 import { cleanupOptionsShape } from '../common.js'
-import { SqlTier } from '../core.js'
+import { type SqlStatements, SqlTier } from '../core.js'
 import { RenewingPool } from './pool.js'
 import { postgresStatements } from './statements.js'
 
@@ -20,8 +20,9 @@ export interface PostgresTierOptions {
   /** Most connections in the pool. @default 10 */
   readonly maxConnections?: number
   /**
-   * A statement unanswered for this long, in ms, means the pool's connections are dead (PostgreSQL
-   * restarted, a network path dropped without a word): the pool is replaced by a new one. Keep it at
+   * A statement unanswered for this long, in ms, while no other statement settles either, means the
+   * pool's connections are dead (PostgreSQL restarted, a network path dropped without a word): the
+   * pool is replaced by a new one. A pool that is only busy keeps settling statements. Keep it at
    * least the cache's `tierTimeout`, which the stack already bounds each call with. @default 2_000
    */
   readonly stallTimeoutMs?: number
@@ -50,18 +51,22 @@ export class PostgresTier extends SqlTier {
 
   /**
    * Use {@link createPostgresTier}, which validates the options and migrates the schema first.
-   * @param pool - the connections this tier owns and ends on {@link close}
+   * Takes the statements and the pool's end rather than the pool itself, so that the public types
+   * do not name drizzle's (whose own declarations do not compile under `skipLibCheck: false`).
+   * @param statements - the tier's statements over the pool it owns
+   * @param endPool - ends that pool; called once, on {@link close}
    */
   constructor(
-    private readonly pool: RenewingPool,
+    statements: SqlStatements,
+    private readonly endPool: () => Promise<void>,
     options: Readonly<Required<PostgresTierOptions>>,
   ) {
-    super(postgresStatements(pool), options)
+    super(statements, options)
   }
 
   /** Lets statements in flight finish (up to 5 s), then ends the pool. */
   protected release(): Promise<void> {
-    return this.pool.end()
+    return this.endPool()
   }
 }
 
@@ -76,5 +81,6 @@ export class PostgresTier extends SqlTier {
 export async function createPostgresTier(options: PostgresTierOptions): Promise<PostgresTier> {
   const parsed = parseOptions(optionsSchema, options, 'PostgreSQL tier')
   await migratePostgres(parsed.url)
-  return new PostgresTier(new RenewingPool(parsed), parsed)
+  const pool = new RenewingPool(parsed)
+  return new PostgresTier(postgresStatements(pool), () => pool.end(), parsed)
 }

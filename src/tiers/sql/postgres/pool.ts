@@ -6,7 +6,11 @@ import { type PostgresQueries, prepareQueries } from './queries.js'
 export interface PoolOptions {
   readonly url: string
   readonly maxConnections: number
-  /** A statement unanswered this long means the pool's connections are dead: it is replaced. In ms. */
+  /**
+   * A statement unanswered this long, while no other settles either, means the pool's connections
+   * are dead: it is replaced. In ms. (A pool that is merely busy, statements queueing for a
+   * connection, keeps settling some, and is left alone.)
+   */
   readonly stallTimeoutMs: number
 }
 
@@ -16,6 +20,8 @@ interface Generation {
   readonly queries: PostgresQueries
   /** Start times (performance.now()) of the statements in flight, oldest first. */
   readonly inFlight: Map<number, number>
+  /** When a statement last settled (or the pool opened): a busy pool settles some, a dead one none. */
+  lastSettled: number
 }
 
 // Server codes: 57P01 admin or crash shutdown (the postmaster died), 57P02 crash of another
@@ -105,7 +111,7 @@ export class RenewingPool {
       // Idle connections are dropped, so that few outlive a restart that nobody saw.
       idle_timeout: 30,
     })
-    return { client, queries: prepareQueries(drizzle({ client })), inFlight: new Map() }
+    return { client, queries: prepareQueries(drizzle({ client })), inFlight: new Map(), lastSettled: performance.now() }
   }
 
   private async tracked<T>(generation: Generation, statement: (queries: PostgresQueries) => Promise<T>): Promise<T> {
@@ -115,13 +121,15 @@ export class RenewingPool {
       return await statement(generation.queries)
     } finally {
       generation.inFlight.delete(id)
+      generation.lastSettled = performance.now()
     }
   }
 
   private checkStalls(): void {
     const oldest = this.current.inFlight.values().next()
     if (oldest.done === true || this.ended) return
-    if (performance.now() - oldest.value > this.options.stallTimeoutMs) this.renew()
+    const waitingSince = Math.max(oldest.value, this.current.lastSettled)
+    if (performance.now() - waitingSince > this.options.stallTimeoutMs) this.renew()
   }
 
   /** Swaps in a new pool and destroys the old one's connections: their statements fail at once. */
