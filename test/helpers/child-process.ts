@@ -65,3 +65,24 @@ export async function crashWriterAfterAcks(tier: 'sqlite' | 'postgres', target: 
   if (signal !== 'SIGKILL') throw new Error(`writer was not killed but ended with signal ${signal}: ${stderr}`)
   return acked
 }
+
+/** SIGKILLs `child` unless it has exited, and resolves once it has. */
+export async function killChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGKILL')
+  })
+}
+
+/** A server of the test's own (redis-server, a PostgreSQL cluster) on a spare port, that the test may kill. */
+export interface ServerProcess {
+  readonly port: number
+  readonly url: string
+  /** Kills the server with SIGKILL (a crash), and waits for it to exit. */
+  kill(): Promise<void>
+  /** Starts it again on the same port and data, after {@link kill}; resolves once it serves. */
+  restart(): Promise<void>
+  /** Kills it and removes its folder. Idempotent. */
+  stop(): Promise<void>
+}

@@ -4,18 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { freePort } from './redis-server.js'
+import { type ServerProcess, killChild } from './child-process.js'
 
-/** A PostgreSQL cluster of the test's own, in a temp folder on a spare port, that the test may kill. */
-export interface PostgresProcess {
-  readonly port: number
+/** A PostgreSQL cluster of the test's own, in a temp folder on a spare port. */
+export interface PostgresProcess extends ServerProcess {
   /** URL of its `postgres` database, as the `postgres` superuser (trust authentication). */
   readonly url: string
-  /** Kills the postmaster with SIGKILL (a crash; its backends end with 57P01), and waits for it to exit. */
-  kill(): Promise<void>
-  /** Starts it again on the same port and data folder (crash recovery), resolving once it accepts connections. */
-  restart(): Promise<void>
-  /** Kills it and removes its folder. Idempotent. */
-  stop(): Promise<void>
 }
 
 /** The folder of PostgreSQL's server programs (initdb, postgres), or undefined when none is installed. */
@@ -70,11 +64,7 @@ export async function startPostgresServer(): Promise<PostgresProcess> {
   const kill = async () => {
     const running = child
     child = undefined
-    if (running === undefined || running.exitCode !== null) return
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve())
-      running.kill('SIGKILL')
-    })
+    await killChild(running)
   }
   await launch()
   return {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type ServerProcess, killChild } from './child-process.js'
 
 /** The shared Redis the tests may use (CI starts it), for tests that do not stop or kill it. */
 export const TEST_REDIS_URL = process.env.TIERCACHE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -20,17 +21,8 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** A redis-server process of the test's own, on a spare loopback port, that the test may stop or kill. */
-export interface RedisProcess {
-  readonly port: number
-  readonly url: string
-  /** Kills the process with SIGKILL (a crash), and waits for it to exit. */
-  kill(): Promise<void>
-  /** Starts it again on the same port, after {@link kill}. */
-  restart(): Promise<void>
-  /** Kills it and removes its folder. Idempotent. */
-  stop(): Promise<void>
-}
+/** A redis-server process of the test's own, on a spare loopback port. */
+export type RedisProcess = ServerProcess
 
 /**
  * Starts `redis-server` on a spare port (nothing persisted), resolving once it answers PING.
@@ -49,11 +41,7 @@ export async function startRedisServer(args: readonly string[] = [], port?: numb
   const kill = async () => {
     const running = child
     child = undefined
-    if (running === undefined || running.exitCode !== null) return
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve())
-      running.kill('SIGKILL')
-    })
+    await killChild(running)
   }
   await launch()
   return {
