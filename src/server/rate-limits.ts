@@ -14,6 +14,7 @@ import {
   type Plans,
   type RateDecision,
   type RateLimiter,
+  MemoryRateLimiter,
   UNLIMITED_DECISION,
   createRateLimiter,
   parsePlans,
@@ -47,12 +48,21 @@ export interface ServerRateLimits {
    * configured and there is no `free` plan to fall back on (the caller refuses the request).
    */
   consume(principal: Principal): Promise<RateDecision | undefined>
+  /**
+   * {@link consume} without a promise when the counts are in this process (no Redis): the decision,
+   * or {@link IN_REDIS} when only `consume` can answer. Throws where `consume` rejects.
+   */
+  consumeNow(principal: Principal): RateDecision | undefined | typeof IN_REDIS
   close(): Promise<void>
 }
+
+/** What `consumeNow` answers when the counts are in Redis: call `consume`. */
+export const IN_REDIS: unique symbol = Symbol('tiercache.rate-limits.in-redis')
 
 /** Limits that allow everything: `rateLimits: false`. */
 const NO_LIMITS: ServerRateLimits = {
   consume: async () => UNLIMITED_DECISION,
+  consumeNow: () => UNLIMITED_DECISION,
   close: async () => {},
 }
 
@@ -93,20 +103,32 @@ export async function openRateLimits(options: RateLimitOptions | false | undefin
   }
 
   const warned = new Set<string>()
+  /** The plan a key is counted under: its own, else `free`; undefined when neither is configured. */
+  const planOf = (principal: Principal): Plan | undefined => {
+    const plan = plans[principal.plan]
+    if (plan !== undefined) return plan
+    if (!warned.has(principal.plan)) {
+      warned.add(principal.plan)
+      log.warn({ plan: principal.plan }, `rate limits: no plan named ${principal.plan}; its keys get the ${DEFAULT_PLAN_NAME} plan`)
+    }
+    return plans[DEFAULT_PLAN_NAME]
+  }
+  // In memory, a step is synchronous: the access check then needs no promise on the common path.
+  const memory = limiter instanceof MemoryRateLimiter ? limiter : undefined
   return {
     async consume(principal) {
-      let plan = plans[principal.plan]
-      if (plan === undefined) {
-        if (!warned.has(principal.plan)) {
-          warned.add(principal.plan)
-          log.warn({ plan: principal.plan }, `rate limits: no plan named ${principal.plan}; its keys get the ${DEFAULT_PLAN_NAME} plan`)
-        }
-        plan = plans[DEFAULT_PLAN_NAME]
-        if (plan === undefined) return undefined
-      }
+      const plan = planOf(principal)
+      if (plan === undefined) return undefined
       // Nothing to count: spares the limiter's checks on every request of an unlimited key.
       if (plan === 'unlimited') return UNLIMITED_DECISION
       return limiter.consume(principal.id, plan)
+    },
+    consumeNow(principal) {
+      if (memory === undefined) return IN_REDIS
+      const plan = planOf(principal)
+      if (plan === undefined) return undefined
+      if (plan === 'unlimited') return UNLIMITED_DECISION
+      return memory.consumeNow(principal.id, plan)
     },
     async close() {
       await limiter.close()
