@@ -24,8 +24,11 @@ function known(method: string, names: readonly string[]): KnownOptions {
   return { method, names: new Set(names), checked: new WeakSet() }
 }
 
+/** The options of `set` (`SetOptions`). */
 export const SET_OPTIONS = known('set', ['ttl', 'grace', 'tags'])
+/** The options of `getOrSet` (`GetOrSetOptions`). */
 export const GET_OR_SET_OPTIONS = known('getOrSet', ['ttl', 'grace', 'tags', 'publicFields', 'timeout', 'hardTimeout'])
+/** The options of `get` and `getMany` (`GetOptions`). */
 export const GET_OPTIONS = known('get', ['allowStale'])
 
 /**

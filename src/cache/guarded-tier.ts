@@ -11,6 +11,7 @@ export const FAILED: unique symbol = Symbol('failed')
 /** A read that met an entry it cannot decode: the tier works, the entry is dropped. */
 export const CORRUPT: unique symbol = Symbol('corrupt')
 
+/** How a {@link GuardedTier} bounds, counts and repairs its tier's calls. Durations in ms. */
 export interface GuardedTierOptions {
   readonly failureThreshold: number
   readonly openForMs: number

@@ -45,6 +45,7 @@ export interface TierHealth {
   readonly durable: boolean
 }
 
+/** What a {@link TierStack} is built from: its tiers, counters, events, bus and sealer. Durations in ms. */
 export interface TierStackOptions {
   readonly l1: MemoryTier | undefined
   readonly shared: SharedTiers

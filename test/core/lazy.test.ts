@@ -20,23 +20,29 @@ function gate<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error
 
 const closed = () => new CacheClosedError('closed')
 
+/** A lazy value whose opening waits on a gate, counting its openings (`opened()`). */
+function gatedLazy() {
+  let openings = 0
+  const opening = gate<string>()
+  const value = lazy(() => {
+    openings++
+    return opening.promise
+  }, closed)
+  return { value, opening, opened: () => openings }
+}
+
 describe('lazy', () => {
   it('opens on the first call only, and calls during the opening share it', async () => {
-    let opened = 0
-    const opening = gate<string>()
-    const value = lazy(() => {
-      opened++
-      return opening.promise
-    }, closed)
-    expect(opened).toBe(0)
+    const { value, opening, opened } = gatedLazy()
+    expect(opened()).toBe(0)
     const calls = [value.get(), value.get(), value.get()]
-    expect(opened).toBe(1)
+    expect(opened()).toBe(1)
     expect(value.value).toBeUndefined()
     opening.resolve('v')
     expect(await Promise.all(calls)).toEqual(['v', 'v', 'v'])
     expect(await value.get()).toBe('v')
     expect(value.value).toBe('v')
-    expect(opened).toBe(1)
+    expect(opened()).toBe(1)
   })
 
   it('forgets a failed opening: the calls that shared it fail, the next call opens again', async () => {
@@ -64,12 +70,7 @@ describe('lazy', () => {
   })
 
   it('close waits for the opening in flight, resolves what it opened, and stops further openings', async () => {
-    let opened = 0
-    const opening = gate<string>()
-    const value = lazy(() => {
-      opened++
-      return opening.promise
-    }, closed)
+    const { value, opening, opened } = gatedLazy()
     const call = value.get()
     const closing = value.close()
     opening.resolve('v')
@@ -77,7 +78,7 @@ describe('lazy', () => {
     expect(await call).toBe('v')
     await expect(value.get()).rejects.toBeInstanceOf(CacheClosedError)
     expect(await value.close()).toBe('v')
-    expect(opened).toBe(1)
+    expect(opened()).toBe(1)
   })
 
   it('close resolves undefined when nothing was opened or the opening failed', async () => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const registerTypeScript = pathToFileURL(fileURLToPath(new URL('../fixtures/register-ts.mjs', import.meta.url))).href
@@ -85,4 +86,35 @@ export interface ServerProcess {
   restart(): Promise<void>
   /** Kills it and removes its folder. Idempotent. */
   stop(): Promise<void>
+}
+
+/**
+ * Starts a server with `start` (which spawns it and resolves once it serves) and returns it as a
+ * {@link ServerProcess}: `kill` SIGKILLs the current process, `restart` runs `start` again, `stop`
+ * kills it and removes `dir`, the server's folder.
+ */
+export async function superviseServer(
+  start: () => Promise<ChildProcess>,
+  where: { readonly port: number; readonly url: string; readonly dir: string },
+): Promise<ServerProcess> {
+  let child: ChildProcess | undefined
+  const launch = async () => {
+    child = await start()
+  }
+  const kill = async () => {
+    const running = child
+    child = undefined
+    await killChild(running)
+  }
+  await launch()
+  return {
+    port: where.port,
+    url: where.url,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill()
+      rmSync(where.dir, { recursive: true, force: true })
+    },
+  }
 }

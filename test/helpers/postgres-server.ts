@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { freePort } from './redis-server.js'
-import { type ServerProcess, killChild } from './child-process.js'
+import { type ServerProcess, superviseServer } from './child-process.js'
 
 /** A PostgreSQL cluster of the test's own, in a temp folder on a spare port. */
 export interface PostgresProcess extends ServerProcess {
@@ -46,37 +46,25 @@ export async function startPostgresServer(): Promise<PostgresProcess> {
   })
   const port = await freePort()
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
-  let child: ChildProcess | undefined
-  const launch = async () => {
+  const start = async (): Promise<ChildProcess> => {
     const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=50']
     // After a crash the old backends may hold the shared memory for a moment: the new postmaster
     // then exits at once, and a later attempt succeeds.
     for (let attempt = 1; ; attempt++) {
-      child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', ...user })
+      const child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', ...user })
       try {
-        return await waitUntilAccepting(url, child)
+        await waitUntilAccepting(url, child)
+        return child
       } catch (error) {
-        if (child.exitCode === null || attempt === 20) throw error
+        if (child.exitCode === null || attempt === 20) {
+          child.kill('SIGKILL')
+          throw error
+        }
         await new Promise((resolve) => setTimeout(resolve, 250))
       }
     }
   }
-  const kill = async () => {
-    const running = child
-    child = undefined
-    await killChild(running)
-  }
-  await launch()
-  return {
-    port,
-    url,
-    kill,
-    restart: launch,
-    async stop() {
-      await kill()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return superviseServer(start, { port, url, dir })
 }
 
 /** Resolves once `select 1` succeeds (after a crash, the server first recovers and refuses connections). */

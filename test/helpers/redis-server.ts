@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ServerProcess, killChild } from './child-process.js'
+import { type ServerProcess, superviseServer } from './child-process.js'
 
 /** The shared Redis the tests may use (CI starts it), for tests that do not stop or kill it. */
 export const TEST_REDIS_URL = process.env.TIERCACHE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -31,29 +31,14 @@ export type RedisProcess = ServerProcess
 export async function startRedisServer(args: readonly string[] = [], port?: number): Promise<RedisProcess> {
   const chosen = port ?? (await freePort())
   const dir = mkdtempSync(join(tmpdir(), 'tiercache-redis-'))
-  let child: ChildProcess | undefined
-  const launch = async () => {
-    child = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
+  const start = async () => {
+    const child = spawn('redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
       stdio: 'ignore',
     })
     await waitForPing(chosen)
+    return child
   }
-  const kill = async () => {
-    const running = child
-    child = undefined
-    await killChild(running)
-  }
-  await launch()
-  return {
-    port: chosen,
-    url: `redis://127.0.0.1:${chosen}`,
-    kill,
-    restart: launch,
-    async stop() {
-      await kill()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return superviseServer(start, { port: chosen, url: `redis://127.0.0.1:${chosen}`, dir })
 }
 
 async function waitForPing(port: number, timeoutMs = 5_000): Promise<void> {
