@@ -1,27 +1,59 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Cache } from '../cache/cache.js'
+import { Episodes } from './episodes.js'
 import type { BusErrorEvent, BusStateEvent, CircuitChangeEvent, CorruptEntryEvent, FactoryErrorEvent, RepairWidenedEvent, TierErrorEvent } from '../cache/events.js'
 
 /**
  * Writes the cache's events to the server's log, so that an operator sees a failing tier, a circuit
- * opening and closing, a failing origin and corrupt entries. Lines carry the tier (`l1`..`l3`; pino's
- * own `level` is the log level), its kind and namespaces, never keys or values. Returns the function
+ * opening and closing, a failing origin and corrupt entries. Failures are logged once per episode
+ * (see episodes.ts): the first failure of a tier, an origin (per namespace) or the bus, then one line
+ * when the episode ends (the tier's circuit closes, the bus listens again, or a minute passes without
+ * a failure) with the count; never a line per request. Lines carry the tier (`l1`..`l3`; pino's own
+ * `level` is the log level), its kind and namespaces, never keys or values. Returns the function
  * that stops it.
  */
-export function logCacheEvents(cache: Cache, log: FastifyBaseLogger): () => void {
-  const onTierError = ({ level, kind, operation, error }: TierErrorEvent) =>
-    log.warn({ event: 'tier:error', tier: level, kind, operation, err: error }, `${level} ${kind} tier failed on ${operation}`)
-  const onCircuit = ({ level, kind, state }: CircuitChangeEvent) =>
-    (state === 'open' ? log.warn : log.info).call(log, { event: 'circuit:change', tier: level, kind, state }, `${level} ${kind} circuit ${state}`)
-  const onFactoryError = ({ namespace, servedStale }: FactoryErrorEvent) =>
-    log.warn({ event: 'factory:error', namespace, servedStale }, `origin failed in namespace ${namespace}`)
+export function logCacheEvents(cache: Cache, log: FastifyBaseLogger, options: { readonly quietMs?: number } = {}): () => void {
+  const { quietMs } = options
+  const tierFailures = new Episodes<TierErrorEvent>({
+    quietMs,
+    started: (_, { level, kind, operation, error }) =>
+      log.warn({ event: 'tier:error', tier: level, kind, operation, err: error }, `${level} ${kind} tier failing (first failure on ${operation}); further failures are counted, not logged`),
+    ended: (level, { failures, lastedMs, how }) =>
+      log.info(
+        { event: 'tier:recovered', tier: level, failures, lastedMs },
+        `${level} tier: ${failures} failure(s) over ${lastedMs} ms; ${how === 'ended' ? 'its circuit closed' : 'none for a while'}`,
+      ),
+  })
+  const originFailures = new Episodes<FactoryErrorEvent>({
+    quietMs,
+    started: (namespace, { servedStale }) =>
+      log.warn({ event: 'factory:error', namespace, servedStale }, `origin failing in namespace ${namespace}; further failures are counted, not logged`),
+    ended: (namespace, { failures, lastedMs }) =>
+      log.info({ event: 'factory:recovered', namespace, failures, lastedMs }, `origin of namespace ${namespace}: ${failures} failure(s) over ${lastedMs} ms, none since`),
+  })
+  const busFailures = new Episodes<BusErrorEvent>({
+    quietMs,
+    started: (operation, { error }) => log.warn({ event: 'bus:error', operation, err: error }, `bus ${operation} failing; further failures are counted, not logged`),
+    ended: (operation, { failures, lastedMs }) => log.info({ event: 'bus:recovered', operation, failures, lastedMs }, `bus ${operation}: ${failures} failure(s) over ${lastedMs} ms`),
+  })
+
+  const onTierError = (event: TierErrorEvent) => tierFailures.failure(event.level, event)
+  const onCircuit = ({ level, kind, state }: CircuitChangeEvent) => {
+    ;(state === 'open' ? log.warn : log.info).call(log, { event: 'circuit:change', tier: level, kind, state }, `${level} ${kind} circuit ${state}`)
+    if (state === 'closed') tierFailures.end(level)
+  }
+  const onFactoryError = (event: FactoryErrorEvent) => originFailures.failure(event.namespace, event)
   const onCorrupt = ({ level, namespace }: CorruptEntryEvent) =>
     log.error({ event: 'entry:corrupt', tier: level, namespace }, `corrupt entry dropped from ${level}`)
-  const onBusError = ({ operation, error }: BusErrorEvent) => log.warn({ event: 'bus:error', operation, err: error }, `bus ${operation} failed`)
-  const onBusState = ({ listening, reason }: BusStateEvent) =>
-    listening
-      ? log.info({ event: 'bus:state', listening }, 'bus listening: L1 in use')
-      : log.warn({ event: 'bus:state', listening, reason }, `bus deaf (${reason ?? 'unknown'}): L1 cleared and bypassed`)
+  const onBusError = (event: BusErrorEvent) => busFailures.failure(event.operation, event)
+  const onBusState = ({ listening, reason }: BusStateEvent) => {
+    if (!listening) {
+      log.warn({ event: 'bus:state', listening, reason }, `bus deaf (${reason ?? 'unknown'}): L1 cleared and bypassed`)
+      return
+    }
+    log.info({ event: 'bus:state', listening }, 'bus listening: L1 in use')
+    for (const operation of ['publish', 'subscribe', 'lock']) busFailures.end(operation)
+  }
   const onWidened = ({ level, kind, missed, namespaces, prefixes, tags, all }: RepairWidenedEvent) =>
     log.warn(
       { event: 'repair:widened', tier: level, kind, missed, namespaces: namespaces.length, prefixes: prefixes.length, tags: tags.length, all },
@@ -38,6 +70,9 @@ export function logCacheEvents(cache: Cache, log: FastifyBaseLogger): () => void
     .on('bus:error', onBusError)
     .on('bus:state', onBusState)
   return () => {
+    tierFailures.stop()
+    originFailures.stop()
+    busFailures.stop()
     cache
       .off('repair:widened', onWidened)
       .off('tier:error', onTierError)
