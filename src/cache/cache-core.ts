@@ -3,11 +3,14 @@ import type { Counters } from './counters.js'
 import type { EngineEvents } from './events.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CrossProcessLock, ReadThrough } from './read-through.js'
+import { RemovalLog } from './removal-log.js'
 import type { TierStack } from './tier-stack.js'
 
 /** State shared by a cache and its namespace views. @internal */
 export class CacheCore {
   readonly readThrough: ReadThrough
+  /** The last removals that touched keys, for `explain`. */
+  readonly removalLog: RemovalLog
   closed = false
 
   constructor(
@@ -18,6 +21,7 @@ export class CacheCore {
     readonly crossProcess?: CrossProcessLock,
   ) {
     this.readThrough = new ReadThrough(stack, counters, events, options.limits, crossProcess)
+    this.removalLog = new RemovalLog(events)
   }
 }
 
