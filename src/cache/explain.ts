@@ -209,31 +209,23 @@ function verdict(tiers: readonly TierExplanation[]): Pick<Explanation, 'answer' 
 /** A log record as the caller sees it: no storage namespaces or scope prefixes. */
 function explained({ record, tag, certain }: Touch, levels: readonly Level[], hasL1: boolean): ExplainedRemoval {
   const l1: Level[] = hasL1 ? ['l1'] : []
-  const base = { at: record.at, certain }
+  const asked = (kind: ExplainedRemoval['kind'], remote: boolean) => ({ kind, at: record.at, remote, tiers: remote ? l1 : levels, certain })
+  const own = (kind: ExplainedRemoval['kind'], tiers: readonly Level[]) => ({ kind, at: record.at, remote: false, tiers, certain })
+  const everywhere = (namespace: string | undefined) => (namespace === undefined ? { allNamespaces: true } : {})
   switch (record.kind) {
     case 'key':
-      return { kind: record.bySet ? 'replaced' : 'delete', ...base, remote: record.remote, tiers: record.remote ? l1 : levels }
+      return asked(record.bySet ? 'replaced' : 'delete', record.remote)
     case 'tags':
-      return {
-        kind: 'tags',
-        ...base,
-        remote: record.remote,
-        tiers: record.remote ? l1 : levels,
-        tags: record.tags,
-        ...(tag === undefined ? {} : { tag }),
-        ...(record.namespace === undefined ? { allNamespaces: true } : {}),
-      }
+      return { ...asked('tags', record.remote), tags: record.tags, ...(tag === undefined ? {} : { tag }), ...everywhere(record.namespace) }
     case 'clear':
-      return { kind: 'clear', ...base, remote: record.remote, tiers: record.remote ? l1 : levels, ...(record.namespace === undefined ? { allNamespaces: true } : {}) }
+      return { ...asked('clear', record.remote), ...everywhere(record.namespace) }
     case 'scope':
-      return { kind: 'erase', ...base, remote: record.remote, tiers: record.remote ? l1 : levels, scope: levelOf(record.prefix) === 'user' ? 'user' : 'tenant' }
+      return { ...asked('erase', record.remote), scope: levelOf(record.prefix) === 'user' ? 'user' : 'tenant' }
     case 'evict':
-      return record.reason === 'expired'
-        ? { kind: 'expire', ...base, remote: false, tiers: l1 }
-        : { kind: 'evict', ...base, remote: false, tiers: l1, reason: record.reason }
+      return record.reason === 'expired' ? own('expire', l1) : { ...own('evict', l1), reason: record.reason }
     case 'deaf':
-      return { kind: 'deaf', ...base, remote: false, tiers: l1, ...(record.reason === undefined ? {} : { reason: record.reason }) }
+      return { ...own('deaf', l1), ...(record.reason === undefined ? {} : { reason: record.reason }) }
     case 'repair':
-      return { kind: 'repair', ...base, remote: false, tiers: [record.level], ...(tag === undefined ? {} : { tag }) }
+      return { ...own('repair', [record.level]), ...(tag === undefined ? {} : { tag }) }
   }
 }
