@@ -77,8 +77,6 @@ class Ring<T> {
   }
 }
 
-type Unstamped = LoggedRemoval extends infer R ? (R extends LoggedRemoval ? Omit<R, 'at' | 'seq'> : never) : never
-
 /**
  * The last removals that touched keys, for `cache.explain`: fed by the engine events (`removal`,
  * `entry:evict`, `bus:state`, `repair:widened`), kept in bounded rings ({@link RemovalLogBounds}),
@@ -100,21 +98,30 @@ export class RemovalLog {
     this.sets = new Ring(bounds.sets)
     this.evictions = new Ring(bounds.evictions)
     this.wide = new Ring(bounds.wide)
+    // Records are built field by field: spreading event payloads of varied shapes cost microseconds a removal.
     events.on('removal', ({ removal, remote, bySet }) => {
-      if (removal.kind === 'key') this.record({ ...removal, remote, bySet: bySet === true })
-      else this.record({ ...removal, remote })
+      const at = this.now()
+      const seq = this.seq++
+      switch (removal.kind) {
+        case 'key':
+          if (bySet === true) this.sets.push({ kind: 'key', namespace: removal.namespace, key: removal.key, remote, bySet: true, at, seq })
+          else this.deletes.push({ kind: 'key', namespace: removal.namespace, key: removal.key, remote, bySet: false, at, seq })
+          return
+        case 'tags':
+          return this.wide.push({ kind: 'tags', namespace: removal.namespace, tags: removal.tags, remote, at, seq })
+        case 'clear':
+          return this.wide.push({ kind: 'clear', namespace: removal.namespace, remote, at, seq })
+        case 'scope':
+          return this.wide.push({ kind: 'scope', prefix: removal.prefix, remote, at, seq })
+      }
     })
-    events.on('entry:evict', ({ namespace, key, reason }) => this.record({ kind: 'evict', namespace, key, reason }))
+    events.on('entry:evict', ({ namespace, key, reason }) => this.evictions.push({ kind: 'evict', namespace, key, reason, at: this.now(), seq: this.seq++ }))
     events.on('bus:state', ({ listening, reason }) => {
-      if (!listening) this.record({ kind: 'deaf', reason })
+      if (!listening) this.wide.push({ kind: 'deaf', reason, at: this.now(), seq: this.seq++ })
     })
-    events.on('repair:widened', ({ level, namespaces, prefixes, tags, all }) => this.record({ kind: 'repair', level, namespaces, prefixes, tags, all }))
-  }
-
-  /** Remembers a removal, stamped now. */
-  record(removal: Unstamped): void {
-    const stamped = { ...removal, at: this.now(), seq: this.seq++ } as LoggedRemoval
-    this.ringOf(stamped).push(stamped)
+    events.on('repair:widened', ({ level, namespaces, prefixes, tags, all }) =>
+      this.wide.push({ kind: 'repair', level, namespaces, prefixes, tags, all, at: this.now(), seq: this.seq++ }),
+    )
   }
 
   /**
@@ -132,11 +139,6 @@ export class RemovalLog {
       }
     }
     return found.sort((a, b) => b.record.seq - a.record.seq).slice(0, limit)
-  }
-
-  private ringOf(record: LoggedRemoval): Ring<LoggedRemoval> {
-    if (record.kind === 'key') return record.bySet ? this.sets : this.deletes
-    return record.kind === 'evict' ? this.evictions : this.wide
   }
 }
 
