@@ -5,6 +5,7 @@ import { GET_MANY, type NamespaceSeries, bump } from './instruments/series.js'
 import { SharedUsage } from './instruments/usage.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CrossProcessLock, ReadThrough } from './read-through.js'
+import { RemovalLog } from './removal-log.js'
 import type { TierStack } from './tier-stack.js'
 
 /** State shared by a cache and its namespace views. @internal */
@@ -12,6 +13,8 @@ export class CacheCore {
   readonly readThrough: ReadThrough
   /** What the shared tiers hold in the namespaces seen, for the gauges of `metrics()`. */
   readonly usage: SharedUsage
+  /** The last removals that touched keys, for `explain`. */
+  readonly removalLog: RemovalLog
   closed = false
 
   constructor(
@@ -25,6 +28,7 @@ export class CacheCore {
   ) {
     this.readThrough = new ReadThrough(stack, instruments, events, options.limits, crossProcess)
     this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage], now)
+    this.removalLog = new RemovalLog(events)
   }
 }
 

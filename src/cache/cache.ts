@@ -4,6 +4,7 @@ import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/
 import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions, knownOptions } from './call-policy.js'
 import { type CacheCore, readServed } from './cache-core.js'
 import type { CacheEventName, CacheEvents } from './events.js'
+import { type Explanation, explainKey } from './explain.js'
 import type { Factory } from './factory.js'
 import { readThroughServed } from './get-or-set.js'
 import { metricsOf, timedAnswer } from './instruments/report.js'
@@ -317,6 +318,17 @@ export class Cache {
    */
   metrics(): Promise<MetricsSnapshot> {
     return metricsOf(this.usable())
+  }
+
+  /**
+   * Why `key` is or is not served: what each tier holds of it (freshness, ttl and grace left, age,
+   * tags, size; for L1, why it left), and the last removals that touched it, from a bounded log
+   * (see docs/explain.md). An inspection: counts nothing, backfills nothing, never fails for a tier.
+   * @throws InvalidKeyError, CacheClosedError
+   */
+  async explain(key: string): Promise<Explanation> {
+    assertKey(key, this.limits.maxKeyLength)
+    return explainKey(this.usable(), this.name, this.scope.level, this.stored, key)
   }
 
   /** The bus: `'none'` without Redis; `'listening'`; `'deaf'` while it may have missed messages (L1 is then bypassed). */

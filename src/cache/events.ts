@@ -135,6 +135,8 @@ export interface EvictEvent {
 export interface RemovalEvent {
   readonly removal: Removal
   readonly remote: boolean
+  /** True for a key removal heard because another instance set the key: this one drops its old copy from L1. */
+  readonly bySet?: boolean
 }
 
 /**

@@ -149,7 +149,7 @@ export class Removals {
   applyRemote(message: BusMessage): void {
     for (const removal of removalsOf(message)) {
       forget(removal, this.l1, this.log)
-      if (this.events.heard.removal) this.events.emit('removal', { removal, remote: true })
+      if (this.events.heard.removal) this.events.emit('removal', message.type === 'set' ? { removal, remote: true, bySet: true } : { removal, remote: true })
     }
   }
 }

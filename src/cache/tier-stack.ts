@@ -37,7 +37,8 @@ export class TierStack {
   readonly instruments: Instruments
   private readonly events: EngineEvents
   private readonly bus: Bus | undefined
-  private readonly sealer: Sealer
+  /** Seals entries for the shared tiers, and opens them on the way up (and for `explain`). */
+  readonly sealer: Sealer
   private readonly scopeTiers: Readonly<Record<ScopeLevel, ReadonlySet<Level>>>
   /** Tells other instances of writes, without making writers wait for the publish. */
   private readonly sets: SetAnnouncer | undefined

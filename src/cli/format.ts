@@ -22,8 +22,10 @@ export function formatDuration(ms: number): string {
   if (ms < 1) return `${threeDigits(ms * 1000)} µs`
   if (ms < 1000) return `${threeDigits(ms)} ms`
   if (ms < 60_000) return `${threeDigits(ms / 1000)} s`
-  const minutes = Math.floor(ms / 60_000)
-  return `${minutes} min ${Math.round((ms - minutes * 60_000) / 1000)} s`
+  // Rounded to the second first, so that 299,988 ms reads 5 min 0 s, not 4 min 60 s.
+  const seconds = Math.round(ms / 1000)
+  const minutes = Math.floor(seconds / 60)
+  return `${minutes} min ${seconds - minutes * 60} s`
 }
 
 /** Bytes in binary units: `67108864` → `'64 MiB'`. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerClear } from './commands/clear.js'
+import { registerExplain } from './commands/explain.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
 import { registerPurge } from './commands/purge.js'
@@ -20,7 +21,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
+ * The `tiercache` program: `serve`, `stats`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -34,6 +35,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
     .showHelpAfterError('(add --help for usage)')
   registerServe(program, ctx)
   registerStats(program, ctx)
+  registerExplain(program, ctx)
   registerPurge(program, ctx)
   registerSubjects(program, ctx)
   registerReplay(program, ctx)

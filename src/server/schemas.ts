@@ -49,6 +49,16 @@ const allowStaleQuery = z
   .optional()
   .describe('Also return a value past its ttl but within grace. Default false.')
 
+/** `?explain=true`: the read route answers the key's explanation instead of its value (docs/explain.md). */
+const explainQuery = z
+  .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+  .transform((text) => text === 'true')
+  .optional()
+  .describe(
+    'Answer where the key is in each tier, how fresh, and the last removals that touched it, instead of its value ' +
+      '(200 always, an explanation: see docs/explain.md). Counts as no lookup. Default false.',
+  )
+
 /** `{ error: { code, message } }`, the body of every 4xx and 5xx answer. */
 export const errorResponseSchema = z
   .object({
@@ -200,7 +210,7 @@ export function routeSchemas(limits: EdgeLimits) {
   return {
     entryParams,
     namespaceParams: z.object({ namespace: namespaceSchema.describe('Namespace, [A-Za-z0-9._-]{1,128}.') }),
-    getQuery: z.strictObject({ allowStale: allowStaleQuery }),
+    getQuery: z.strictObject({ allowStale: allowStaleQuery, explain: explainQuery }),
     listQuery: z.strictObject({
       limit: wholeNumberQuery(4)
         .pipe(z.number().min(1, 'must be at least 1').max(MAX_LIST_LIMIT, `must be at most ${MAX_LIST_LIMIT}`))

@@ -18,6 +18,13 @@ export type EvictionReason = 'count' | 'size' | 'expired'
 /** Why a key is not in L1, when the tier remembers (see {@link MemoryTier.whyAbsent}). */
 export type Departure = 'evicted' | 'expired' | 'invalidated'
 
+/** What L1 remembers of an entry that left: why, when (epoch ms), and the tags it carried. */
+export interface DepartureRecord {
+  readonly why: Departure
+  readonly at: number
+  readonly tags: readonly string[]
+}
+
 /** Keys whose departure is remembered: enough to explain the misses that follow an eviction wave. */
 const REMEMBERED_DEPARTURES = 1024
 
@@ -41,7 +48,7 @@ export class MemoryTier implements Tier {
   private readonly storageKeys = new Map<string, Map<string, string>>()
   private suspended = false
   // storage key → why it left, oldest first; only the last REMEMBERED_DEPARTURES are kept.
-  private readonly departures = new Map<string, Departure>()
+  private readonly departures = new Map<string, DepartureRecord>()
   // Set around our own deletes, so that dispose can tell an expiry or a wholesale clear from a removal.
   private deleting: 'expired' | 'cleared' | undefined
   private readonly onEvict: ((entry: Entry, reason: EvictionReason) => void) | undefined
@@ -57,13 +64,13 @@ export class MemoryTier implements Tier {
         this.unindex(entry, storageKey)
         if (reason === 'evict') {
           // lru-cache evicts for the count only when full; otherwise the bytes made it.
-          this.departed(storageKey, 'evicted')
+          this.departed(storageKey, 'evicted', entry.tags)
           this.onEvict?.(entry, this.lru.size >= max ? 'count' : 'size')
         } else if (reason === 'delete' && this.deleting === 'expired') {
-          this.departed(storageKey, 'expired')
+          this.departed(storageKey, 'expired', entry.tags)
           this.onEvict?.(entry, 'expired')
         } else if (reason === 'delete' && this.deleting === undefined) {
-          this.departed(storageKey, 'invalidated')
+          this.departed(storageKey, 'invalidated', entry.tags)
         }
       },
     })
@@ -89,7 +96,20 @@ export class MemoryTier implements Tier {
    * expired, or removed (invalidated); undefined when it never was, or left long ago.
    */
   whyAbsent(namespace: string, key: string): Departure | undefined {
-    return this.departures.size === 0 ? undefined : this.departures.get(MemoryTier.storageKey(namespace, key))
+    return this.departures.size === 0 ? undefined : this.departures.get(MemoryTier.storageKey(namespace, key))?.why
+  }
+
+  /** {@link whyAbsent} with when it left and the tags it carried; undefined while it is here. */
+  departure(namespace: string, key: string): DepartureRecord | undefined {
+    return this.departures.get(MemoryTier.storageKey(namespace, key))
+  }
+
+  /**
+   * The entry under `(namespace, key)` as held, past its grace included, without touching it: its
+   * place in the LRU stays, and nothing expires. For inspection, not for serving.
+   */
+  inspect(namespace: string, key: string): Entry | undefined {
+    return this.lru.peek(MemoryTier.storageKey(namespace, key))
   }
 
   /** Synchronous lookup by address, for the hot path; see {@link peek}. */
@@ -288,9 +308,9 @@ export class MemoryTier implements Tier {
     this.departures.clear()
   }
 
-  private departed(storageKey: string, why: Departure): void {
+  private departed(storageKey: string, why: Departure, tags: readonly string[]): void {
     this.departures.delete(storageKey)
-    this.departures.set(storageKey, why)
+    this.departures.set(storageKey, { why, at: Date.now(), tags })
     if (this.departures.size > REMEMBERED_DEPARTURES) {
       const oldest = this.departures.keys().next().value
       if (oldest !== undefined) this.departures.delete(oldest)

@@ -269,7 +269,7 @@ describe('GET /openapi.json', () => {
       ].sort(),
     )
     const entry = doc.paths['/v1/entries/{namespace}/{key}']
-    expect(entry?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:key', 'path:namespace', 'query:allowStale'])
+    expect(entry?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:key', 'path:namespace', 'query:allowStale', 'query:explain'])
     expect(entry?.get?.security).toEqual([{ bearerAuth: [] }])
     expect(entry?.put?.requestBody).toBeDefined()
     expect(Object.keys(entry?.put?.responses ?? {}).sort()).toEqual(['204', '4XX', '5XX'])

@@ -14,6 +14,7 @@ import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
 import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
+import { explainEntry } from '../explain.js'
 import { entryReadValidatorCompiler } from '../fast-validation.js'
 import { servedSerializerCompiler } from '../serializers.js'
 import type { TenantCounters } from '../tenant-stats.js'
@@ -34,7 +35,8 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * Registers, each in the caller's tenant scope (a service key may name another tenant with
  * `X-Tiercache-Tenant`):
  * - `GET /v1/entries/:namespace/:key[?allowStale=true]` (role read) → 200 `Served`, or 404
- *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`);
+ *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`); with
+ *   `?explain=true`, 200 and the key's `Explanation` instead (see `explain.ts`);
  * - `PUT /v1/entries/:namespace/:key` (write) with `{ value, ttl?, grace?, tags? }` → 204, no body;
  * - `DELETE /v1/entries/:namespace/:key` (write) → 200 `{ deleted }`;
  * - `POST /v1/entries/:namespace/batch-get` (read) with `{ keys, allowStale? }` → 200 `{ entries }`,
@@ -59,7 +61,8 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
         response: { 200: servedSchema, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
+      if (request.query.explain === true) return explainEntry(request, reply, request.params.namespace, request.params.key)
       const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
       const served = await view.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
