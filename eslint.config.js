@@ -20,7 +20,8 @@ export default tseslint.config(
     plugins: { layers },
     rules: {
       'layers/one-way': 'error',
-      'max-lines': ['error', { max: 350, skipBlankLines: true, skipComments: false }],
+      // Code lines: a public facade's docstrings are its API reference, and counting them would push it to split by page length, not by job.
+      'max-lines': ['error', { max: 350, skipBlankLines: true, skipComments: true }],
     },
   },
   {
