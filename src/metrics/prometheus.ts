@@ -13,7 +13,7 @@
  * }).listen(9464)
  * @see https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client'
 import { z } from 'zod'
 import type { Labels, MetricFamily, MetricsSnapshot } from '../cache/instruments/snapshot.js'
 import { parseOptions } from '../core/options.js'
@@ -29,8 +29,11 @@ export interface MetricsSource {
   metrics(): Promise<MetricsSnapshot>
 }
 
+/** A prom-client registry of either content type (Prometheus text, or OpenMetrics). */
+export type AnyRegistry = Registry<RegistryContentType>
+
 /** Options of {@link createPrometheusRegistry}: exactly one of `cache` and `caches`. */
-export interface PrometheusRegistryOptions {
+export interface PrometheusRegistryOptions<R extends AnyRegistry = Registry> {
   /** The cache whose instruments the registry exposes, under the names of docs/metrics.md. */
   readonly cache?: MetricsSource
   /**
@@ -44,7 +47,7 @@ export interface PrometheusRegistryOptions {
    * per registry: expose several caches through one call with `caches`, not one call each.
    * @default a new Registry (content type `text/plain; version=0.0.4; charset=utf-8`)
    */
-  readonly registry?: Registry
+  readonly registry?: R
   /**
    * Also collect Node's process metrics into the registry (prom-client's `collectDefaultMetrics`:
    * CPU, resident memory, heap, event-loop lag, GC, handles; `process_`/`nodejs_` names), with an
@@ -66,7 +69,7 @@ const optionsSchema = z
       .record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "must be 1 to 64 letters, digits, '.', '_' or '-'"), sourceSchema)
       .refine((caches) => Object.keys(caches).length > 0, 'must name at least one cache')
       .optional(),
-    registry: z.custom<Registry>((value) => typeof (value as Partial<Registry> | null | undefined)?.registerMetric === 'function', 'must be a prom-client Registry').optional(),
+    registry: z.custom<AnyRegistry>((value) => typeof (value as Partial<AnyRegistry> | null | undefined)?.registerMetric === 'function', 'must be a prom-client Registry').optional(),
     processMetrics: z
       .union([z.boolean(), z.strictObject({ prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a valid metric name prefix').optional() })])
       .default(false),
@@ -152,7 +155,7 @@ function histogramValues(scoped: readonly Scoped[], name: string): NamedValue[] 
 class SnapshotCounter extends Counter {
   constructor(
     private readonly entry: CatalogueEntry & { type: 'counter' },
-    registry: Registry,
+    registry: AnyRegistry,
     private readonly read: ReadAll,
   ) {
     super({ name: entry.name, help: entry.help, registers: [registry] })
@@ -167,7 +170,7 @@ class SnapshotCounter extends Counter {
 class SnapshotGauge extends Gauge {
   constructor(
     private readonly entry: CatalogueEntry & { type: 'gauge' },
-    registry: Registry,
+    registry: AnyRegistry,
     private readonly read: ReadAll,
   ) {
     super({ name: entry.name, help: entry.help, registers: [registry] })
@@ -182,7 +185,7 @@ class SnapshotGauge extends Gauge {
 class SnapshotHistogram extends Histogram {
   constructor(
     private readonly entry: CatalogueEntry & { type: 'histogram' },
-    registry: Registry,
+    registry: AnyRegistry,
     private readonly read: ReadAll,
   ) {
     super({ name: entry.name, help: entry.help, registers: [registry] })
@@ -205,7 +208,7 @@ class SnapshotHistogram extends Histogram {
 /** One of the names `collectDefaultMetrics` registers, to tell whether it ran on a registry already. */
 const PROCESS_PROBE = 'process_cpu_user_seconds_total'
 
-function collectorOf(entry: CatalogueEntry, registry: Registry, read: ReadAll): void {
+function collectorOf(entry: CatalogueEntry, registry: AnyRegistry, read: ReadAll): void {
   if (entry.type === 'counter') new SnapshotCounter({ ...entry, type: 'counter' }, registry, read)
   else if (entry.type === 'gauge') new SnapshotGauge({ ...entry, type: 'gauge' }, registry, read)
   else new SnapshotHistogram({ ...entry, type: 'histogram' }, registry, read)
@@ -225,9 +228,11 @@ function collectorOf(entry: CatalogueEntry, registry: Registry, read: ReadAll): 
  *   same registry), or process metrics under the same prefix
  * @see https://prometheus.io/docs/practices/naming/
  */
-export function createPrometheusRegistry(options: PrometheusRegistryOptions): Registry {
+export function createPrometheusRegistry(options: PrometheusRegistryOptions & { readonly registry?: undefined }): Registry
+export function createPrometheusRegistry<R extends AnyRegistry>(options: PrometheusRegistryOptions<R> & { readonly registry: R }): R
+export function createPrometheusRegistry(options: PrometheusRegistryOptions<AnyRegistry>): AnyRegistry {
   const parsed = parseOptions(optionsSchema, options, 'Prometheus registry')
-  const registry = parsed.registry ?? new Registry()
+  const registry: AnyRegistry = parsed.registry ?? new Registry()
   const sources =
     parsed.cache === undefined
       ? Object.entries(parsed.caches ?? {}).map(([name, source]) => ({ labels: { cache: name }, source }))

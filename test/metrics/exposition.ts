@@ -55,6 +55,12 @@ export class Exposition {
     return family
   }
 
+  /** The label names the series of `name` carry (for a histogram, besides `le`). */
+  labelNames(name: string): Set<string> {
+    const samples = this.family(name).type === 'HISTOGRAM' ? (this.histogramLines.get(`${name}_count`) ?? []) : this.family(name).metrics
+    return new Set(samples.flatMap((sample) => Object.keys(sample.labels ?? {})))
+  }
+
   /** The samples of `name` whose labels include `labels`. */
   samples(name: string, labels: Readonly<Record<string, string>> = {}): ParsedSample[] {
     return this.family(name).metrics.filter((sample) => Object.entries(labels).every(([label, value]) => sample.labels?.[label] === value))

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { Registry } from 'prom-client'
+import { Registry, type RegistryContentType } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { MetricFamily, MetricsSnapshot } from '../../src/cache/instruments/snapshot.js'
 import { CacheClosedError, InvalidOptionsError } from '../../src/errors.js'
@@ -121,8 +121,9 @@ describe('createPrometheusRegistry', () => {
   })
 
   it('writes OpenMetrics too, counters named once with _total', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE)
-    createPrometheusRegistry({ cache: new FakeCache(snapshotFamilies(9)), registry: registry as unknown as Registry })
+    const registry = new Registry<RegistryContentType>()
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+    expect(createPrometheusRegistry({ cache: new FakeCache(snapshotFamilies(9)), registry })).toBe(registry)
     const text = await registry.metrics()
     expect(text).toContain('# TYPE tiercache_hits counter')
     expect(text).toContain('tiercache_hits_total{namespace="flights",tier="l1"} 9')
