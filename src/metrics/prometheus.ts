@@ -13,12 +13,13 @@
  * }).listen(9464)
  * @see https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
  */
-import { Counter, Gauge, Histogram, Registry, type RegistryContentType, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client'
 import { z } from 'zod'
 import type { Labels, MetricFamily, MetricsSnapshot } from '../cache/instruments/snapshot.js'
 import { parseOptions } from '../core/options.js'
 import { InvalidOptionsError } from '../errors.js'
 import { type CatalogueEntry, METRIC_CATALOGUE } from './catalogue.js'
+import { processMetrics } from './process.js'
 
 export type { HistogramFamily, HistogramSample, Labels, MetricFamily, MetricsSnapshot, Sample, ScalarFamily } from '../cache/instruments/snapshot.js'
 export { METRIC_CATALOGUE, type CatalogueEntry } from './catalogue.js'
@@ -49,9 +50,10 @@ export interface PrometheusRegistryOptions<R extends AnyRegistry = Registry> {
    */
   readonly registry?: R
   /**
-   * Also collect Node's process metrics into the registry (prom-client's `collectDefaultMetrics`:
+   * Also expose Node's process metrics in the registry (prom-client's `collectDefaultMetrics`:
    * CPU, resident memory, heap, event-loop lag, GC, handles; `process_`/`nodejs_` names), with an
-   * optional name prefix. Leave it off when your registry collects them already: names would clash.
+   * optional name prefix; collected once per process and prefix, whatever the number of registries.
+   * Leave it off when your registry collects them already: names would clash.
    * @default false
    */
   readonly processMetrics?: boolean | { readonly prefix?: string }
@@ -205,9 +207,6 @@ class SnapshotHistogram extends Histogram {
   }
 }
 
-/** One of the names `collectDefaultMetrics` registers, to tell whether it ran on a registry already. */
-const PROCESS_PROBE = 'process_cpu_user_seconds_total'
-
 function collectorOf(entry: CatalogueEntry, registry: AnyRegistry, read: ReadAll): void {
   if (entry.type === 'counter') new SnapshotCounter({ ...entry, type: 'counter' }, registry, read)
   else if (entry.type === 'gauge') new SnapshotGauge({ ...entry, type: 'gauge' }, registry, read)
@@ -239,13 +238,14 @@ export function createPrometheusRegistry(options: PrometheusRegistryOptions<AnyR
       : [{ labels: {}, source: parsed.cache }]
   const prefix = parsed.processMetrics === false ? undefined : parsed.processMetrics === true ? '' : (parsed.processMetrics.prefix ?? '')
   // Checked before anything is registered, so that a refused call leaves the registry as it was.
-  const names = [...METRIC_CATALOGUE.map((entry) => entry.name), ...(prefix === undefined ? [] : [`${prefix}${PROCESS_PROBE}`])]
+  const process = prefix === undefined ? [] : processMetrics(prefix, registry.contentType)
+  const names = [...METRIC_CATALOGUE.map((entry) => entry.name), ...process.map((metric) => (metric as unknown as { name: string }).name)]
   const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined)
   if (taken.length > 0) {
     throw new InvalidOptionsError(`the registry already holds ${taken.join(', ')}: expose several caches with one call (caches), and collect process metrics once`)
   }
   const read = sharedRead(sources)
   for (const entry of METRIC_CATALOGUE) collectorOf(entry, registry, read)
-  if (prefix !== undefined) collectDefaultMetrics({ register: registry, prefix })
+  for (const metric of process) registry.registerMetric(metric)
   return registry
 }

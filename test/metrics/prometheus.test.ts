@@ -120,6 +120,16 @@ describe('createPrometheusRegistry', () => {
     expect(new Exposition(await none.metrics()).families.has('process_resident_memory_bytes')).toBe(false)
   })
 
+  it('collects process metrics once per process, whatever the number of registries asking', () => {
+    const a = createPrometheusRegistry({ cache: new FakeCache([]), processMetrics: true })
+    const b = createPrometheusRegistry({ cache: new FakeCache([]), processMetrics: true })
+    const lag = a.getSingleMetric('nodejs_eventloop_lag_seconds')
+    expect(lag).toBeDefined()
+    expect(b.getSingleMetric('nodejs_eventloop_lag_seconds')).toBe(lag)
+    // The cache's collectors are each registry's own.
+    expect(b.getSingleMetric('tiercache_hits_total')).not.toBe(a.getSingleMetric('tiercache_hits_total'))
+  })
+
   it('writes OpenMetrics too, counters named once with _total', async () => {
     const registry = new Registry<RegistryContentType>()
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
