@@ -117,13 +117,19 @@ function helpOf(scoped: readonly Scoped[], entry: CatalogueEntry): string {
 
 interface ScalarValue {
   value: number
-  labels: Record<string, string>
+  labels: Labels
+}
+
+/** `own` after `scope`; `own` itself without a scope (one cache): the snapshot's object, not a copy. */
+function withScope(scope: Labels, own: Labels): Labels {
+  for (const _ in scope) return { ...scope, ...own }
+  return own
 }
 
 function scalarValues(scoped: readonly Scoped[], entry: CatalogueEntry & { type: 'counter' | 'gauge' }): ScalarValue[] {
   const values: ScalarValue[] = []
   for (const { labels, family } of familiesNamed(scoped, entry.name, entry.type)) {
-    for (const sample of family.samples) values.push({ value: sample.value, labels: { ...labels, ...sample.labels } })
+    for (const sample of family.samples) values.push({ value: sample.value, labels: withScope(labels, sample.labels) })
   }
   return values
 }
@@ -137,7 +143,7 @@ function histogramValues(scoped: readonly Scoped[], name: string): NamedValue[] 
   const values: NamedValue[] = []
   for (const { labels: scope, family } of familiesNamed(scoped, name, 'histogram')) {
     for (const sample of family.samples) {
-      const labels = { ...scope, ...sample.labels }
+      const labels = withScope(scope, sample.labels)
       let cumulative = 0
       family.buckets.forEach((bound, i) => {
         cumulative += sample.counts[i] ?? 0

@@ -11,7 +11,7 @@ import { ListenFailedError, createCache } from '../../src/index.js'
 import { startServer } from '../../src/server/index.js'
 import { Exposition } from '../metrics/exposition.js'
 import { HAS_PROMTOOL, promtool, reportSkipped } from '../metrics/promtool.js'
-import { type KeyStore, type TestServer, bearer, entryUrl, expectError, openKeyStore, openServer } from './helpers.js'
+import { type KeyStore, type TestServer, bearer, buildKeyedServer, entryUrl, expectError, openKeyStore, openServer } from './helpers.js'
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
 
@@ -96,6 +96,18 @@ describe('GET /metrics on the REST server', () => {
     )
     // A service key may not name a tenant here: the answer is nobody's in particular.
     expectError(await scrape({ ...bearer(keys.ops), 'x-tiercache-tenant': 'acme' }), 403, 'TC_FORBIDDEN')
+  })
+
+  it('answers 503 TC_CACHE_CLOSED once the cache is closed', async () => {
+    const cache = createCache({ l3: false })
+    const own = await buildKeyedServer({ cache })
+    try {
+      const { key } = await own.store.createKey({ tenant: 'ops', roles: ['admin', 'service'] })
+      await cache.close()
+      expectError(await own.app.inject({ method: 'GET', url: '/metrics', headers: bearer(key) }), 503, 'TC_CACHE_CLOSED')
+    } finally {
+      await own.close()
+    }
   })
 
   it('is listed in the OpenAPI document with the bearer scheme', async () => {
