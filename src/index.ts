@@ -101,6 +101,8 @@ export type { ContextRole, Scope, ScopeLevel, SecurityContext } from './cache/sc
 export { project } from './cache/projection.js'
 export { KeyRing } from './security/crypto/key-ring.js'
 export type { CacheStats, TierStats } from './cache/stats.js'
+export type { HistogramFamily, HistogramSample, Labels, MetricFamily, MetricsSnapshot, Sample, ScalarFamily } from './cache/instruments/snapshot.js'
+export type { MetricsOptions } from './cache/instruments/options.js'
 export type { CircuitState } from './cache/circuit-breaker.js'
 export type { Duration } from './core/duration.js'
 export type { RedisClientLike } from './core/redis-client.js'
@@ -133,7 +135,7 @@ export type { CacheOptions, ResolvedCacheOptions } from './cache/options.js'
 export type { TierHealth } from './cache/tier-stack.js'
 export type { Limits } from './core/validate.js'
 export type { Level } from './core/level.js'
-export type { KeyPage, Tier, TierCapabilities } from './tiers/tier.js'
+export type { KeyPage, Tier, TierCapabilities, TierUsage } from './tiers/tier.js'
 export { MemoryTier, type MemoryTierOptions } from './tiers/memory.js'
 export {
   DEFAULT_HISTORY_RETENTION_MS,
