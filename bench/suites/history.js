@@ -34,6 +34,21 @@ async function busyCache(path) {
   return cache
 }
 
+/** `snapshot` with every counter and every observed bucket `n` higher: a minute in which all moved. */
+function moved(snapshot, n) {
+  const families = snapshot.families.map((family) => {
+    if (family.type === 'gauge') return family
+    if (family.type === 'counter') return { ...family, samples: family.samples.map((s) => ({ ...s, value: s.value + n })) }
+    const samples = family.samples.map((s) => {
+      const counts = s.counts.map((c) => (c > 0 ? c + n : c))
+      const count = counts.reduce((a, b) => a + b, 0)
+      return { ...s, counts, count, sum: s.sum + (count - s.count) * 0.001 }
+    })
+    return { ...family, samples }
+  })
+  return { ...snapshot, families }
+}
+
 /** `rows` moved to the step of `span` at `minute`, in `instance`. */
 const at = (rows, span, minute, instance) => rows.map((row) => ({ ...row, span, minute, instance }))
 const RETENTION_MS = 30 * DAY
@@ -65,10 +80,12 @@ export default {
       const bytes = statSync(path).size
 
       const history = createMetricsHistory(store, { timer: false, now: () => NOW })
-      // A recorder over the real cache, a minute further at every flush; its rows go past NOW.
+      // A recorder over the real cache, every series moving, a minute further at every flush; its
+      // rows go past NOW.
       let clock = NOW
+      let flushes = 0
       const recorder = createMetricsHistory(new SqliteHistoryStore(openSqliteDatabase(path), true), {
-        source: () => cache.metrics(),
+        source: async () => moved(await cache.metrics(), ++flushes),
         instance: 'recorder',
         timer: false,
         now: () => (clock += MIN),
@@ -81,7 +98,7 @@ export default {
             name: `write one flush (${minute.length} series × 4 resolutions, one transaction)`,
             fn: () => store.write(inEverySpan(at(minute, MIN, (nextMinute += MIN), 'writer'))),
           },
-          { name: 'flush: cache.metrics(), deltas, write', fn: () => recorder.flush() },
+          { name: 'flush of a busy minute: cache.metrics(), deltas, write', fn: () => recorder.flush() },
           ...['1h', '24h', '7d', '30d'].map((range) => ({ name: `query range=${range}`, fn: () => history.query({ range }) })),
         ],
         timing,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { MetricsSnapshot } from '../../cache/instruments/snapshot.js'
-import { toMs } from '../../core/duration.js'
+import { type Duration, toMs } from '../../core/duration.js'
 import { parseOptions } from '../../core/options.js'
 import { type StorageLocation, parseStorageLocation } from '../../security/credentials/location.js'
 import { connectPostgresStorage, openSqliteStorage } from '../../security/credentials/storage.js'
@@ -34,8 +34,11 @@ export interface MetricsHistoryOptions {
    * same id would still add up, only their gauges would mix). @default 12 random hex digits
    */
   readonly instance?: string
-  /** How long rows are kept; older minutes are deleted at most once an hour. @default '30d' */
-  readonly retention?: number | string
+  /**
+   * How long the coarsest rows (6-hour steps, read by `range: '30d'`) are kept, and at most the
+   * finer ones; older rows are deleted at most once an hour. At least a minute. @default '30d'
+   */
+  readonly retention?: Duration
   /** Flush at every minute boundary on a timer that does not keep the process alive. @default true */
   readonly timer?: boolean
   /**
