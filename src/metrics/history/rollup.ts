@@ -41,9 +41,9 @@ export const MINUTE_MS = 60_000
 
 /** Labels as JSON with the names sorted, so that one series always has one spelling. */
 export function canonicalLabels(labels: Labels): string {
-  const sorted: Record<string, string> = {}
-  for (const name of Object.keys(labels).sort()) sorted[name] = labels[name] as string
-  return JSON.stringify(sorted)
+  let json = ''
+  for (const name of Object.keys(labels).sort()) json += `${json === '' ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(labels[name])}`
+  return `{${json}}`
 }
 
 /** Text of a bucket's upper bound in `le`, as Prometheus writes it. */
@@ -67,29 +67,39 @@ function pointLabelsOf(labels: Labels): string {
 /** Flattens `snapshot` to one value per stored series (see {@link RollupRow.metric}). */
 export function flatten(snapshot: MetricsSnapshot): Flat {
   const flat = new Map<string, { row: SeriesOf; value: number }>()
-  const put = (metric: string, labels: Labels, le: string, kind: RollupRow['kind'], value: number, lower: number | null = null): void => {
-    const json = canonicalLabels(labels)
-    const key = `${metric}\n${json}\n${le}`
+  // A sample's labels are spelled once, however many rows (buckets) it makes.
+  const put = (series: Spelled, metric: string, le: string, kind: RollupRow['kind'], value: number, lower: number | null = null): void => {
+    const key = `${metric}\n${series.labels}\n${le}`
     // Two samples of one series should not happen; if they do, both count.
     const previous = flat.get(key)?.value ?? 0
-    const row = { metric, labels: json, pointLabels: pointLabelsOf(labels), le, lower, tenant: labels.tenant ?? '', kind }
-    flat.set(key, { row, value: previous + value })
+    flat.set(key, { row: { metric, labels: series.labels, pointLabels: series.pointLabels, le, lower, tenant: series.tenant, kind }, value: previous + value })
   }
   for (const family of snapshot.families) {
     if (family.type !== 'histogram') {
-      for (const { labels, value } of family.samples) put(family.name, labels, '', family.type, value)
+      for (const { labels, value } of family.samples) put(spell(labels), family.name, '', family.type, value)
       continue
     }
     for (const sample of family.samples) {
+      const series = spell(sample.labels)
       sample.counts.forEach((count, i) => {
         const le = leOf(family.buckets[i] ?? Number.POSITIVE_INFINITY)
-        put(`${family.name}_bucket`, sample.labels, le, 'counter', count, i === 0 ? null : (family.buckets[i - 1] ?? null))
+        put(series, `${family.name}_bucket`, le, 'counter', count, i === 0 ? null : (family.buckets[i - 1] ?? null))
       })
-      put(`${family.name}_sum`, sample.labels, '', 'counter', sample.sum)
-      put(`${family.name}_count`, sample.labels, '', 'counter', sample.count)
+      put(series, `${family.name}_sum`, '', 'counter', sample.sum)
+      put(series, `${family.name}_count`, '', 'counter', sample.count)
     }
   }
   return flat
+}
+
+interface Spelled {
+  readonly labels: string
+  readonly pointLabels: string
+  readonly tenant: string
+}
+
+function spell(labels: Labels): Spelled {
+  return { labels: canonicalLabels(labels), pointLabels: pointLabelsOf(labels), tenant: labels.tenant ?? '' }
 }
 
 /**
