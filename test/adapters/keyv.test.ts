@@ -152,9 +152,11 @@ describe('shared L3: several KeyvTiercache over one SQLite file (as several proc
     const sqlite = fixtures.sqlitePath()
     const writer = new Keyv({ store: fixtures.adapter({ l3: { sqlite } }) })
     const reader = new Keyv({ store: fixtures.adapter({ l3: { sqlite } }) })
-    await writer.set('short', 'lived', 50)
+    // Both open the file first: on a loaded machine opening it can take longer than the ttl.
+    await Promise.all([writer.get('warm-up'), reader.get('warm-up')])
+    await writer.set('short', 'lived', 300)
     expect(await reader.get('short')).toBe('lived')
-    await later(80, async () => {
+    await later(350, async () => {
       expect(await reader.get('short')).toBeUndefined()
       expect(await writer.get('short')).toBeUndefined()
     })
