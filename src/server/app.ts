@@ -18,6 +18,7 @@ import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
 import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
@@ -70,6 +71,11 @@ export interface BuildServerOptions {
   readonly bodyLimit?: number
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
   readonly closeCacheOnClose?: boolean
+  /**
+   * Serve the dashboard at `/dashboard`: an open page that reads `GET /v1/stats` with a key the user
+   * enters (docs/dashboard.md). @default true
+   */
+  readonly dashboard?: boolean
 }
 
 /** Options of {@link startServer}. */
@@ -92,6 +98,8 @@ export interface StartServerOptions {
   readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
+  /** See {@link BuildServerOptions.dashboard}. @default true */
+  readonly dashboard?: boolean
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
@@ -181,6 +189,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     await app.register(adminRoutes, { cache, schemas, counters, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
+    if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
     // The limiter may hold a Redis connection of its own.
     await limits.close()
@@ -220,6 +229,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |
+ * | `GET /dashboard` | none (its data: a read key) | the dashboard page, reading `GET /v1/stats` (unless `dashboard: false`) |
  *
  * Every entry lives in the scope of the key's tenant (`cache.withContext`): no key of one tenant
  * reaches another's. A request without a valid key answers 401 `TC_UNAUTHORIZED` with

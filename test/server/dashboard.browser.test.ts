@@ -1,0 +1,169 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against a real
+ * server on a socket: the key form, the refusals, every panel rendered from a known answer, and the
+ * figures of a live server under a known load equal to what GET /v1/stats answers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createCache } from '../../src/index.js'
+import { startServer } from '../../src/server/index.js'
+import { statsFixture } from './dashboard-fixture.js'
+import { bodyData, format, heldKey, launchChromium, newContext, openWithKey, stat, table, waitForUpdate, watchProblems } from './dashboard-page.js'
+import { type KeyStore, openKeyStore } from './helpers.js'
+
+// A loaded machine: chromium's start and first paint may take seconds.
+const SLOW = 90_000
+
+let browser: Browser
+let dir: string
+let app: FastifyInstance
+let base: string
+let store: KeyStore
+let key: string
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tiercache-dashboard-'))
+  const file = join(dir, 'cache.db')
+  store = await openKeyStore(file)
+  key = (await store.createKey()).key
+  const started = await startServer({ cache: createCache({ l3: { sqlite: file, cleanupInterval: 0 } }), credentials: store.credentials, audit: store.audit, port: 0 })
+  app = started.app
+  base = started.url
+  browser = await launchChromium()
+}, SLOW)
+
+afterAll(async () => {
+  await browser?.close()
+  // The app closes the cache, the keys and the audit log it was given.
+  await app?.close()
+  rmSync(dir, { recursive: true, force: true })
+}, SLOW)
+
+let context: BrowserContext
+let page: Page
+let problems: string[]
+beforeEach(async () => {
+  context = await newContext(browser)
+  page = await context.newPage()
+  problems = watchProblems(page)
+}, SLOW)
+afterEach(() => context.close())
+
+describe('the dashboard in Chromium', () => {
+  it('renders every panel from a known answer, sends the key only as a bearer token, and breaks no rule of its CSP', async () => {
+    const sent: { url: string; authorization: string | undefined }[] = []
+    await page.route((url) => url.pathname === '/v1/stats', async (route) => {
+      sent.push({ url: route.request().url(), authorization: route.request().headers().authorization })
+      await route.fulfill({ json: statsFixture })
+    })
+    await openWithKey(page, base, key)
+    await waitForUpdate(page, 0)
+    const totals = statsFixture.totals
+
+    expect(sent[0]).toEqual({ url: `${base}/v1/stats?range=1h`, authorization: `Bearer ${key}` })
+    expect(page.url()).toBe(`${base}/dashboard`)
+    expect(await heldKey(page)).toBe(key)
+    expect(await page.locator('#login').isHidden()).toBe(true)
+
+    expect(await stat(page, 'scope')).toMatch(/^Statistics of tenant acme, 2 instances, /)
+    expect(await stat(page, 'requests')).toBe('123,456')
+    expect(await stat(page, 'hitRatio')).toBe(format.ratio(totals.hitRatio))
+    expect(await stat(page, 'hitRatio')).toBe('81.8 %')
+    expect(await stat(page, 'misses')).toBe(format.count(Object.values(totals.misses).reduce((a, b) => a + b, 0)))
+    expect(await stat(page, 'staleHits')).toBe('321')
+    // The last step is 20 s old at `to`: its rate is over those 20 s.
+    const lastStep = statsFixture.series.requests[59] ?? 0
+    expect(await stat(page, 'rps')).toBe(`${new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 }).format(lastStep / 20)}/s`)
+
+    expect(await table(page, 'tiers')).toEqual(
+      (['l1', 'l2', 'l3'] as const).map((tier) => [tier.toUpperCase(), format.count(totals.tiers[tier].hits), format.count(totals.tiers[tier].misses), format.ratio(totals.tiers[tier].hitRatio)]),
+    )
+    expect(await table(page, 'latency')).toEqual([
+      ['L1 read', '0.004 ms', '0.012 ms', '0.05 ms'],
+      ['L2 read', '0.4 ms', '1.7 ms', '4 ms'],
+      ['L3 read', '2 ms', '12 ms', '70 ms'],
+      ['getOrSet', '0.01 ms', '3 ms', '250 ms'],
+      ['origin call', '80 ms', '400 ms', '1.5 s'],
+    ])
+    const misses = await table(page, 'misses')
+    expect(misses.map(([reason, n]) => [reason, n])).toEqual(Object.entries(totals.misses).map(([reason, n]) => [reason, format.count(n)]))
+    expect(misses[0]?.[2]).toBe(format.ratio(15_000 / 22_135))
+
+    expect(await stat(page, 'origin.calls')).toBe('22,100')
+    expect(await stat(page, 'origin.saved')).toBe('98,000')
+    expect(await stat(page, 'origin.costSaved')).toBe('49 USD, 1,250,000 tokens')
+
+    expect(await table(page, 'health')).toEqual([
+      ['L1', 'memory', '9,876', '12,345,678', '—', 'healthy'],
+      ['L2', 'redis', '54,321', '—', 'open', 'unhealthy'],
+      ['L3', 'postgres', '1,234,567', '987,654,321', 'closed', 'healthy'],
+    ])
+    expect(await stat(page, 'bus')).toMatch(/^deaf/)
+    expect(await table(page, 'namespaces')).toEqual([
+      ['flights', '100,000', '90,000', '90.0 %', '10,000', '88,000', '44 USD'],
+      ['llm', '20,000', '9,000', '45.0 %', '11,000', '9,000', '1,250,000 tokens'],
+      ['users', '3,456', '2,000', '57.9 %', '1,100', '1,000', '—'],
+    ])
+    // A key is text, never markup.
+    expect(await table(page, 'keys')).toEqual([
+      ['flights', 'route/JFK:LHR', '5,000', '12'],
+      ['llm', '<img src=x onerror=alert(1)>', '900', '0'],
+    ])
+    expect(await page.locator('main img').count()).toBe(0)
+    const suggestions = await page.locator('#suggestions li').allInnerTexts()
+    expect(suggestions).toEqual([
+      'Warning: Keys of flights are often missed as expired: their ttl (5 s) may be too short. (namespace flights)',
+      'Warning: The circuit of L2 opened 12 times in the last hour.',
+      'Info: An entry of 900 KiB is close to the 1 MiB limit. (namespace llm, key report/2026)',
+    ])
+
+    // The charts: uPlot loaded from the server and drew, and each says its latest values in text.
+    expect(await page.locator('.chart canvas').count()).toBe(3)
+    expect(await page.locator('#chart-hits .u-legend th').allInnerTexts()).toEqual(['overall', 'L1', 'L2', 'L3'])
+    expect(await page.locator('#caption-hits').innerText()).toBe(
+      `Latest step: overall ${format.ratio(statsFixture.series.hitRatio.overall[59])}, L1 ${format.ratio(statsFixture.series.hitRatio.l1[59])}, ` +
+        `L2 ${format.ratio(statsFixture.series.hitRatio.l2[59])}, L3 ${format.ratio(statsFixture.series.hitRatio.l3[59])}.`,
+    )
+    await page.locator('[data-series="hits"] summary').click()
+    const rows = page.locator('[data-series="hits"] tbody tr')
+    await expect.poll(() => rows.count()).toBe(60)
+    // A step without requests is a gap, not a zero.
+    expect(await rows.nth(30).locator('td').allInnerTexts()).toEqual([format.ratio(statsFixture.series.hitRatio.overall[30]), format.ratio(statsFixture.series.hitRatio.l1[30]), '—', format.ratio(statsFixture.series.hitRatio.l3[30])])
+
+    // Headings for every panel, for screen readers' navigation.
+    expect(await page.locator('h2').allInnerTexts()).toEqual([
+      'Overview', 'Hit ratio per tier', 'Requests per second', 'Latency', 'Miss reasons', 'Origin calls and cost saved',
+      'Tier health and the bus', 'Busiest namespaces', 'Top keys', 'Suggestions',
+    ])
+
+    // Live: it asks again, and for the range chosen.
+    const asked = sent.length
+    await page.getByLabel('Range').selectOption('24h')
+    await expect.poll(() => sent.slice(asked).some((request) => request.url.endsWith('?range=24h')), { timeout: SLOW }).toBe(true)
+    expect(problems).toEqual([])
+  }, SLOW)
+
+  it('says so when the server refuses the key, and forgets it', async () => {
+    const wrong = `${key.slice(0, -4)}${key.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`
+    await openWithKey(page, base, wrong)
+    const alert = page.getByRole('alert')
+    await expect.poll(() => alert.isVisible(), { timeout: SLOW }).toBe(true)
+    expect(await alert.innerText()).toBe('The server refused this key (401 TC_UNAUTHORIZED: invalid API key: it is malformed, unknown or revoked).')
+    expect(await bodyData(page, 'state')).toBe('refused')
+    expect(await heldKey(page)).toBeNull()
+    expect(await page.locator('#board').isHidden()).toBe(true)
+    expect(await page.getByLabel('API key').isVisible()).toBe(true)
+
+    // A valid key without the read role: 403.
+    const writer = await store.createKey({ roles: ['write'] })
+    await page.getByLabel('API key').fill(writer.key)
+    await page.getByRole('button', { name: 'Show statistics' }).click()
+    await expect.poll(() => alert.innerText(), { timeout: SLOW }).toBe('The server refused this key (403 TC_FORBIDDEN: this route needs a key with the read role).')
+    // The browser logs the 401 and the 403 themselves; nothing else may fail.
+    expect(problems.filter((problem) => !/status of 40[13]/.test(problem))).toEqual([])
+  }, SLOW)
+})
