@@ -79,6 +79,7 @@ const isNumber = (n: unknown): n is number => typeof n === 'number' && Number.is
 export const format = {
   count: (n: unknown): string => (isNumber(n) ? n.toLocaleString('en-US') : '—'),
   ratio: (r: unknown): string => (isNumber(r) ? `${(r * 100).toFixed(1)} %` : '—'),
+  rate: (n: unknown): string => (isNumber(n) ? `${significant.format(n)}/s` : '—'),
   seconds: (s: unknown): string => (!isNumber(s) ? '—' : s < 1 ? `${significant.format(s * 1000)} ms` : `${significant.format(s)} s`),
   costs: (list: readonly { unit: string; amount: number }[]): string => (list.length === 0 ? '—' : list.map((c) => `${money.format(c.amount)} ${c.unit}`).join(', ')),
 }

@@ -69,75 +69,86 @@ describe('the dashboard in Chromium', () => {
     expect(await heldKey(page)).toBe(key)
     expect(await page.locator('#login').isHidden()).toBe(true)
 
-    expect(await stat(page, 'scope')).toMatch(/^Statistics of tenant acme, 2 instances, /)
+    expect(await stat(page, 'scope')).toBe('Statistics of tenant acme: 2 instances, 12/2/2026, 11:31:00 AM to 12/2/2026, 12:31:00 PM.')
     expect(await stat(page, 'requests')).toBe('123,456')
     expect(await stat(page, 'hitRatio')).toBe(format.ratio(totals.hitRatio))
     expect(await stat(page, 'hitRatio')).toBe('81.8 %')
-    expect(await stat(page, 'misses')).toBe(format.count(Object.values(totals.misses).reduce((a, b) => a + b, 0)))
+    expect(await stat(page, 'misses')).toBe('22,456')
     expect(await stat(page, 'staleHits')).toBe('321')
-    // The last step is 20 s old at `to`: its rate is over those 20 s.
+    expect(await stat(page, 'invalidations')).toBe('37')
+    expect(await stat(page, 'evictions')).toBe('800')
+    // The last step is 20 s old at now.at: its rate is over those 20 s, not the whole minute.
     const lastStep = statsFixture.series.requests[59] ?? 0
-    expect(await stat(page, 'rps')).toBe(`${new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 }).format(lastStep / 20)}/s`)
+    expect(await stat(page, 'rps')).toBe(format.rate(lastStep / 20))
 
     expect(await table(page, 'tiers')).toEqual(
-      (['l1', 'l2', 'l3'] as const).map((tier) => [tier.toUpperCase(), format.count(totals.tiers[tier].hits), format.count(totals.tiers[tier].misses), format.ratio(totals.tiers[tier].hitRatio)]),
+      (['l1', 'l2', 'l3'] as const).map((tier) => {
+        const t = totals.tiers[tier]
+        return [tier.toUpperCase(), format.count(t.hits), format.count(t.misses), format.ratio(t.hitRatio), format.ratio(t.served)]
+      }),
     )
     expect(await table(page, 'latency')).toEqual([
-      ['L1 read', '0.004 ms', '0.012 ms', '0.05 ms'],
-      ['L2 read', '0.4 ms', '1.7 ms', '4 ms'],
-      ['L3 read', '2 ms', '12 ms', '70 ms'],
-      ['getOrSet', '0.01 ms', '3 ms', '250 ms'],
-      ['origin call', '80 ms', '400 ms', '1.5 s'],
+      ['L1 read', '0.004 ms', '0.012 ms', '0.05 ms', '123,456'],
+      ['L2 read', '0.4 ms', '1.7 ms', '4 ms', '43,456'],
+      ['L3 read', '2 ms', '12 ms', '70 ms', '28,456'],
+      ['getOrSet', '0.01 ms', '3 ms', '250 ms', '120,000'],
+      ['origin call', '80 ms', '400 ms', '1.5 s', '22,100'],
     ])
     const misses = await table(page, 'misses')
-    expect(misses.map(([reason, n]) => [reason, n])).toEqual(Object.entries(totals.misses).map(([reason, n]) => [reason, format.count(n)]))
-    expect(misses[0]?.[2]).toBe(format.ratio(15_000 / 22_135))
+    expect(misses.map(([reason, n, , ...tiers]) => [reason, n, ...tiers])).toEqual(
+      Object.entries(totals.missReasons).map(([reason, n]) => [reason, format.count(n), ...(['l1', 'l2', 'l3'] as const).map((tier) => format.count(totals.tiers[tier].missReasons[reason as 'absent']))]),
+    )
+    expect(misses[0]?.[2]).toBe(format.ratio(42_000 / 64_135))
+    expect(await page.locator('#misses-head th').allInnerTexts()).toEqual(['reason', 'all tiers', 'share', 'L1', 'L2', 'L3'])
 
     expect(await stat(page, 'origin.calls')).toBe('22,100')
     expect(await stat(page, 'origin.saved')).toBe('98,000')
     expect(await stat(page, 'origin.costSaved')).toBe('49 USD, 1,250,000 tokens')
 
     expect(await table(page, 'health')).toEqual([
-      ['L1', 'memory', '9,876', '12,345,678', '—', 'healthy'],
-      ['L2', 'redis', '54,321', '—', 'open', 'unhealthy'],
-      ['L3', 'postgres', '1,234,567', '987,654,321', 'closed', 'healthy'],
+      ['L1', 'memory', 'closed', 'healthy', '9,876 of 10,000', '12,345,678 of 67,108,864', '0', '0'],
+      ['L2', 'redis', 'open', 'unhealthy', '54,321', '—', '95', '4'],
+      ['L3', 'postgres', 'closed', 'healthy', '1,234,567', '987,654,321', '0', '0'],
     ])
     expect(await stat(page, 'bus')).toMatch(/^deaf/)
     expect(await table(page, 'namespaces')).toEqual([
-      ['flights', '100,000', '90,000', '90.0 %', '10,000', '88,000', '44 USD'],
-      ['llm', '20,000', '9,000', '45.0 %', '11,000', '9,000', '1,250,000 tokens'],
-      ['users', '3,456', '2,000', '57.9 %', '1,100', '1,000', '—'],
+      ['flights', '100,000', '90.0 %', '300', '10,000', '0', '88,000', '44 USD', '2 ms'],
+      ['llm', '20,000', '45.0 %', '21', '11,000', '45', '9,000', '1,250,000 tokens', '1.2 s'],
+      ['users', '3,456', '57.9 %', '0', '1,100', '0', '1,000', '—', '—'],
     ])
     // A key is text, never markup.
     expect(await table(page, 'keys')).toEqual([
-      ['flights', 'route/JFK:LHR', '5,000', '12'],
-      ['llm', '<img src=x onerror=alert(1)>', '900', '0'],
+      ['flights', 'route/JFK:LHR', '5,000', '12', '40', '5 min'],
+      ['llm', '<img src=x onerror=alert(1)>', '900', '0', '900', '—'],
     ])
     expect(await page.locator('main img').count()).toBe(0)
+    expect(await page.locator('#keys-caption').innerText()).toMatch(/since 12\/2\/2026, 8:00:00 AM/)
+    expect(await table(page, 'largest')).toEqual([['llm', 'report/2026', '921,600', '12/2/2026, 12:00:00 PM']])
     const suggestions = await page.locator('#suggestions li').allInnerTexts()
     expect(suggestions).toEqual([
-      'Warning: Keys of flights are often missed as expired: their ttl (5 s) may be too short. (namespace flights)',
-      'Warning: The circuit of L2 opened 12 times in the last hour.',
+      'Warning: Keys of flights are often missed as expired: their ttl (5 s) may be too short. (namespace flights, key route/JFK:LHR)',
+      'Warning: The circuit of L2 opened 4 times in the range. (tier L2)',
       'Info: An entry of 900 KiB is close to the 1 MiB limit. (namespace llm, key report/2026)',
     ])
 
     // The charts: uPlot loaded from the server and drew, and each says its latest values in text.
     expect(await page.locator('.chart canvas').count()).toBe(3)
-    expect(await page.locator('#chart-hits .u-legend th').allInnerTexts()).toEqual(['overall', 'L1', 'L2', 'L3'])
+    expect(await page.locator('#chart-hits .u-legend th').allInnerTexts()).toEqual(['overall', 'L1 share', 'L2 share', 'L3 share'])
+    const hitRatio = statsFixture.series.hitRatio
     expect(await page.locator('#caption-hits').innerText()).toBe(
-      `Latest step: overall ${format.ratio(statsFixture.series.hitRatio.overall[59])}, L1 ${format.ratio(statsFixture.series.hitRatio.l1[59])}, ` +
-        `L2 ${format.ratio(statsFixture.series.hitRatio.l2[59])}, L3 ${format.ratio(statsFixture.series.hitRatio.l3[59])}.`,
+      `Latest step: overall ${format.ratio(hitRatio.overall[59])}, L1 share ${format.ratio(hitRatio.l1[59])}, L2 share ${format.ratio(hitRatio.l2[59])}, L3 share ${format.ratio(hitRatio.l3[59])}.`,
     )
-    await page.locator('[data-series="hits"] summary').click()
-    const rows = page.locator('[data-series="hits"] tbody tr')
+    expect(await page.locator('#chart-latency .u-legend th').allInnerTexts()).toEqual(['getOrSet', 'L1 read', 'L2 read', 'L3 read'])
+    await page.locator('[data-series="latency"] summary').click()
+    const rows = page.locator('[data-series="latency"] tbody tr')
     await expect.poll(() => rows.count()).toBe(60)
-    // A step without requests is a gap, not a zero.
-    expect(await rows.nth(30).locator('td').allInnerTexts()).toEqual([format.ratio(statsFixture.series.hitRatio.overall[30]), format.ratio(statsFixture.series.hitRatio.l1[30]), '—', format.ratio(statsFixture.series.hitRatio.l3[30])])
+    // A step where nothing was observed is a gap, not a zero.
+    expect(await rows.nth(30).locator('td').allInnerTexts()).toEqual([format.seconds(statsFixture.series.latencyP95.getOrSet[30]), '0.012 ms', '—', '12 ms'])
 
     // Headings for every panel, for screen readers' navigation.
     expect(await page.locator('h2').allInnerTexts()).toEqual([
       'Overview', 'Hit ratio per tier', 'Requests per second', 'Latency', 'Miss reasons', 'Origin calls and cost saved',
-      'Tier health and the bus', 'Busiest namespaces', 'Top keys', 'Suggestions',
+      'Suggestions', 'Tier health and the bus', 'Busiest namespaces', 'Top keys',
     ])
 
     // Live: it asks again, and for the range chosen.

@@ -67,47 +67,60 @@
     for (const node of document.querySelectorAll(`[data-stat="${name}"]`)) node.textContent = text
   }
 
-  /** Requests per second of each step; the last one is still running, so over its elapsed part only. */
+  /** Per second, of each step's count; the last step is still running, so over its elapsed part only. */
   function perSecond(values, stats) {
     const t = stats.series?.t ?? []
+    if (!(stats.stepMs > 0)) return []
+    const now = stats.now?.at ?? stats.to
     return (values ?? []).map((n, i) => {
-      const elapsed = i === t.length - 1 ? Math.min(stats.stepMs, Math.max(1000, stats.to - t[i])) : stats.stepMs
+      const elapsed = i === t.length - 1 ? Math.min(stats.stepMs, Math.max(1000, now - t[i])) : stats.stepMs
       return finite(n) ? n / (elapsed / 1000) : null
     })
   }
 
-  function tiersOf(stats) {
-    return TIERS.filter((tier) => stats.totals?.tiers?.[tier] !== undefined || stats.now?.tiers?.[tier] !== undefined)
-  }
+  const tiersOf = (stats) => TIERS.filter((tier) => stats.totals?.tiers?.[tier] !== undefined)
+  const upper = (tier) => tier.toUpperCase()
+  const kinds = (object) => (object && typeof object === 'object' ? sum(Object.values(object)) : object)
+  const where = (item) => (item.tenant === undefined ? item.namespace : `${item.namespace} (tenant ${item.tenant === '' ? 'public' : item.tenant})`)
+  const duration = (ms) => (!finite(ms) ? '—' : ms < 60_000 ? `${decimal.format(ms / 1000)} s` : ms < 3_600_000 ? `${decimal.format(ms / 60_000)} min` : `${decimal.format(ms / 3_600_000)} h`)
 
   function renderFigures(stats) {
     const totals = stats.totals
     const scope = stats.scope?.tenant !== undefined ? `tenant ${stats.scope.tenant}` : 'the whole deployment'
-    const instances = finite(stats.instances) ? `, ${count(stats.instances)} instance${stats.instances === 1 ? '' : 's'}` : ''
-    setStat('scope', `Statistics of ${scope}${instances}, ${new Date(stats.from).toLocaleString()} to ${new Date(stats.to).toLocaleString()}.`)
-    for (const name of ['requests', 'hits', 'staleHits', 'writes', 'deletes', 'invalidations', 'evictions', 'coalesced', 'errors']) setStat(name, count(totals[name]))
+    const span = stats.history === false
+      ? `this instance since it started at ${new Date(stats.from).toLocaleString()} (the server keeps no history)`
+      : `${count(stats.instances)} instance${stats.instances === 1 ? '' : 's'}, ${new Date(stats.from).toLocaleString()} to ${new Date(stats.to).toLocaleString()}`
+    setStat('scope', `Statistics of ${scope}: ${span}.`)
+    for (const name of ['requests', 'hits', 'misses', 'staleHits', 'writes', 'deletes', 'coalesced', 'errors']) setStat(name, count(totals[name]))
+    setStat('invalidations', count(kinds(totals.invalidations)))
+    setStat('evictions', count(kinds(totals.evictions)))
     setStat('hitRatio', ratio(totals.hitRatio))
-    setStat('misses', count(sum(REASONS.map((reason) => totals.misses?.[reason]))))
     const rps = perSecond(stats.series?.requests, stats)
     setStat('rps', rate(rps[rps.length - 1]))
 
-    fillTable('tiers', tiersOf(stats).filter((tier) => totals.tiers?.[tier]).map((tier) => {
+    const tiers = tiersOf(stats)
+    fillTable('tiers', tiers.map((tier) => {
       const t = totals.tiers[tier]
-      return [tier.toUpperCase(), count(t.hits), count(t.misses), ratio(t.hitRatio)]
+      return [upper(tier), count(t.hits), count(t.misses), ratio(t.hitRatio), ratio(t.served)]
     }), 'no tiers')
 
-    const latency = (name, l) => [name, seconds(l?.p50), seconds(l?.p95), seconds(l?.p99)]
+    const latency = (name, l) => [name, seconds(l?.p50), seconds(l?.p95), seconds(l?.p99), count(l?.count)]
     fillTable('latency', [
-      ...tiersOf(stats).filter((tier) => totals.tiers?.[tier]).map((tier) => latency(`${tier.toUpperCase()} read`, totals.tiers[tier].latency)),
+      ...tiers.map((tier) => latency(`${upper(tier)} read`, totals.tiers[tier].latency)),
       latency('getOrSet', totals.getOrSet?.latency),
       latency('origin call', totals.origin?.latency),
     ], '')
 
-    const misses = sum(REASONS.map((reason) => totals.misses?.[reason]))
-    fillTable('misses', REASONS.map((reason) => {
-      const n = totals.misses?.[reason] ?? 0
-      return [reason, count(n), misses === 0 ? '—' : ratio(n / misses)]
-    }), '')
+    const head = $('#misses-head')
+    head.replaceChildren(...['reason', 'all tiers', 'share', ...tiers.map(upper)].map((text) => Object.assign(el('th', text), { scope: 'col' })))
+    const reasons = totals.missReasons ?? {}
+    const all = sum(REASONS.map((reason) => reasons[reason]))
+    fillTable('misses', REASONS.map((reason) => [
+      reason,
+      count(reasons[reason] ?? 0),
+      all === 0 ? '—' : ratio((reasons[reason] ?? 0) / all),
+      ...tiers.map((tier) => count(totals.tiers[tier].missReasons?.[reason] ?? 0)),
+    ]), '')
 
     const origin = totals.origin ?? {}
     for (const name of ['calls', 'errors', 'timeouts', 'saved']) setStat(`origin.${name}`, count(origin[name]))
@@ -118,21 +131,28 @@
     const now = stats.now ?? {}
     fillTable('health', TIERS.filter((tier) => now.tiers?.[tier]).map((tier) => {
       const t = now.tiers[tier]
-      const circuit = t.circuit ?? '—'
+      const range = stats.totals?.tiers?.[tier]
+      const capacity = (n, cap) => (finite(n) ? (finite(cap) ? `${count(n)} of ${count(cap)}` : count(n)) : '—')
       return [
-        tier.toUpperCase(),
+        upper(tier),
         t.kind ?? '—',
-        count(t.entries),
-        finite(t.bytes) ? count(t.bytes) : '—',
-        { text: circuit, className: circuit === 'closed' || circuit === '—' ? undefined : 'bad' },
+        { text: t.circuit ?? '—', className: t.circuit === 'closed' ? undefined : 'bad' },
         { text: t.healthy ? 'healthy' : 'unhealthy', className: t.healthy ? 'good' : 'bad' },
+        capacity(t.entries, t.capacityEntries),
+        capacity(t.bytes, t.capacityBytes),
+        count(range?.errors),
+        count(range?.circuitOpens),
       ]
     }), 'no tiers')
     const bus = now.bus
-    setStat('bus', bus === null || bus === undefined ? 'none (no L2, or the bus is off)' : bus.listening ? 'listening' : 'deaf: L1 is suspended until it hears the bus again')
+    setStat('bus', bus === null || bus === undefined ? 'none (a single instance, or no Redis)' : bus.listening ? 'listening' : 'deaf: L1 is suspended until it hears the bus again')
 
-    fillTable('namespaces', (stats.namespaces ?? []).map((n) => [n.namespace, count(n.requests), count(n.hits), ratio(n.hitRatio), count(n.originCalls), count(n.saved), costs(n.costSaved)]), 'no requests in this range')
-    fillTable('keys', (stats.topKeys ?? []).map((k) => [k.namespace, k.key, count(k.count), count(k.error)]), 'no keys requested yet')
+    fillTable('namespaces', (stats.namespaces ?? []).map((n) => [
+      where(n), count(n.requests), ratio(n.hitRatio), count(n.staleHits), count(n.originCalls), count(n.originErrors), count(n.saved), costs(n.costSaved), seconds(n.getOrSetP95),
+    ]), 'no lookups in this range')
+    $('#keys-caption').textContent = `The most requested keys through this instance since ${new Date(stats.topKeysSince).toLocaleString()} (a sketch: each count may be up to its error too high)`
+    fillTable('keys', (stats.topKeys ?? []).map((k) => [where(k), k.key, count(k.count), count(k.error), count(k.misses), duration(k.ttlMs)]), 'no keys looked up yet')
+    fillTable('largest', (stats.largestEntries ?? []).map((e) => [where(e), e.key, count(e.bytes), new Date(e.at).toLocaleString()]), 'no writes yet')
 
     const list = $('#suggestions')
     const suggestions = stats.suggestions ?? []
@@ -140,8 +160,8 @@
       const item = el('li', undefined, s.severity === 'warning' ? 'warning' : 'info')
       item.dataset.code = s.code
       item.append(el('strong', `${s.severity === 'warning' ? 'Warning' : 'Info'}: `), s.message)
-      const where = [s.namespace && `namespace ${s.namespace}`, s.key && `key ${s.key}`].filter(Boolean).join(', ')
-      if (where !== '') item.append(el('span', ` (${where})`, 'hint'))
+      const about = [s.tenant && `tenant ${s.tenant}`, s.namespace && `namespace ${s.namespace}`, s.key && `key ${s.key}`, s.tier && `tier ${upper(s.tier)}`].filter(Boolean).join(', ')
+      if (about !== '') item.append(el('span', ` (${about})`, 'hint'))
       return item
     })))
   }
@@ -152,17 +172,17 @@
       id: 'chart-hits',
       format: ratio,
       range: [0, 1],
-      lines: (stats) => [['overall', stats.series?.hitRatio?.overall], ...tiersOf(stats).map((tier) => [tier.toUpperCase(), stats.series?.hitRatio?.[tier]])],
+      lines: (stats) => [['overall', stats.series?.hitRatio?.overall], ...tiersOf(stats).map((tier) => [`${upper(tier)} share`, stats.series?.hitRatio?.[tier]])],
     },
     rps: {
       id: 'chart-rps',
       format: rate,
-      lines: (stats) => [['requests', perSecond(stats.series?.requests, stats)], ['origin calls', perSecond(stats.series?.originCalls, stats)]],
+      lines: (stats) => [['lookups', perSecond(stats.series?.requests, stats)], ['origin calls', perSecond(stats.series?.originCalls, stats)], ['errors', perSecond(stats.series?.errors, stats)]],
     },
     latency: {
       id: 'chart-latency',
       format: seconds,
-      lines: (stats) => [['getOrSet p95', stats.series?.latencyP95?.getOrSet]],
+      lines: (stats) => [['getOrSet', stats.series?.latencyP95?.getOrSet], ...tiersOf(stats).map((tier) => [`${upper(tier)} read`, stats.series?.latencyP95?.[tier]])],
     },
   }
   const COLORS = ['#1f5fa8', '#b8560b', '#2e7d32', '#7b3fa0']
@@ -174,7 +194,7 @@
     const lines = spec.lines(stats).filter(([, values]) => Array.isArray(values))
     const t = stats.series?.t ?? []
     const latest = lines.map(([label, values]) => `${label} ${spec.format(values[values.length - 1])}`).join(', ')
-    $(`#caption-${name}`).textContent = t.length === 0 ? 'No data in this range.' : `Latest step: ${latest}.`
+    $(`#caption-${name}`).textContent = t.length === 0 ? 'No history in this range.' : `Latest step: ${latest}.`
     const details = document.querySelector(`[data-series="${name}"]`)
     if (details.open) renderSeriesTable(details.lastElementChild, t, lines, spec.format, stats)
 
@@ -195,7 +215,7 @@
         padding: [8, 28, 0, 0],
         scales: spec.range ? { y: { range: spec.range } } : {},
         axes: [{}, { size: 70, values: (_u, ticks) => ticks.map(spec.format) }],
-        series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], dash: DASHES[i % DASHES.length], width: 2, spanGaps: false }))],
+        series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], dash: DASHES[i % DASHES.length], width: 2 }))],
       }, data, target)
       plot.signature = signature
       plots.set(name, plot)
