@@ -83,3 +83,27 @@ export const format = {
   seconds: (s: unknown): string => (!isNumber(s) ? '—' : s < 1 ? `${significant.format(s * 1000)} ms` : `${significant.format(s)} s`),
   costs: (list: readonly { unit: string; amount: number }[]): string => (list.length === 0 ? '—' : list.map((c) => `${money.format(c.amount)} ${c.unit}`).join(', ')),
 }
+
+/** What the page shows of a report: every figure the end-to-end test compares with /v1/stats. */
+export interface Shown {
+  readonly figures: Readonly<Record<string, string>>
+  readonly tables: Readonly<Record<string, string[][]>>
+}
+
+/** The figures of the overview and the origin panel. */
+export const FIGURES = [
+  'requests', 'hitRatio', 'hits', 'misses', 'staleHits', 'writes', 'deletes', 'invalidations', 'evictions', 'coalesced', 'errors',
+  'origin.calls', 'origin.errors', 'origin.timeouts', 'origin.saved', 'origin.costSaved',
+] as const
+
+/** The tables that show the report's range and this instance's state (the series tables are the charts'). */
+export const TABLES = ['tiers', 'latency', 'misses', 'health', 'namespaces', 'keys'] as const
+
+/** Reads what the page shows now. */
+export async function readShown(page: Page): Promise<Shown> {
+  const figures: Record<string, string> = {}
+  for (const name of FIGURES) figures[name] = await stat(page, name)
+  const tables: Record<string, string[][]> = {}
+  for (const name of TABLES) tables[name] = await table(page, name)
+  return { figures, tables }
+}
