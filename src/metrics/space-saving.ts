@@ -114,8 +114,11 @@ export class SpaceSaving {
     keys.set(key, added)
   }
 
-  /** Notes the ttl a write gave `key`, if it is monitored; never adds it (writes are not lookups). */
-  wrote(namespace: string, key: string, ttlMs: number): void {
+  /**
+   * Notes the ttl a write gave `key` (ms; undefined: the cache's default), if it is monitored; never
+   * adds it (writes are not lookups).
+   */
+  wrote(namespace: string, key: string, ttlMs: number | undefined): void {
     const counter = this.byNamespace.get(namespace)?.get(key)
     if (counter !== undefined) counter.ttlMs = ttlMs
   }

@@ -77,10 +77,10 @@ export class TopKeys {
   }
 
   /**
-   * Notes a write: its ttl (ms) on the key's counter when the key is monitored, and its size among the
-   * tenant's largest writes.
+   * Notes a write: its ttl (ms; undefined when the write left the cache's default) on the key's
+   * counter when the key is monitored, and its size among the tenant's largest writes.
    */
-  wrote(tenant: string, namespace: string, key: string, ttlMs: number, bytes: number, at: number = Date.now()): void {
+  wrote(tenant: string, namespace: string, key: string, ttlMs: number | undefined, bytes: number, at: number = Date.now()): void {
     const keys = this.of(tenant)
     keys.sketch.wrote(namespace, key, ttlMs)
     const list = keys.largest

@@ -23,7 +23,7 @@ import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
-import { TenantCounters } from './tenant-stats.js'
+import { ServerStats, type ServerStatsOptions } from './stats.js'
 
 export type { ServerLoggerOptions } from './request-log.js'
 
@@ -70,6 +70,12 @@ export interface BuildServerOptions {
   readonly bodyLimit?: number
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
   readonly closeCacheOnClose?: boolean
+  /**
+   * What `GET /v1/stats` reads: `history` (the stats history of the SQL tier; without it, reports
+   * count this instance since it started), the bounds of the top-keys sketches (`topKeys: { capacity
+   * (100), maxTenants (1000), largest (10) }`) and overrides of the suggestions' thresholds.
+   */
+  readonly stats?: ServerStatsOptions
 }
 
 /** Options of {@link startServer}. */
@@ -92,6 +98,8 @@ export interface StartServerOptions {
   readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
+  /** See {@link BuildServerOptions.stats}. */
+  readonly stats?: ServerStatsOptions
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
@@ -158,7 +166,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Purge by tags, clearing a namespace, counters, audit log, health' },
+        { name: 'admin', description: 'Purge by tags, clearing a namespace, statistics, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
@@ -172,13 +180,13 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
 
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
-  const counters = new TenantCounters()
+  const stats = new ServerStats(cache, options.stats)
   try {
     installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
     const edge = edgeLimits(options.cache.limits)
     const schemas = routeSchemas(edge)
-    await app.register(entryRoutes, { schemas, counters, maxKeyLength: edge.maxKeyLength })
-    await app.register(adminRoutes, { cache, schemas, counters, audit })
+    await app.register(entryRoutes, { schemas, topKeys: stats.topKeys, maxKeyLength: edge.maxKeyLength })
+    await app.register(adminRoutes, { cache, schemas, stats, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
   } catch (error) {
@@ -214,7 +222,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
  * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
  * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
- * | `GET /v1/stats` | read | 200 `TenantStats` |
+ * | `GET /v1/stats[?range=&namespace=]` | read, across | 200 `StatsReport` (docs/stats.md) |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |

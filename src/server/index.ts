@@ -15,7 +15,6 @@ export { TENANT_HEADER } from './access.js'
 export type { Caller, RouteAccess } from './access.js'
 export type { ErrorBody } from './errors.js'
 export type { RateLimitOptions } from './rate-limits.js'
-export type { TenantStats } from './tenant-stats.js'
 
 // What a server needs besides a cache: the API keys it checks and the audit log it writes, in the
 // database of the SQL tier (the tables come with the tier's migrations).
