@@ -71,9 +71,12 @@ export interface BuildServerOptions {
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
   readonly closeCacheOnClose?: boolean
   /**
-   * What `GET /v1/stats` reads: `history` (the stats history of the SQL tier; without it, reports
-   * count this instance since it started), the bounds of the top-keys sketches (`topKeys: { capacity
-   * (100), maxTenants (1000), largest (10) }`) and overrides of the suggestions' thresholds.
+   * What `GET /v1/stats` reads: `history` (the stats history of the SQL tier, from
+   * `openStatsHistory`, which the caller keeps owning; without it, reports count this instance since
+   * it started), the bounds of the top-keys sketches (`topKeys: { capacity (100), maxTenants (1000),
+   * largest (10) }`) and overrides of the suggestions' thresholds. A tenant's report counts only the
+   * series labelled with its tenant: create the cache with `metrics: { tenants: { max } }` (as
+   * `tiercache serve` does), or tenants see zeros.
    */
   readonly stats?: ServerStatsOptions
 }
@@ -98,7 +101,7 @@ export interface StartServerOptions {
   readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
-  /** See {@link BuildServerOptions.stats}. */
+  /** See {@link BuildServerOptions.stats}; its history is closed when the app closes. */
   readonly stats?: ServerStatsOptions
 }
 
@@ -200,7 +203,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     stopLogging()
     await limits.close()
     // The audit log's close waits for the events being written; the cache goes last.
-    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close()])
+    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()
   })
   return app

@@ -4,21 +4,21 @@
  */
 import type { Cache } from '../cache/cache.js'
 import { CacheClosedError } from '../errors.js'
-import { type HistoryWindow, type ReportScope, buildReport } from '../metrics/stats/build.js'
+import { type ReportScope, buildReport } from '../metrics/stats/build.js'
+import type { StatsHistory } from '../metrics/stats/history.js'
 import type { StatsRange, StatsReport } from '../metrics/stats/report.js'
 import type { SuggestionThresholds } from '../metrics/suggestions.js'
 import { TopKeys, type TopKeysOptions } from '../metrics/top-keys.js'
 
-/** Where the server reads the history of a range from. */
-export interface HistoryReader {
-  /** The families' increase over `range` (and per step), every instance summed; only `tenant`'s series when given. */
-  window(query: { readonly range: StatsRange; readonly tenant?: string }): Promise<HistoryWindow>
-}
 
 /** Options of {@link ServerStats}. */
 export interface ServerStatsOptions {
-  /** The history; undefined: none (reports then count this instance since it started). */
-  readonly history?: HistoryReader
+  /**
+   * The stats history the reports read ranges from (see `openStatsHistory`); without it, reports
+   * count this instance since it started. {@link buildServer}'s caller keeps owning it;
+   * `startServer` closes it when the app closes (before the cache: its last flush reads the cache).
+   */
+  readonly history?: StatsHistory
   /** Bounds of the top-keys sketches. */
   readonly topKeys?: TopKeysOptions
   /** Overrides of the suggestions' thresholds. */

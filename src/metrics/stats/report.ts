@@ -7,16 +7,11 @@
  * `now` and `topKeys` are this instance's, live. Durations are seconds; times epoch milliseconds.
  */
 import { z } from 'zod'
+import type { HistoryRange } from '../history/ranges.js'
 
-/** The ranges a report covers. */
-export const STATS_RANGES = ['1h', '24h', '7d', '30d'] as const
+/** The ranges a report covers: those of the history (its steps: 1 min, 5 min, 1 h, 6 h). */
+export const STATS_RANGES = ['1h', '24h', '7d', '30d'] as const satisfies readonly HistoryRange[]
 export type StatsRange = (typeof STATS_RANGES)[number]
-
-/** Length of each range, ms. */
-export const RANGE_MS: Readonly<Record<StatsRange, number>> = { '1h': 3_600_000, '24h': 86_400_000, '7d': 604_800_000, '30d': 2_592_000_000 }
-
-/** Step of each range's series, ms: 60, 96, 168 and 180 points. */
-export const STEP_MS: Readonly<Record<StatsRange, number>> = { '1h': 60_000, '24h': 900_000, '7d': 3_600_000, '30d': 14_400_000 }
 
 const count = z.number().nonnegative()
 const ratio = z.number().min(0).max(1).describe('A fraction, 0 to 1; 0 when there was nothing to divide.')
