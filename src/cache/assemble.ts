@@ -1,10 +1,11 @@
 import type { Bus } from '../bus/bus.js'
-import { Counters } from './counters.js'
 import type { KeyRing } from '../security/crypto/key-ring.js'
 import { MemoryTier } from '../tiers/memory.js'
 import { Cache } from './cache.js'
 import { CacheCore } from './cache-core.js'
 import { EngineEvents } from './events.js'
+import { Instruments } from './instruments/instruments.js'
+import { EVICTION_INDEX, bump } from './instruments/series.js'
 import type { ResolvedCacheOptions } from './options.js'
 import type { CrossProcessLock } from './read-through.js'
 import { Sealer } from './sealing.js'
@@ -33,13 +34,14 @@ export interface Assembly extends Coordination {
  */
 export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers, assembly: Assembly = {}): Cache {
   const events = new EngineEvents()
-  const counters = new Counters()
+  const instruments = new Instruments(options.metrics)
   const l1 =
     options.l1 === false
       ? undefined
       : new MemoryTier({
           ...options.l1,
           onEvict: (entry, reason) => {
+            bump(instruments.seriesOf(entry.namespace).evictions, EVICTION_INDEX[reason])
             if (events.heard['entry:evict']) events.emit('entry:evict', { level: 'l1', namespace: entry.namespace, key: entry.key, reason })
           },
         })
@@ -47,7 +49,7 @@ export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers
   const stack = new TierStack({
     l1,
     shared,
-    counters,
+    instruments,
     events,
     circuitBreaker: options.circuitBreaker,
     tierTimeoutMs: options.tierTimeoutMs,
@@ -57,7 +59,7 @@ export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers
     now: assembly.now,
   })
   if (bus !== undefined) listen(bus, stack, events)
-  const cache = new Cache(new CacheCore(options, stack, counters, events, crossProcess), options.namespace)
+  const cache = new Cache(new CacheCore(options, stack, instruments, events, crossProcess), options.namespace)
   return cache
 }
 
@@ -65,7 +67,10 @@ function listen(bus: Bus, stack: TierStack, events: EngineEvents): void {
   stack.distrustL1()
   bus
     .start({
-      message: (message) => stack.applyRemote(message),
+      message: (message) => {
+        stack.instruments.busReceived++
+        stack.applyRemote(message)
+      },
       deaf: (reason) => {
         stack.distrustL1()
         events.emit('bus:state', { listening: false, reason })

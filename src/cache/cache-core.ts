@@ -1,6 +1,8 @@
 import { type Served, servedFrom } from '../core/entry.js'
-import type { Counters } from './counters.js'
 import type { EngineEvents } from './events.js'
+import type { Instruments } from './instruments/instruments.js'
+import { GET_MANY, type NamespaceSeries, bump } from './instruments/series.js'
+import { SharedUsage } from './instruments/usage.js'
 import type { ResolvedCacheOptions } from './options.js'
 import { type CrossProcessLock, ReadThrough } from './read-through.js'
 import type { TierStack } from './tier-stack.js'
@@ -8,24 +10,28 @@ import type { TierStack } from './tier-stack.js'
 /** State shared by a cache and its namespace views. @internal */
 export class CacheCore {
   readonly readThrough: ReadThrough
+  /** What the shared tiers hold in the namespaces seen, for the gauges of `metrics()`. */
+  readonly usage: SharedUsage
   closed = false
 
   constructor(
     readonly options: ResolvedCacheOptions,
     readonly stack: TierStack,
-    readonly counters: Counters,
+    readonly instruments: Instruments,
     readonly events: EngineEvents,
     readonly crossProcess?: CrossProcessLock,
   ) {
-    this.readThrough = new ReadThrough(stack, counters, events, options.limits, crossProcess)
+    this.readThrough = new ReadThrough(stack, instruments, events, options.limits, crossProcess)
+    this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage])
   }
 }
 
 /**
- * The read behind `getMany`, `entries` and `exportSubject`, for keys already validated (a listing's
- * keys come from storage, where a cache with larger limits may have written them): each key counted
- * as a request, fresh values served, stale ones only with `allowStale`. `backfill: false` keeps
- * hits in the shared tiers out of the faster ones.
+ * The read behind `get` (past the L1 fast path), `getMany`, `entries` and `exportSubject`, for keys
+ * already validated (a listing's keys come from storage, where a cache with larger limits may have
+ * written them): each key counted as a request of `operation` (an index of `OPERATIONS`: `getMany`
+ * for the listings' reads too), fresh values served, stale ones only with `allowStale`.
+ * `backfill: false` keeps hits in the shared tiers out of the faster ones.
  */
 export async function readServed<V>(
   core: CacheCore,
@@ -33,9 +39,11 @@ export async function readServed<V>(
   keys: readonly string[],
   allowStale: boolean,
   backfill: boolean,
+  operation = GET_MANY,
+  series: NamespaceSeries = core.instruments.seriesOf(namespace),
 ): Promise<(Served<V> | undefined)[]> {
-  const { stack, counters } = core
-  counters.requests += keys.length
+  const { stack } = core
+  bump(series.requests, operation, keys.length)
   const found = await stack.read(namespace, keys, backfill)
   const now = Date.now()
   return found.map((best) => {

@@ -5,11 +5,14 @@ import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPo
 import { type CacheCore, readServed } from './cache-core.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import type { Factory } from './factory.js'
+import { readThroughServed } from './get-or-set.js'
+import { metricsOf, timedAnswer } from './instruments/report.js'
+import { GET, GET_MANY, GET_OR_SET, type NamespaceSeries, bump } from './instruments/series.js'
+import type { MetricsSnapshot } from './instruments/snapshot.js'
 import { type ListOptions, listEntries, listKeys, listPageSize } from './listing.js'
-import { assertFields, project } from './projection.js'
 import type { ReencryptReport } from './reencrypt.js'
 import { PUBLIC_SCOPE, type Scope, type ScopeLevel, type SecurityContext, scopeFor } from './scope.js'
-import { type CacheStats, countEntries, statsSnapshot, tierHealth } from './stats.js'
+import { type CacheStats, statsOf, tierHealth } from './stats.js'
 import { exportEntries, subjectPrefix } from './subjects.js'
 import type { TierHealth } from './tier-stack.js'
 import type { ExportedEntry, GetOptions, GetOrSetOptions, SetOptions, Subject } from './types.js'
@@ -34,6 +37,8 @@ export class Cache {
   readonly limits: Limits
   /** The namespace the tiers store: {@link name} behind the scope's prefix (see scope.ts). */
   private readonly stored: string
+  /** This view's series of the instruments, once first needed. */
+  private series: NamespaceSeries | undefined
 
   /** @internal Use `createCache`. */
   constructor(
@@ -58,17 +63,17 @@ export class Cache {
    * @throws InvalidKeyError, InvalidOptionsError (an unknown option), CacheClosedError
    */
   get<V = unknown>(key: string, options?: GetOptions): Promise<V | undefined> {
-    const hit = this.freshInL1(key, options, GET_OPTIONS)
+    const hit = this.freshInL1(key, options, GET_OPTIONS, GET)
     if (hit !== undefined) return Promise.resolve(hit.value as V)
-    return this.getWithInfo<V>(key, options).then((result) => result?.value)
+    return this.read<V>([key], options, GET).then(([result]) => result?.value)
   }
 
   /** Like {@link get}, with how the value was served. */
   getWithInfo<V = unknown>(key: string, options?: GetOptions): Promise<Served<V> | undefined> {
     // The L1 hit as `get` serves it: the REST server's cached GET spends most of its read here.
-    const hit = this.freshInL1(key, options, GET_OPTIONS)
+    const hit = this.freshInL1(key, options, GET_OPTIONS, GET)
     if (hit !== undefined) return Promise.resolve(servedFrom<V>(hit, 'l1', Date.now(), false))
-    return this.getManyWithInfo<V>([key], options).then(([result]) => result)
+    return this.read<V>([key], options, GET).then(([result]) => result)
   }
 
   /** Values of `keys` in order, undefined where missing. Each shared tier is asked once. */
@@ -77,10 +82,14 @@ export class Cache {
   }
 
   /** Like {@link getMany}, with how each value was served. */
-  async getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
+  getManyWithInfo<V = unknown>(keys: readonly string[], options?: GetOptions): Promise<(Served<V> | undefined)[]> {
+    return this.read<V>(keys, options, GET_MANY)
+  }
+
+  private async read<V>(keys: readonly string[], options: GetOptions | undefined, operation: number): Promise<(Served<V> | undefined)[]> {
     checkOptions(options, GET_OPTIONS)
     for (const key of keys) assertKey(key, this.limits.maxKeyLength)
-    return readServed<V>(this.usable(), this.stored, keys, options?.allowStale === true, true)
+    return readServed<V>(this.usable(), this.stored, keys, options?.allowStale === true, true, operation, this.seriesOfView())
   }
 
   /**
@@ -156,36 +165,35 @@ export class Cache {
    *   served; CacheClosedError
    */
   getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
-    const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS) : undefined
-    if (hit !== undefined) return Promise.resolve(hit.value as V)
-    return this.getOrSetWithInfo(key, factory, options).then((result) => result.value)
+    const series = this.series ?? this.seriesOfView()
+    return series.timeThisCall() ? timedAnswer(series, () => this.answer(key, factory, options, series)) : this.answer(key, factory, options, series)
   }
 
   /** Like {@link getOrSet}, with how the value was served. */
-  async getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
-    const { counters, readThrough, options: defaults } = this.usable()
-    assertKey(key, this.limits.maxKeyLength)
-    if (typeof factory !== 'function') throw new InvalidOptionsError(`getOrSet needs a factory function, got ${factory === null ? 'null' : typeof factory}`)
-    checkOptions(options, GET_OR_SET_OPTIONS)
-    const policy = callPolicy(options, defaults, this.scope)
-    const fields = options?.publicFields
-    if (fields !== undefined && this.scope.role === 'anon') {
-      assertFields(fields) // before the factory runs
-      const full = factory
-      factory = async (ctx) => {
-        const value = await full(ctx)
-        return (value === undefined ? undefined : project(value, fields)) as V
-      }
-    }
-    counters.requests++
-    return readThrough.run(this.stored, key, factory, policy)
+  getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
+    const series = this.seriesOfView()
+    return series.timeThisCall() ? timedAnswer(series, () => this.served(key, factory, options, series)) : this.served(key, factory, options, series)
+  }
+
+  private answer<V>(key: string, factory: Factory<V>, options: GetOrSetOptions | undefined, series: NamespaceSeries): Promise<V> {
+    const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS, GET_OR_SET) : undefined
+    if (hit === undefined) return this.served(key, factory, options, series).then((result) => result.value)
+    series.saved++
+    return Promise.resolve(hit.value as V)
+  }
+
+  private async served<V>(key: string, factory: Factory<V>, options: GetOrSetOptions | undefined, series: NamespaceSeries): Promise<Served<V>> {
+    return readThroughServed(this.usable(), this.stored, this.scope, key, factory, options, series)
   }
 
   /** Removes `key` from every tier. Resolves true when some tier held it. @throws InvalidKeyError */
   async delete(key: string): Promise<boolean> {
-    const { stack } = this.usable()
+    const { stack, instruments } = this.usable()
     assertKey(key, this.limits.maxKeyLength)
-    return stack.delete(this.stored, key)
+    instruments.invalidated('key', this.stored)
+    const held = await stack.delete(this.stored, key)
+    if (held) this.seriesOfView().deletes++
+    return held
   }
 
   /**
@@ -200,12 +208,16 @@ export class Cache {
     if (options?.allNamespaces === true && this.scope !== PUBLIC_SCOPE) {
       throw new InvalidOptionsError('allNamespaces reaches every scope: only a cache used without a context may use it')
     }
-    await stack.deleteByTags(normalized, options?.allNamespaces === true ? undefined : this.stored)
+    const namespace = options?.allNamespaces === true ? undefined : this.stored
+    if (normalized.length > 0) this.core.instruments.invalidated('tags', namespace)
+    await stack.deleteByTags(normalized, namespace)
   }
 
   /** Removes every entry of this namespace from every tier. */
   async clear(): Promise<void> {
-    await this.usable().stack.clear(this.stored)
+    const { stack, instruments } = this.usable()
+    instruments.invalidated('clear', this.stored)
+    await stack.clear(this.stored)
   }
 
   /** A view on `name` in this view's scope, sharing tiers, counters and events. @throws InvalidNamespaceError */
@@ -253,7 +265,9 @@ export class Cache {
    */
   async erase(subject: Subject): Promise<void> {
     const prefix = subjectPrefix(this.scope, subject)
-    await this.usable().stack.erase(prefix)
+    const { stack, instruments } = this.usable()
+    instruments.invalidated('scope', undefined, prefix)
+    await stack.erase(prefix)
   }
 
   /**
@@ -288,13 +302,19 @@ export class Cache {
    * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
    * keyspace also holds other namespaces, tenants and applications.
    */
-  async stats(): Promise<CacheStats> {
-    const { stack, counters } = this.usable()
-    const counts = await countEntries(stack, this.stored)
-    return statsSnapshot(
-      counters,
-      tierHealth(stack).map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
-    )
+  stats(): Promise<CacheStats> {
+    return statsOf(this.usable(), this.stored)
+  }
+
+  /**
+   * Every instrument of the cache (shared by every view, of every namespace and scope) as a
+   * {@link MetricsSnapshot}: counters, gauges and latency histograms per namespace, tier and
+   * operation, named as docs/metrics.md lists them. The shared tiers' entry counts are taken at most
+   * once per 10 s. With `metrics: false`, no families.
+   * @throws CacheClosedError
+   */
+  metrics(): Promise<MetricsSnapshot> {
+    return metricsOf(this.usable())
   }
 
   /** The bus: `'none'` without Redis; `'listening'`; `'deaf'` while it may have missed messages (L1 is then bypassed). */
@@ -338,13 +358,19 @@ export class Cache {
    * The fresh L1 entry of `key`, counted as a request and a hit, when the call needs no more checks
    * (cache open, options all known). The hot path: no allocation.
    */
-  private freshInL1(key: string, options: object | undefined, kind: KnownOptions): Entry | undefined {
+  private freshInL1(key: string, options: object | undefined, kind: KnownOptions, operation: number): Entry | undefined {
     const core = this.core
     if (core.closed || typeof key !== 'string' || (options !== undefined && !knownOptions(options, kind))) return undefined
+    const series = this.series ?? this.seriesOfView()
     // A key in L1 was validated when it was stored, so a hit needs no validation.
-    const entry = core.stack.freshInL1(this.stored, key)
-    if (entry !== undefined) core.counters.requests++
+    const entry = core.stack.freshInL1(this.stored, key, series)
+    if (entry !== undefined) bump(series.requests, operation)
     return entry
+  }
+
+  /** This view's series: its namespace's, found once (series never change for a namespace). */
+  private seriesOfView(): NamespaceSeries {
+    return (this.series ??= this.core.instruments.seriesOf(this.stored))
   }
 
   /** The core, unless the cache is closed. @throws CacheClosedError */

@@ -72,11 +72,12 @@ export interface BusStateEvent {
  * - `evicted`: L1 dropped it to stay within `maxEntries` or `maxBytes`;
  * - `unavailable`: the shared tier failed, timed out, or its circuit is open;
  * - `suspended`: L1 is bypassed while the bus is deaf;
- * - `unreadable`: the entry could not be decrypted or decoded (see `entry:unreadable`, `entry:corrupt`).
+ * - `unreadable`: the entry could not be decrypted or decoded (see `entry:unreadable`, `entry:corrupt`);
+ * - `bypassed`: the tier was not asked, since the entry's scope is kept out of it (`security.tiers`).
  *
  * L1 remembers why the last 1,024 keys it dropped left; older ones miss as `absent`.
  */
-export type MissReason = 'absent' | 'expired' | 'invalidated' | 'evicted' | 'unavailable' | 'suspended' | 'unreadable'
+export type MissReason = 'absent' | 'expired' | 'invalidated' | 'evicted' | 'unavailable' | 'suspended' | 'unreadable' | 'bypassed'
 
 /**
  * A tier answered a lookup with a fresh entry. `namespace` is the storage namespace (a scoped view's
@@ -88,7 +89,10 @@ export interface HitEvent {
   readonly key: string
 }
 
-/** A tier was asked for a key and had no fresh entry; the next tier, or the factory, is asked. */
+/**
+ * A tier was asked for a key and had no fresh entry, or was passed over (`bypassed`) since the key's
+ * scope is kept out of it; the next tier, or the factory, is asked.
+ */
 export interface MissEvent {
   readonly level: Level
   readonly namespace: string

@@ -29,6 +29,8 @@ export interface GuardedTierOptions {
   readonly maxRepairNamespaces?: number
   readonly onFailure: (operation: string, error: unknown) => void
   readonly onCircuit: (state: CircuitState) => void
+  /** With it, each `get` and `getMany` that reaches the tier is timed: seconds, to its result or failure. */
+  readonly onRead?: (seconds: number) => void
   /** Recovery cleared whole namespaces in place of removals it no longer remembered one by one. */
   readonly onWidened?: (widened: WidenedRemoval) => void
   /** The circuit breaker's clock, epoch ms. @default Date.now */
@@ -88,8 +90,11 @@ export class GuardedTier {
     // removals that fail meanwhile (all of them, while the circuit is half-open) pile up.
     const missedBefore = this.missedCount
     while (this.replayedCount < missedBefore) if (!(await this.repair(epoch))) return FAILED
+    const onRead = operation === 'get' || operation === 'getMany' ? this.options.onRead : undefined
+    const started = onRead === undefined ? 0 : performance.now()
     try {
-      const result = await this.timed(operation, run(this.tier))
+      const pending = this.timed(operation, run(this.tier))
+      const result = await (onRead === undefined ? pending : pending.finally(() => onRead((performance.now() - started) / 1000)))
       this.breaker.success(epoch)
       return result
     } catch (error) {

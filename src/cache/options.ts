@@ -4,6 +4,7 @@ import { KeyRing } from '../security/crypto/key-ring.js'
 import { MAX_DURATION_MS, toMs } from '../core/duration.js'
 import { type RedisClientLike, isRedisClientLike } from '../core/redis-client.js'
 import { namespaceSchema } from '../core/validate.js'
+import { metricsSchema } from './instruments/options.js'
 
 const durationInput = z.union([z.number(), z.string()])
 
@@ -157,6 +158,7 @@ export const cacheOptionsSchema = z
     tierTimeout: duration('tierTimeout')
       .refine((ms) => ms > 0, 'tierTimeout must be positive')
       .default(2_000),
+    metrics: metricsSchema.prefault({}),
   })
   .strict()
   .refine((o) => o.ttl + o.grace <= MAX_DURATION_MS, 'ttl + grace must be at most 100 years')
@@ -190,6 +192,7 @@ export const cacheOptionsSchema = z
  * | `security.tiers` | user entries in `['l2', 'l3']`, others everywhere | `{ public?, tenant?, user? }`: the levels that may hold entries of each scope (`[]`: not cached) |
  * | `security.retention` | none | `{ public?, tenant?, user? }`: longest an entry of that scope is kept (ttl + grace are cut to fit) |
  * | `security.ttlMultiplier` | `1` per role | `{ anon?, authenticated?, service? }`: ttl and grace of entries written by views of that role are multiplied by it |
+ * | `metrics` | on | `MetricsOptions`: `{ maxNamespaces?, tenants?, costs?, sampleEvery? }` for `cache.metrics()`, or `false`: instruments off |
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>
 

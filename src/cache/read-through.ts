@@ -3,7 +3,8 @@ import { type Served, createEntry, servedFrom } from '../core/entry.js'
 import { type Limits, normalizeTags } from '../core/validate.js'
 import { FactoryError, FactoryTimeoutError } from '../errors.js'
 import type { CallPolicy } from './call-policy.js'
-import type { Counters } from './counters.js'
+import type { Instruments } from './instruments/instruments.js'
+import { ORIGIN_INDEX, type NamespaceSeries, type OriginOutcome, bump } from './instruments/series.js'
 import type { EngineEvents } from './events.js'
 import { type Factory, FactoryRun, callFactory } from './factory.js'
 import { namespaceOf } from './scope.js'
@@ -11,6 +12,15 @@ import type { Fill, Found, TierStack } from './tier-stack.js'
 
 interface Flight {
   readonly answer: Promise<Served<unknown>>
+}
+
+/** One origin call of a flight, for its instruments: started when, and whether its outcome is counted. */
+interface OriginCall {
+  readonly series: NamespaceSeries
+  /** performance.now() when the factory was called; undefined before (or when nothing is timed). */
+  started: number | undefined
+  called: boolean
+  ended: boolean
 }
 
 /** What a factory call produced: a value from the origin, or one another process stored meanwhile. */
@@ -52,7 +62,7 @@ export class ReadThrough {
 
   constructor(
     private readonly stack: TierStack,
-    private readonly counters: Counters,
+    private readonly instruments: Instruments,
     private readonly events: EngineEvents,
     private readonly limits: Limits,
     private readonly crossProcess?: CrossProcessLock,
@@ -61,15 +71,18 @@ export class ReadThrough {
   /**
    * The value of `(namespace, key)`: joins the call in flight for it, or starts one that reads the
    * key through the stack and runs the factory on a miss. The caller has validated key and policy.
+   * Counted in `series` (the namespace's): coalesced, origin calls, and lookups answered without one.
    */
-  run<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy): Promise<Served<V>> {
+  run<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, series: NamespaceSeries): Promise<Served<V>> {
     const flightKey = namespace + ':' + key
     const flight = this.flights.get(flightKey)
     if (flight !== undefined) {
-      this.counters.coalesced++
+      series.coalesced++
+      // It joins an origin call, if any: one it did not make.
+      series.saved++
       return flight.answer as Promise<Served<V>>
     }
-    return this.startFlight(flightKey, namespace, key, factory, policy)
+    return this.startFlight(flightKey, namespace, key, factory, policy, series)
   }
 
   /** Aborts every running factory's signal with `reason`. */
@@ -77,7 +90,7 @@ export class ReadThrough {
     for (const run of this.runs) run.abort(reason)
   }
 
-  private startFlight<V>(flightKey: string, namespace: string, key: string, factory: Factory<V>, policy: CallPolicy): Promise<Served<V>> {
+  private startFlight<V>(flightKey: string, namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, series: NamespaceSeries): Promise<Served<V>> {
     const flights = this.flights
     let answered = false
     let resolveAnswer!: (result: Served<V>) => void
@@ -110,16 +123,20 @@ export class ReadThrough {
       },
     }
     flights.set(flightKey, flight)
-    this.fly(namespace, key, factory, policy, answers).catch(answers.fail).finally(leave)
+    const call: OriginCall = { series, started: undefined, called: false, ended: false }
+    this.fly(namespace, key, factory, policy, answers, call).catch(answers.fail).finally(leave)
     return answer
   }
 
-  private async fly<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>): Promise<void> {
+  private async fly<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, answers: FlightAnswers<V>, call: OriginCall): Promise<void> {
     const fill = await this.stack.readForFill(namespace, key)
     try {
       const found = fill.found
-      if (found?.fresh === true) return answers.final(servedFrom(found.entry, found.source, Date.now(), false))
-      await this.runFactory(namespace, key, factory, policy, found, fill, answers)
+      if (found?.fresh === true) {
+        call.series.saved++
+        return answers.final(servedFrom(found.entry, found.source, Date.now(), false))
+      }
+      await this.runFactory(namespace, key, factory, policy, found, fill, answers, call)
     } finally {
       fill.done()
     }
@@ -133,8 +150,9 @@ export class ReadThrough {
     stale: Found | undefined,
     fill: Fill,
     answers: FlightAnswers<V>,
+    call: OriginCall,
   ): Promise<void> {
-    const { counters, events, runs } = this
+    const { events, runs } = this
     // The factory sees the namespace as its caller names it, not the scope prefix tiers store.
     const run = new FactoryRun<V>(namespaceOf(namespace), key, stale?.entry.value as V | undefined)
     const serveStale = (reason: 'factory-error' | 'timeout'): boolean => {
@@ -146,17 +164,14 @@ export class ReadThrough {
     const timers: NodeJS.Timeout[] = []
     if (stale !== undefined && policy.timeoutMs !== undefined) {
       timers.push(
-        setTimeout(() => {
-          counters.originTimeouts++
-          serveStale('timeout')
-        }, policy.timeoutMs),
+        setTimeout(() => serveStale('timeout'), policy.timeoutMs),
       )
     }
     if (policy.hardTimeoutMs !== undefined) {
       const ms = policy.hardTimeoutMs
       timers.push(
         setTimeout(() => {
-          counters.originTimeouts++
+          this.originEnded(call, 'timeout')
           const error = new FactoryTimeoutError(`factory took longer than its hard timeout of ${ms} ms`)
           run.abort(error)
           events.emit('factory:error', { namespace, key, error, servedStale: stale !== undefined })
@@ -168,9 +183,10 @@ export class ReadThrough {
     runs.add(run as FactoryRun<unknown>)
     let produced: Produced<V>
     try {
-      produced = await this.produce(namespace, key, factory, run, fill)
+      produced = await this.produce(namespace, key, factory, run, fill, call)
     } catch (cause) {
-      counters.originErrors++
+      // Given up before calling the origin (the hard timeout, while waiting on another process's lock).
+      if (!call.called) call.series.saved++
       events.emit('factory:error', { namespace, key, error: cause, servedStale: stale !== undefined })
       if (!serveStale('factory-error')) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
       return
@@ -178,7 +194,10 @@ export class ReadThrough {
       for (const timer of timers) clearTimeout(timer)
       runs.delete(run as FactoryRun<unknown>)
     }
-    if (produced.kind === 'found') return answers.final(servedFrom(produced.found.entry, produced.found.source, Date.now(), false))
+    if (produced.kind === 'found') {
+      call.series.saved++
+      return answers.final(servedFrom(produced.found.entry, produced.found.source, Date.now(), false))
+    }
 
     try {
       const { value } = produced
@@ -210,9 +229,9 @@ export class ReadThrough {
    * its holder and takes what it stored; if the holder stored nothing (it failed, or crashed and its
    * lock expired), tries to take the lock itself. Rejects with the factory's error.
    */
-  private async produce<V>(namespace: string, key: string, factory: Factory<V>, run: FactoryRun<V>, fill: Fill): Promise<Produced<V>> {
+  private async produce<V>(namespace: string, key: string, factory: Factory<V>, run: FactoryRun<V>, fill: Fill, call: OriginCall): Promise<Produced<V>> {
     const crossProcess = this.crossProcess
-    if (crossProcess === undefined) return this.callOrigin(factory, run, noRelease)
+    if (crossProcess === undefined) return this.callOrigin(factory, run, noRelease, call)
     const { lock, ttlMs } = crossProcess
     const name = namespace + ':' + key
     for (;;) {
@@ -222,7 +241,7 @@ export class ReadThrough {
         token = await lock.acquire(name, ttlMs)
       } catch (error) {
         this.events.emit('bus:error', { operation: 'lock', error })
-        return this.callOrigin(factory, run, noRelease)
+        return this.callOrigin(factory, run, noRelease, call)
       }
       if (token !== undefined) {
         const held = token
@@ -235,7 +254,7 @@ export class ReadThrough {
         }
         const renewal = setInterval(() => void lock.extend(name, held, ttlMs).catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)))
         try {
-          return await this.callOrigin(factory, run, release)
+          return await this.callOrigin(factory, run, release, call)
         } catch (error) {
           await release()
           throw error
@@ -251,8 +270,26 @@ export class ReadThrough {
     }
   }
 
-  private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>): Promise<Produced<V>> {
-    this.counters.originCalls++
-    return { kind: 'origin', value: await callFactory(factory, run), release }
+  private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>, call: OriginCall): Promise<Produced<V>> {
+    call.called = true
+    call.series.originStarted++
+    if (this.instruments.on) call.started = performance.now()
+    let value: V
+    try {
+      value = await callFactory(factory, run)
+    } catch (error) {
+      this.originEnded(call, 'error')
+      throw error
+    }
+    this.originEnded(call, 'ok')
+    return { kind: 'origin', value, release }
+  }
+
+  /** Counts the outcome of the flight's origin call, the first time only (a hard timeout comes before the late result). */
+  private originEnded(call: OriginCall, outcome: OriginOutcome): void {
+    if (!call.called || call.ended) return
+    call.ended = true
+    bump(call.series.origin, ORIGIN_INDEX[outcome])
+    if (call.started !== undefined) call.series.originDuration.observe((performance.now() - call.started) / 1000)
   }
 }

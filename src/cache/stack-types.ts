@@ -4,8 +4,8 @@ import type { Level, SharedLevel } from '../core/level.js'
 import type { MemoryTier } from '../tiers/memory.js'
 import type { Tier } from '../tiers/tier.js'
 import type { CircuitState } from './circuit-breaker.js'
-import type { Counters } from './counters.js'
 import type { EngineEvents } from './events.js'
+import type { Instruments } from './instruments/instruments.js'
 import type { ScopeLevel } from './scope.js'
 import type { Sealer } from './sealing.js'
 
@@ -45,11 +45,11 @@ export interface TierHealth {
   readonly durable: boolean
 }
 
-/** What a {@link TierStack} is built from: its tiers, counters, events, bus and sealer. Durations in ms. */
+/** What a {@link TierStack} is built from: its tiers, instruments, events, bus and sealer. Durations in ms. */
 export interface TierStackOptions {
   readonly l1: MemoryTier | undefined
   readonly shared: SharedTiers
-  readonly counters: Counters
+  readonly instruments: Instruments
   readonly events: EngineEvents
   readonly circuitBreaker: { readonly failureThreshold: number; readonly openForMs: number }
   /** Longest a shared-tier call may take, in ms. */

@@ -1,5 +1,6 @@
 import type { Level } from '../core/level.js'
-import type { Counters } from './counters.js'
+import type { Instruments } from './instruments/instruments.js'
+import { LEVEL_INDEX, MISS_REASONS } from './instruments/series.js'
 import type { TierHealth, TierStack } from './tier-stack.js'
 
 /** A tier's figures in {@link CacheStats}. Ratios are fractions of all requests. */
@@ -18,14 +19,22 @@ export interface TierStats {
   readonly entries?: number
 }
 
-/** A snapshot of a cache's counters since it was created. */
+/**
+ * A snapshot of a cache's counters since it was created: the totals, over every namespace, of the
+ * instruments `metrics()` reports per namespace.
+ */
 export interface CacheStats {
   readonly requests: number
   /** Requests answered fresh by some tier. */
   readonly hits: number
   readonly hitRatio: number
   readonly tiers: Partial<Record<Level, TierStats>>
+  /**
+   * Factory calls: `calls` started, `errors` that threw, `timeouts` given up at their `hardTimeout`
+   * (a soft timeout serves a stale value and lets the call go on: it ends as a success or an error).
+   */
   readonly origin: { readonly calls: number; readonly errors: number; readonly timeouts: number }
+  /** Answers served from a stale entry (`allowStale`, fail-safe, soft and hard timeouts). */
   readonly staleServed: number
   /** Requests that joined a factory call already in flight (single flight). */
   readonly coalesced: number
@@ -39,33 +48,47 @@ export interface TierPresence {
   readonly entries: number | undefined
 }
 
-/** The snapshot of `counters` for the tiers present, fastest first. */
-export function statsSnapshot(counters: Counters, tiers: readonly TierPresence[]): CacheStats {
-  const ratio = (n: number) => (counters.requests === 0 ? 0 : n / counters.requests)
+const sum = (values: Float64Array, from = 0, to = values.length): number => values.subarray(from, to).reduce((a, b) => a + b, 0)
+
+/** The snapshot of the instruments' totals for the tiers present, fastest first. */
+export function statsSnapshot(instruments: Instruments, tiers: readonly TierPresence[]): CacheStats {
+  const total = instruments.totals()
+  const requests = sum(total.requests)
+  const ratio = (n: number) => (requests === 0 ? 0 : n / requests)
   const perTier: Partial<Record<Level, TierStats>> = {}
   let hits = 0
   for (const { level, kind, entries } of tiers) {
-    const c = counters.tiers[level]
-    hits += c.hits
+    const i = LEVEL_INDEX[level]
+    const tierHits = total.hits[i] as number
+    hits += tierHits
     perTier[level] = {
       kind,
-      hits: c.hits,
-      misses: c.misses,
-      hitRatio: ratio(c.hits),
-      writes: c.writes,
-      errors: c.errors,
+      hits: tierHits,
+      misses: sum(total.misses, i * MISS_REASONS.length, (i + 1) * MISS_REASONS.length),
+      hitRatio: ratio(tierHits),
+      writes: sum(total.writes, i * 2, i * 2 + 2),
+      errors: instruments.errorsOf(level),
       ...(entries === undefined ? {} : { entries }),
     }
   }
   return {
-    requests: counters.requests,
+    requests,
     hits,
     hitRatio: ratio(hits),
     tiers: perTier,
-    origin: { calls: counters.originCalls, errors: counters.originErrors, timeouts: counters.originTimeouts },
-    staleServed: counters.staleServed,
-    coalesced: counters.coalesced,
+    origin: { calls: total.originStarted, errors: total.origin[1] as number, timeouts: total.origin[2] as number },
+    staleServed: sum(total.stale),
+    coalesced: total.coalesced,
   }
+}
+
+/** The stats of `core`, with the entries each tier holds in storage namespace `namespace`. */
+export async function statsOf(core: { readonly stack: TierStack; readonly instruments: Instruments }, namespace: string): Promise<CacheStats> {
+  const counts = await countEntries(core.stack, namespace)
+  return statsSnapshot(
+    core.instruments,
+    tierHealth(core.stack).map(({ level, kind }) => ({ level, kind, entries: counts[level] })),
+  )
 }
 
 /** Entries held per level of `stack` (in `namespace`, or all); a level whose tier fails is left out. */

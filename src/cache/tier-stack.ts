@@ -3,9 +3,10 @@ import { type Entry, isFresh } from '../core/entry.js'
 import type { Level } from '../core/level.js'
 import type { MemoryTier } from '../tiers/memory.js'
 import { SetAnnouncer } from './announcer.js'
-import type { Counters, TierCounters } from './counters.js'
 import type { EngineEvents, MissReason } from './events.js'
 import { FAILED, GuardedTier } from './guarded-tier.js'
+import type { Instruments } from './instruments/instruments.js'
+import { LEVEL_INDEX, MISS_INDEX, MISS_REASONS, type NamespaceSeries, STALE_INDEX, STALE_REASONS, bump } from './instruments/series.js'
 import { InvalidationLog, type InvalidationTicket } from './invalidation-log.js'
 import { type ReencryptReport, reencryptTiers } from './reencrypt.js'
 import { Removals } from './removal.js'
@@ -33,8 +34,7 @@ export class TierStack {
   readonly invalidations = new InvalidationLog()
   /** The shared tiers, fastest first. */
   readonly shared: readonly GuardedTier[]
-  private readonly counters: Counters
-  private readonly l1Counters: TierCounters
+  readonly instruments: Instruments
   private readonly events: EngineEvents
   private readonly bus: Bus | undefined
   private readonly sealer: Sealer
@@ -50,8 +50,7 @@ export class TierStack {
     const every: readonly Level[] = ['l1', 'l2', 'l3']
     const tiers = options.scopeTiers ?? { public: every, tenant: every, user: every }
     this.scopeTiers = { public: new Set(tiers.public), tenant: new Set(tiers.tenant), user: new Set(tiers.user) }
-    this.counters = options.counters
-    this.l1Counters = options.counters.tiers.l1
+    const instruments = (this.instruments = options.instruments)
     this.events = options.events
     this.bus = options.bus
     this.sets = options.bus === undefined ? undefined : new SetAnnouncer((message) => this.publish(message))
@@ -63,10 +62,14 @@ export class TierStack {
           timeoutMs: options.tierTimeoutMs,
           maxRepairs: options.maxRepairs ?? 10_000,
           onFailure: (operation, error) => {
-            this.counters.tiers[level].errors++
+            instruments.tierError(level, operation)
             this.events.emit('tier:error', { level, kind: tier.kind, operation, error })
           },
-          onCircuit: (state) => this.events.emit('circuit:change', { level, kind: tier.kind, state }),
+          onCircuit: (state) => {
+            instruments.circuitChange(level, state)
+            this.events.emit('circuit:change', { level, kind: tier.kind, state })
+          },
+          onRead: instruments.on ? (seconds) => instruments.observeRead(level, seconds) : undefined,
           onWidened: (widened) => this.events.emit('repair:widened', { level, kind: tier.kind, ...widened }),
           now: options.now,
         }),
@@ -75,17 +78,21 @@ export class TierStack {
   }
 
   /**
-   * The fresh L1 entry of `(namespace, key)`, counted as an L1 hit; undefined otherwise, uncounted
-   * (the {@link read} that follows counts the miss). The hot path of every cache call: no
-   * allocation unless a `tier:hit` listener is attached.
+   * The fresh L1 entry of `(namespace, key)`, counted as an L1 hit in `series` (the namespace's);
+   * undefined otherwise, uncounted (the {@link read} that follows counts the miss). The hot path of
+   * every cache call: no allocation unless a `tier:hit` listener is attached, and the clock read
+   * twice more only for the sampled reads.
    */
-  freshInL1(namespace: string, key: string): Entry | undefined {
+  freshInL1(namespace: string, key: string, series: NamespaceSeries): Entry | undefined {
     const l1 = this.l1
     if (l1 === undefined) return undefined
+    const timed = this.instruments.timeL1Read()
+    const started = timed ? performance.now() : 0
     const now = Date.now()
     const entry = l1.peekKey(namespace, key, now)
+    if (timed) this.instruments.observeRead('l1', (performance.now() - started) / 1000)
     if (entry === undefined || !isFresh(entry, now)) return undefined
-    this.l1Counters.hits++
+    bump(series.hits, 0)
     if (this.events.heard['tier:hit']) this.events.emit('tier:hit', { level: 'l1', namespace, key })
     return entry
   }
@@ -124,8 +131,8 @@ export class TierStack {
 
   /** Counts and reports a stale entry served to a caller. */
   servedStale(found: Found, reason: 'requested' | 'factory-error' | 'timeout'): void {
-    this.counters.staleServed++
     const { namespace, key } = found.entry
+    bump(this.instruments.seriesOf(namespace).stale, LEVEL_INDEX[found.source] * STALE_REASONS.length + STALE_INDEX[reason])
     if (this.events.heard['entry:stale']) this.events.emit('entry:stale', { level: found.source, namespace, key, reason })
   }
 
@@ -213,19 +220,22 @@ export class TierStack {
   private async walk(namespace: string, keys: readonly string[], ticket: InvalidationTicket, walk: Walk, backfill: boolean): Promise<(Found | undefined)[]> {
     const now = Date.now()
     const counted = walk === 'every tier'
+    const series = this.instruments.seriesOf(namespace)
     const found: (Found | undefined)[] = keys.map(() => undefined)
     let missing: number[] = []
     const l1 = this.l1
     if (l1 === undefined || !counted) missing = keys.map((_, index) => index)
-    else {
+    else if (!this.holds('l1', namespace)) {
+      missing = keys.map((key, index) => (this.miss('l1', series, namespace, key, 'bypassed'), index))
+    } else {
       keys.forEach((key, index) => {
-        const entry = l1.isSuspended ? undefined : l1.peekKey(namespace, key, now)
+        const entry = l1.isSuspended ? undefined : this.peekL1(l1, namespace, key, now)
         if (entry !== undefined && isFresh(entry, now)) {
-          this.hit('l1', namespace, key)
+          this.hit('l1', series, namespace, key)
           found[index] = { entry, source: 'l1', fresh: true }
           return
         }
-        this.miss('l1', namespace, key, l1.isSuspended ? 'suspended' : entry !== undefined ? 'expired' : (l1.whyAbsent(namespace, key) ?? 'absent'))
+        this.miss('l1', series, namespace, key, l1.isSuspended ? 'suspended' : entry !== undefined ? 'expired' : (l1.whyAbsent(namespace, key) ?? 'absent'))
         if (entry !== undefined) found[index] = { entry, source: 'l1', fresh: false }
         missing.push(index)
       })
@@ -233,19 +243,22 @@ export class TierStack {
     for (let i = 0; i < this.shared.length && missing.length > 0; i++) {
       const shared = this.shared[i] as GuardedTier
       const level = shared.level
-      if (!this.holds(level, namespace)) continue
+      if (!this.holds(level, namespace)) {
+        if (counted) for (const index of missing) this.miss(level, series, namespace, keys[index] as string, 'bypassed')
+        continue
+      }
       const read = await readShared(shared, namespace, missing.map((index) => keys[index] as string), this.sealer, this.events)
       const stillMissing: number[] = []
       missing.forEach((index, j) => {
         const key = keys[index] as string
         const entry = read[j] as Entry | MissReason
         if (typeof entry !== 'string' && isFresh(entry, now)) {
-          if (counted) this.hit(level, namespace, key)
+          if (counted) this.hit(level, series, namespace, key)
           found[index] = { entry, source: level, fresh: true }
           if (backfill) this.backfill(i, entry, ticket)
           return
         }
-        if (counted) this.miss(level, namespace, key, typeof entry === 'string' ? entry : 'expired')
+        if (counted) this.miss(level, series, namespace, key, typeof entry === 'string' ? entry : 'expired')
         if (typeof entry !== 'string' && counted && (found[index] === undefined || entry.freshUntil > (found[index] as Found).entry.freshUntil)) {
           found[index] = { entry, source: level, fresh: false }
         }
@@ -256,13 +269,22 @@ export class TierStack {
     return found
   }
 
-  private hit(level: Level, namespace: string, key: string): void {
-    this.counters.tiers[level].hits++
+  /** An L1 lookup, timed when it is one of the sample. */
+  private peekL1(l1: MemoryTier, namespace: string, key: string, now: number): Entry | undefined {
+    if (!this.instruments.timeL1Read()) return l1.peekKey(namespace, key, now)
+    const started = performance.now()
+    const entry = l1.peekKey(namespace, key, now)
+    this.instruments.observeRead('l1', (performance.now() - started) / 1000)
+    return entry
+  }
+
+  private hit(level: Level, series: NamespaceSeries, namespace: string, key: string): void {
+    bump(series.hits, LEVEL_INDEX[level])
     if (this.events.heard['tier:hit']) this.events.emit('tier:hit', { level, namespace, key })
   }
 
-  private miss(level: Level, namespace: string, key: string, reason: MissReason): void {
-    this.counters.tiers[level].misses++
+  private miss(level: Level, series: NamespaceSeries, namespace: string, key: string, reason: MissReason): void {
+    bump(series.misses, LEVEL_INDEX[level] * MISS_REASONS.length + MISS_INDEX[reason])
     if (this.events.heard['tier:miss']) this.events.emit('tier:miss', { level, namespace, key, reason })
   }
 
@@ -314,7 +336,7 @@ export class TierStack {
   private putInL1(entry: Entry, backfill: boolean): void {
     if (this.l1 === undefined || !this.holds('l1', entry.namespace)) return
     this.l1.put(entry)
-    this.l1Counters.writes++
+    bump(this.instruments.seriesOf(entry.namespace).writes, backfill ? 1 : 0)
     if (this.events.heard['tier:write']) this.events.emit('tier:write', { level: 'l1', namespace: entry.namespace, key: entry.key, backfill })
   }
 
@@ -325,7 +347,7 @@ export class TierStack {
       shared.missed({ kind: 'key', namespace: entry.namespace, key: entry.key })
       return
     }
-    this.counters.tiers[shared.level].writes++
+    bump(this.instruments.seriesOf(entry.namespace).writes, LEVEL_INDEX[shared.level] * 2 + (backfill ? 1 : 0))
     if (this.events.heard['tier:write']) this.events.emit('tier:write', { level: shared.level, namespace: entry.namespace, key: entry.key, backfill })
   }
 
@@ -334,6 +356,7 @@ export class TierStack {
     if (this.bus === undefined) return
     try {
       await this.bus.publish(message)
+      this.instruments.busSent++
     } catch (error) {
       this.events.emit('bus:error', { operation: 'publish', error })
     }

@@ -9,6 +9,7 @@ import { registerReplay } from './commands/replay.js'
 import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
 import { registerSubjects } from './commands/subjects.js'
+import { registerTop } from './commands/top.js'
 import { type CliContext, processContext } from './context.js'
 import { commanderErrorOutput, reportError } from './errors.js'
 
@@ -20,7 +21,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
+ * The `tiercache` program: `serve`, `stats`, `top`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -34,6 +35,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
     .showHelpAfterError('(add --help for usage)')
   registerServe(program, ctx)
   registerStats(program, ctx)
+  registerTop(program, ctx)
   registerPurge(program, ctx)
   registerSubjects(program, ctx)
   registerReplay(program, ctx)

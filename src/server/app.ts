@@ -24,7 +24,7 @@ import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
-import { TenantCounters } from './tenant-stats.js'
+import { ServerStats, type ServerStatsOptions } from './stats.js'
 
 export type { ServerLoggerOptions } from './request-log.js'
 
@@ -76,6 +76,15 @@ export interface BuildServerOptions {
    * enters (docs/dashboard.md). @default true
    */
   readonly dashboard?: boolean
+  /**
+   * What `GET /v1/stats` reads: `history` (the stats history of the SQL tier, from
+   * `openStatsHistory`, which the caller keeps owning; without it, reports count this instance since
+   * it started), the bounds of the top-keys sketches (`topKeys: { capacity (100), maxTenants (1000),
+   * largest (10) }`) and overrides of the suggestions' thresholds. A tenant's report counts only the
+   * series labelled with its tenant: create the cache with `metrics: { tenants: { max } }` (as
+   * `tiercache serve` does), or tenants see zeros.
+   */
+  readonly stats?: ServerStatsOptions
 }
 
 /** Options of {@link startServer}. */
@@ -100,6 +109,8 @@ export interface StartServerOptions {
   readonly bodyLimit?: number
   /** See {@link BuildServerOptions.dashboard}. @default true */
   readonly dashboard?: boolean
+  /** See {@link BuildServerOptions.stats}; its history is closed when the app closes. */
+  readonly stats?: ServerStatsOptions
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
@@ -166,7 +177,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Purge by tags, clearing a namespace, counters, audit log, health' },
+        { name: 'admin', description: 'Purge by tags, clearing a namespace, statistics, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
@@ -180,13 +191,13 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
 
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
-  const counters = new TenantCounters()
+  const stats = new ServerStats(cache, options.stats)
   try {
     installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
     const edge = edgeLimits(options.cache.limits)
     const schemas = routeSchemas(edge)
-    await app.register(entryRoutes, { schemas, counters, maxKeyLength: edge.maxKeyLength })
-    await app.register(adminRoutes, { cache, schemas, counters, audit })
+    await app.register(entryRoutes, { schemas, topKeys: stats.topKeys, maxKeyLength: edge.maxKeyLength })
+    await app.register(adminRoutes, { cache, schemas, stats, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
@@ -201,7 +212,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     stopLogging()
     await limits.close()
     // The audit log's close waits for the events being written; the cache goes last.
-    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close()])
+    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()
   })
   return app
@@ -223,7 +234,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
  * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
  * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
- * | `GET /v1/stats` | read | 200 `TenantStats` |
+ * | `GET /v1/stats[?range=&namespace=]` | read, across | 200 `StatsReport` (docs/stats.md) |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |

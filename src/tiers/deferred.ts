@@ -1,7 +1,7 @@
 import type { Entry } from '../core/entry.js'
 import { type Lazy, lazy } from '../core/lazy.js'
 import { CacheClosedError } from '../errors.js'
-import type { KeyPage, Tier, TierCapabilities } from './tier.js'
+import type { KeyPage, Tier, TierCapabilities, TierUsage } from './tier.js'
 
 /**
  * A tier whose backend opens asynchronously (connect, migrate), so that `createCache` can stay
@@ -66,6 +66,14 @@ export class DeferredTier implements Tier {
 
   async count(namespace?: string): Promise<number> {
     return (await this.ready()).count(namespace)
+  }
+
+  /** The backend's {@link Tier.usage}, else each namespace counted. */
+  async usage(namespaces: readonly string[]): Promise<TierUsage> {
+    const tier = await this.ready()
+    if (tier.usage !== undefined) return tier.usage(namespaces)
+    const counts = await Promise.all(namespaces.map((namespace) => tier.count(namespace)))
+    return { entries: counts.reduce((sum, n) => sum + n, 0) }
   }
 
   /** Closes the backend once it has opened (an opening in flight is awaited). Idempotent. */

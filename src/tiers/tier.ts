@@ -13,6 +13,12 @@ export interface TierCapabilities {
   readonly boundedCalls?: boolean
 }
 
+/** What a tier holds in some namespaces: entries (expired ones not yet removed may count), and the bytes of their stored values where the tier can tell cheaply. */
+export interface TierUsage {
+  readonly entries: number
+  readonly bytes?: number
+}
+
 /** A page request of {@link Tier.keys}: a cursor and a size. */
 export interface KeyPage {
   /** List keys strictly after this one in the tier's order; undefined starts at the first key. */
@@ -88,6 +94,11 @@ export interface Tier {
   keys(namespace: string, page: KeyPage): Promise<string[]>
   /** Number of entries stored (expired ones not yet removed may be counted). */
   count(namespace?: string): Promise<number>
+  /**
+   * Entries and bytes held in `namespaces`, in one query where the backend allows (the SQL tiers);
+   * optional: without it, the engine counts each namespace with {@link count}.
+   */
+  usage?(namespaces: readonly string[]): Promise<TierUsage>
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>
 }

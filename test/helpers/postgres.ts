@@ -10,5 +10,5 @@ export function openAdminClient(): Sql {
 
 /** Drops the tier's tables and migration journal, so that the next tier start migrates from scratch. */
 export async function dropTiercacheTables(admin: Sql): Promise<void> {
-  await admin`drop table if exists tiercache_entries, tiercache_api_keys, tiercache_audit, tiercache_migrations`
+  await admin`drop table if exists tiercache_entries, tiercache_api_keys, tiercache_audit, tiercache_metric_rollups, tiercache_migrations`
 }

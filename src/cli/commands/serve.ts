@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { type Command, Option } from 'commander'
 import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
+import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
 import type { Plans } from '../../security/rate-limit/index.js'
@@ -29,6 +32,10 @@ interface ServeFlags extends StorageFlags {
   /** False with `--no-rate-limits`. */
   readonly rateLimits: boolean
   readonly plans?: Plans
+  /** False with `--no-history`. */
+  readonly history: boolean
+  readonly instance?: string
+  readonly metricsTenants: number
 }
 
 /** What `startServer` resolves. */
@@ -36,6 +43,9 @@ interface RunningServer {
   readonly app: { close(): PromiseLike<unknown> }
   readonly url: string
 }
+
+/** Default of `--metrics-tenants`. */
+export const DEFAULT_METRICS_TENANTS = 100
 
 // How long a shutdown may take before the process exits anyway.
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -51,6 +61,11 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * key, by the plans of `--plans`/TIERCACHE_PLANS (default free, pro, unlimited), counted in Redis when
  * `--redis` is given (so that they hold across instances), else in this process; `--no-rate-limits`
  * turns them off.
+ *
+ * The cache labels each tenant's series (`metrics.tenants`, at most `--metrics-tenants`), so that
+ * `/v1/stats` shows a tenant its own figures; the stats history is recorded every minute in the SQL
+ * tier's database under `--instance`, and read back by `/v1/stats` for every instance that shares it
+ * (`--no-history`: none, and `/v1/stats` counts this process since it started).
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -77,6 +92,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(plansFlag('--plans')),
     )
     .option('--no-rate-limits', 'do not limit requests per API key')
+    .option('--no-history', 'keep no stats history: /v1/stats then counts this process since it started')
+    .addOption(new Option('--instance <id>', 'name of this server in the stats history, the same across its restarts (default <hostname>:<port>)').env('TIERCACHE_INSTANCE'))
+    .addOption(
+      new Option('--metrics-tenants <n>', 'most tenants given their own series in metrics and stats; further ones are counted together as _other')
+        .argParser(integerFlag('--metrics-tenants', 1, 100_000))
+        .default(DEFAULT_METRICS_TENANTS),
+    )
     .addOption(new Option('--key-cache-ttl <duration>', 'how long a verified API key is held in memory; a revoked key stops working within it (default 5s)').argParser(durationFlag('--key-cache-ttl')))
     .addOption(new Option('--log-level <level>', 'log level; debug adds one line per request').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--quiet', 'do not log at all')
@@ -86,13 +108,22 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
+      let history: StatsHistory | undefined
       let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
       // Until the server's logger exists, a lost audit event is reported on stderr.
       let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
+      let reportHistoryError = (error: Error): void => void ctx.stderr.write(`warning: the stats history could not be written: ${error.message}\n`)
       try {
         checkKeyRing(cache, flags, 'postgres' in location)
         credentials = await openCredentialStore(location)
         audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
+        if (flags.history) {
+          history = await openStatsHistory(location, {
+            source: () => cache.metrics(),
+            instance: flags.instance ?? `${hostname()}:${flags.port === 0 ? randomUUID() : flags.port}`,
+            onError: (error) => reportHistoryError(error),
+          })
+        }
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
         server = await startServer({
@@ -104,9 +135,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
           port: flags.port,
           logger: flags.quiet === true ? false : { level: flags.logLevel },
           ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
+          ...(history === undefined ? {} : { stats: { history } }),
         })
       } catch (error) {
-        await Promise.all([cache.close().then(closeRedis), credentials?.close(), audit?.close()])
+        await Promise.all([history?.close(), credentials?.close(), audit?.close()])
+        await cache.close().then(closeRedis)
         if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
           throw new CliError(`${error.message}; stop the other server, or choose another port with --port (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
         }
@@ -114,6 +147,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       }
       const { log } = server.app
       reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
+      reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
       closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
     })
@@ -193,6 +227,8 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     l1,
     ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis, ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }) } }),
     l3: chooseL3(flags, command),
+    // The server shows each tenant its own figures: its series must carry the tenant.
+    metrics: { tenants: { max: flags.metricsTenants } },
   }
 }
 

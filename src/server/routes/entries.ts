@@ -10,20 +10,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SetOptions } from '../../cache/cache.js'
+import { toMs } from '../../core/duration.js'
 import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
 import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
 import { entryReadValidatorCompiler } from '../fast-validation.js'
 import { servedSerializerCompiler } from '../serializers.js'
-import type { TenantCounters } from '../tenant-stats.js'
+import type { TopKeys } from '../../metrics/top-keys.js'
 
 /** Options of {@link entryRoutes}. */
 export interface EntryRoutesOptions {
   readonly schemas: RouteSchemas
   /** The cache's `limits.maxKeyLength`, as the schemas check it. */
   readonly maxKeyLength: number
-  readonly counters: TenantCounters
+  /** Fed with every key a read looks up and every write, for `/v1/stats`. */
+  readonly topKeys: TopKeys
 }
 
 const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
@@ -42,7 +44,7 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * - `GET /v1/entries/:namespace[?limit=&after=]` (read) → 200 `{ keys, next }`: one page of the
  *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
-export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, counters, maxKeyLength }) => {
+export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, topKeys, maxKeyLength }) => {
   app.get(
     '/v1/entries/:namespace/:key',
     {
@@ -63,7 +65,7 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
       const served = await view.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
-      counters.lookups(tenant, 1, served === undefined ? 0 : 1)
+      topKeys.count(tenant, namespace, key, served !== undefined)
       if (served === undefined) {
         throw new NotFoundError(request.query.allowStale === true ? 'no entry under this key' : 'no fresh entry under this key')
       }
@@ -97,7 +99,8 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       // The cache validates everything (durations, configured limits, encoded size) before it
       // writes, so a rejected request leaves stored data as it was.
       await view.namespace(namespace).set(key, value, options)
-      counters.add(tenant, 'writes')
+      // The body's size stands for the entry's: cheaper than encoding the value again.
+      topKeys.wrote(tenant, namespace, key, ttl === undefined ? undefined : toMs(ttl, 'ttl'), Number(request.headers['content-length'] ?? 0))
       return reply.code(204).send(null)
     },
   )
@@ -116,10 +119,9 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const { view, tenant } = callerOf(request)
+      const { view } = callerOf(request)
       const { namespace, key } = request.params
       const deleted = await view.namespace(namespace).delete(key)
-      counters.add(tenant, 'deletes')
       return { deleted }
     },
   )
@@ -141,8 +143,9 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
     async (request) => {
       const { view, tenant } = callerOf(request)
       const { keys, allowStale } = request.body
-      const results = await view.namespace(request.params.namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
-      counters.lookups(tenant, keys.length, results.filter((served) => served !== undefined).length)
+      const { namespace } = request.params
+      const results = await view.namespace(namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
+      keys.forEach((key, index) => topKeys.count(tenant, namespace, key, results[index] !== undefined))
       return {
         entries: keys.map((key, index) => {
           const served = results[index]

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { bigint, bigserial, check, customType, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, check, customType, doublePrecision, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core'
 
 // drizzle-orm has no bytea column; postgres.js reads bytea as a Buffer and writes any Uint8Array.
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
@@ -95,5 +95,33 @@ export const auditLog = pgTable(
   (table) => [
     index('tiercache_audit_tenant_at_idx').on(table.tenant, table.at),
     check('tiercache_audit_outcome', sql`${table.outcome} in ('ok', 'denied', 'error')`),
+  ],
+)
+
+/**
+ * The stats history (migration 0004, `src/metrics/history/`): one row per (minute, instance,
+ * metric, labels, le). `minute` is the start of the minute, epoch ms; `instance` the writing
+ * process's id; `metric` a family's name (a histogram as `_bucket` rows with `le` and `lower` their
+ * bounds, `_sum` and `_count`; empty buckets are not stored); `labels` the series' labels as canonical JSON; `tenant` its tenant label
+ * (`''` without one). `kind` `counter`: what the minute added; `gauge`: the value at the end of the
+ * minute. The primary key leads with `minute`, so that range reads and the retention prune scan only
+ * their minutes.
+ */
+export const metricRollups = pgTable(
+  'tiercache_metric_rollups',
+  {
+    minute: bigint('minute', { mode: 'number' }).notNull(),
+    instance: text('instance').notNull(),
+    metric: text('metric').notNull(),
+    labels: text('labels').notNull(),
+    le: text('le').notNull().default(''),
+    lower: doublePrecision('lower'),
+    tenant: text('tenant').notNull().default(''),
+    kind: text('kind').notNull(),
+    value: doublePrecision('value').notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'tiercache_metric_rollups_pkey', columns: [table.minute, table.instance, table.metric, table.labels, table.le] }),
+    check('tiercache_metric_rollups_kind', sql`${table.kind} in ('counter', 'gauge')`),
   ],
 )

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3'
 import { MigrationFailedError } from '../../errors.js'
 import { SQLITE_KEY_PLAN_MIGRATION } from './key-plan-migration.js'
+import { SQLITE_METRICS_MIGRATION } from './metrics-migration.js'
 import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
 
 /**
@@ -19,6 +20,8 @@ import { SQLITE_SECURITY_MIGRATION } from './security-migration.js'
  * Version 2: `tiercache_api_keys` and the append-only `tiercache_audit`; see `security-migration.ts`.
  *
  * Version 3: `tiercache_api_keys.plan`, each key's rate-limit plan; see `key-plan-migration.ts`.
+ *
+ * Version 4: `tiercache_metric_rollups`, the per-minute stats history; see `metrics-migration.ts`.
  */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -68,6 +71,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   SQLITE_SECURITY_MIGRATION,
   SQLITE_KEY_PLAN_MIGRATION,
+  SQLITE_METRICS_MIGRATION,
 ]
 
 /**

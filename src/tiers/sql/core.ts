@@ -1,6 +1,6 @@
 import { encodeValue, entryFromRecord } from '../../core/codec.js'
 import type { Entry } from '../../core/entry.js'
-import type { KeyPage, Tier, TierCapabilities } from '../tier.js'
+import type { KeyPage, Tier, TierCapabilities, TierUsage } from '../tier.js'
 import { PeriodicTask, deleteInBatches, prefixEnd } from './common.js'
 
 /** A stored entry as the read statements return it, tags decoded. Times are epoch ms. */
@@ -49,6 +49,8 @@ export interface SqlStatements {
   /** Live keys (`stale_until` > now) of `namespace` after `after`, in key order, at most `limit`. */
   keys(namespace: string, after: string | undefined, now: number, limit: number): Promise<string[]>
   count(namespace: string | undefined): Promise<number>
+  /** Rows of `namespaces` and the sum of their values' lengths in bytes. */
+  usage(namespaces: readonly string[]): Promise<TierUsage>
   /** Deletes at most `limit` expired rows; resolves how many. */
   cleanupBatch(now: number, limit: number): Promise<number>
 }
@@ -159,6 +161,11 @@ export abstract class SqlTier implements Tier {
 
   async count(namespace?: string): Promise<number> {
     return this.statements.count(namespace)
+  }
+
+  /** {@link Tier.usage}: one aggregate over the primary key index, bytes of the stored values. */
+  async usage(namespaces: readonly string[]): Promise<TierUsage> {
+    return namespaces.length === 0 ? { entries: 0, bytes: 0 } : this.statements.usage(namespaces)
   }
 
   /**

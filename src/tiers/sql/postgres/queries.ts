@@ -112,6 +112,11 @@ export function prepareQueries(db: PostgresJsDatabase) {
       .prepare('tiercache_keys_after'),
     countNamespace: db.select({ count: count() }).from(entries).where(inNamespace).prepare('tiercache_count_namespace'),
     countAll: db.select({ count: count() }).from(entries).prepare('tiercache_count_all'),
+    usage: db
+      .select({ entries: count(), bytes: sql<string>`coalesce(sum(octet_length(${entries.value})), 0)` })
+      .from(entries)
+      .where(sql`${entries.namespace} = any(${sql.placeholder('namespaces')})`)
+      .prepare('tiercache_usage'),
     // `ctid = any(array(...))` runs as a TID scan (unlike `ctid in (...)`, which may scan the table),
     // and there must be no other condition, lest the planner walk the stale_until index instead and
     // make each batch cost as much as all expired rows. The subquery locks the rows it picks (FOR

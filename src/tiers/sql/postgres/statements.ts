@@ -44,6 +44,11 @@ export function postgresStatements(pool: RenewingPool): SqlStatements {
       const [row] = await pool.run((q) => (namespace === undefined ? q.countAll.execute() : q.countNamespace.execute({ namespace })), true)
       return row?.count ?? 0
     },
+    usage: async (namespaces) => {
+      const [row] = await pool.run((q) => q.usage.execute({ namespaces }), true)
+      // sum() of bigints is numeric, which postgres.js reads as a string.
+      return { entries: row?.entries ?? 0, bytes: Number(row?.bytes ?? 0) }
+    },
     cleanupBatch: async (now, limit) => (await pool.run((q) => q.cleanupBatch.execute({ now, limit }), false)).count,
   }
 }

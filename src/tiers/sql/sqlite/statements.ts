@@ -47,6 +47,8 @@ export const SQLITE_SQL = {
     WHERE namespace = ? AND key > ? AND stale_until > ? ORDER BY key LIMIT ?`,
   countNamespace: `SELECT count(*) FROM tiercache_entries WHERE namespace = ?`,
   countAll: `SELECT count(*) FROM tiercache_entries`,
+  usage: `SELECT count(*) AS entries, coalesce(sum(length(value)), 0) AS bytes FROM tiercache_entries
+    WHERE namespace IN (SELECT value FROM json_each(?))`,
   cleanupBatch: `DELETE FROM tiercache_entries WHERE rowid IN (
       SELECT rowid FROM tiercache_entries WHERE stale_until <= ? LIMIT ?)`,
 } as const
@@ -84,6 +86,7 @@ interface Prepared {
   readonly keysAfter: Statement<[string, string, number, number], string>
   readonly countNamespace: Statement<[string], number>
   readonly countAll: Statement<[], number>
+  readonly usage: Statement<[string], { entries: number; bytes: number }>
   readonly cleanupBatch: Statement<[number, number]>
 }
 
@@ -107,6 +110,7 @@ function prepare(db: Database): Prepared {
     keysAfter: db.prepare<[string, string, number, number], string>(SQLITE_SQL.keysAfter).pluck(),
     countNamespace: db.prepare<[string], number>(SQLITE_SQL.countNamespace).pluck(),
     countAll: db.prepare<[], number>(SQLITE_SQL.countAll).pluck(),
+    usage: db.prepare(SQLITE_SQL.usage),
     cleanupBatch: db.prepare(SQLITE_SQL.cleanupBatch),
   }
 }
@@ -140,6 +144,7 @@ export function sqliteStatements(db: Database): SqlStatements {
     keys: async (namespace, after, now, limit) =>
       after === undefined ? s.keysFirst.all(namespace, now, limit) : s.keysAfter.all(namespace, after, now, limit),
     count: async (namespace) => (namespace === undefined ? s.countAll.get() : s.countNamespace.get(namespace)) ?? 0,
+    usage: async (namespaces) => s.usage.get(JSON.stringify(namespaces)) ?? { entries: 0, bytes: 0 },
     // The database may be closed by the time a cleanup run gets its turn.
     cleanupBatch: async (now, limit) => (db.open ? s.cleanupBatch.run(now, limit).changes : 0),
   }

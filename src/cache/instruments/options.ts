@@ -1,0 +1,43 @@
+import { z } from 'zod'
+import { namespaceSchema } from '../../core/validate.js'
+
+const positiveInt = z.number().int().positive()
+
+/** The cost of one origin call of a namespace: `perCall` units (money, tokens) of `unit`. */
+const costSchema = z
+  .object({
+    perCall: z.number().finite().nonnegative(),
+    unit: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, "must be 1 to 32 letters, digits, '_', '.' or '-', e.g. 'usd' or 'tokens'"),
+  })
+  .strict()
+
+/** The schema of {@link MetricsOptions}; defaults live here. */
+export const metricsSchema = z.union([
+  z.literal(false),
+  z
+    .object({
+      maxNamespaces: positiveInt.max(100_000).default(200),
+      tenants: z
+        .union([z.literal(false), z.object({ max: positiveInt.max(100_000).default(100) }).strict()])
+        .default(false),
+      costs: z.record(namespaceSchema, costSchema).default({}),
+      sampleEvery: positiveInt.max(1_000_000).default(16),
+    })
+    .strict(),
+])
+
+/**
+ * Options of a cache's instruments (`createCache({ metrics })`); `metrics: false` turns them off
+ * (then `metrics()` answers no families, and `stats()` still counts its totals).
+ *
+ * | option | default | meaning |
+ * |---|---|---|
+ * | `maxNamespaces` | `200` | distinct namespaces labelled; further ones are counted under `namespace="_other"` (namespaces named in `costs` always get their own) |
+ * | `tenants` | `false` | `{ max? }` (default 100): add a `tenant` label (`''` for the public scope) to the namespace series, at most `max` tenants, further ones under `tenant="_other"` |
+ * | `costs` | `{}` | per namespace, `{ perCall, unit }`: what one origin call costs (`unit` e.g. `'usd'`, `'tokens'`), for `tiercache_origin_cost_saved_total` |
+ * | `sampleEvery` | `16` | L1 reads and `getOrSet` calls are timed one in this many (the first, then every `sampleEvery`-th); `1` times every call |
+ */
+export type MetricsOptions = Exclude<z.input<typeof metricsSchema>, false>
+
+/** {@link MetricsOptions} resolved, or false. */
+export type ResolvedMetricsOptions = z.output<typeof metricsSchema>

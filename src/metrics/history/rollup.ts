@@ -1,0 +1,107 @@
+import type { Labels, MetricsSnapshot } from '../../cache/instruments/snapshot.js'
+
+/** One minute of one series of one instance, as stored in `tiercache_metric_rollups`. */
+export interface RollupRow {
+  /** Start of the minute, epoch ms (a multiple of 60,000). */
+  readonly minute: number
+  readonly instance: string
+  /**
+   * The family's name; a histogram is stored as Prometheus exposes it: `<name>_bucket` (one row per
+   * bucket, `le` its upper bound), `<name>_sum` and `<name>_count`.
+   */
+  readonly metric: string
+  /** The series' labels as canonical JSON (see {@link canonicalLabels}). */
+  readonly labels: string
+  /** A bucket's upper bound (`'0.005'`, `'+Inf'`); `''` for every other row. */
+  readonly le: string
+  /**
+   * A bucket's lower bound, the bound of the bucket below it (null for the lowest, and for rows that
+   * are not buckets). Empty buckets are not stored, so a reader learns the layout from this.
+   */
+  readonly lower: number | null
+  /** The series' `tenant` label, `''` when it has none: kept apart so that reads filter on it. */
+  readonly tenant: string
+  /**
+   * `counter`: what the minute added (counters, and histograms' buckets, sums and counts); rows of a
+   * minute add up. `gauge`: the value at the end of the minute; a later row replaces it.
+   */
+  readonly kind: 'counter' | 'gauge'
+  readonly value: number
+}
+
+export const MINUTE_MS = 60_000
+
+/** Labels as JSON with the names sorted, so that one series always has one spelling. */
+export function canonicalLabels(labels: Labels): string {
+  const sorted: Record<string, string> = {}
+  for (const name of Object.keys(labels).sort()) sorted[name] = labels[name] as string
+  return JSON.stringify(sorted)
+}
+
+/** Text of a bucket's upper bound in `le`, as Prometheus writes it. */
+export function leOf(bound: number): string {
+  return bound === Number.POSITIVE_INFINITY ? '+Inf' : String(bound)
+}
+
+/** A snapshot flattened to cumulative values per stored series, keyed by metric, labels and `le`. */
+export type Flat = ReadonlyMap<string, { readonly row: Omit<RollupRow, 'minute' | 'instance' | 'value'>; readonly value: number }>
+
+/** Flattens `snapshot` to one value per stored series (see {@link RollupRow.metric}). */
+export function flatten(snapshot: MetricsSnapshot): Flat {
+  const flat = new Map<string, { row: Omit<RollupRow, 'minute' | 'instance' | 'value'>; value: number }>()
+  const put = (metric: string, labels: Labels, le: string, kind: RollupRow['kind'], value: number, lower: number | null = null): void => {
+    const json = canonicalLabels(labels)
+    const key = `${metric}\n${json}\n${le}`
+    // Two samples of one series should not happen; if they do, both count.
+    const previous = flat.get(key)?.value ?? 0
+    flat.set(key, { row: { metric, labels: json, le, lower, tenant: labels.tenant ?? '', kind }, value: previous + value })
+  }
+  for (const family of snapshot.families) {
+    if (family.type !== 'histogram') {
+      for (const { labels, value } of family.samples) put(family.name, labels, '', family.type, value)
+      continue
+    }
+    for (const sample of family.samples) {
+      sample.counts.forEach((count, i) => {
+        const le = leOf(family.buckets[i] ?? Number.POSITIVE_INFINITY)
+        put(`${family.name}_bucket`, sample.labels, le, 'counter', count, i === 0 ? null : (family.buckets[i - 1] ?? null))
+      })
+      put(`${family.name}_sum`, sample.labels, '', 'counter', sample.sum)
+      put(`${family.name}_count`, sample.labels, '', 'counter', sample.count)
+    }
+  }
+  return flat
+}
+
+/**
+ * The rows of one minute: what each counter series added since `previous` (all of it for a series
+ * `previous` lacks, and for one that went down, which means the source was reset, as Prometheus
+ * reads a reset), and each gauge's value. Counters that added nothing are left out, so a quiet
+ * series costs no rows; gauges are always written.
+ *
+ * @param previous - the last snapshot written, flattened; an empty map for the first
+ * @param minute - start of the minute the rows belong to, epoch ms
+ */
+export function rollupRows(previous: Flat, current: Flat, minute: number, instance: string): RollupRow[] {
+  const rows: RollupRow[] = []
+  for (const [key, { row, value }] of current) {
+    if (row.kind === 'gauge') {
+      if (Number.isFinite(value)) rows.push({ ...row, minute, instance, value })
+      continue
+    }
+    const before = previous.get(key)?.value ?? 0
+    const delta = value >= before ? value - before : value
+    if (delta > 0 && Number.isFinite(delta)) rows.push({ ...row, minute, instance, value: delta })
+  }
+  return rows
+}
+
+/**
+ * The minute a flush covering `[from, to)` is stored in: the minute of its midpoint. Flushes run at
+ * minute boundaries, a little late or early, so the midpoint falls well inside the minute they
+ * cover; a flush on close covers part of the current minute, and lands in it.
+ */
+export function minuteOf(from: number, to: number): number {
+  const middle = from + Math.max(0, to - from) / 2
+  return Math.floor(middle / MINUTE_MS) * MINUTE_MS
+}
