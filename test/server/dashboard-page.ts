@@ -4,6 +4,7 @@
  * that a page formatting wrongly fails.
  */
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core'
+import type { StatsReport } from '../../src/metrics/stats/report.js'
 
 // The little of the browser's globals that the functions run in the page use (the project's types
 // have no DOM library, and should not: src/ runs in Node).
@@ -106,4 +107,67 @@ export async function readShown(page: Page): Promise<Shown> {
   const tables: Record<string, string[][]> = {}
   for (const name of TABLES) tables[name] = await table(page, name)
   return { figures, tables }
+}
+
+const TIERS = ['l1', 'l2', 'l3'] as const
+const REASONS = ['absent', 'expired', 'invalidated', 'evicted', 'unavailable', 'suspended', 'unreadable', 'bypassed'] as const
+const total = (kinds: Readonly<Record<string, number>>): number => Object.values(kinds).reduce((a, b) => a + b, 0)
+const owner = (item: { readonly namespace: string; readonly tenant?: string | undefined }): string =>
+  item.tenant === undefined ? item.namespace : `${item.namespace} (tenant ${item.tenant === '' ? 'public' : item.tenant})`
+const ttl = (ms: number | undefined): string =>
+  ms === undefined ? '—' : ms < 60_000 ? `${significant.format(ms / 1000)} s` : ms < 3_600_000 ? `${significant.format(ms / 60_000)} min` : `${significant.format(ms / 3_600_000)} h`
+const orEmpty = (rows: string[][], empty: string): string[][] => (rows.length === 0 ? [[empty]] : rows)
+
+/** What the page must show of `report`: {@link readShown} of a page that rendered it. */
+export function expectedShown(report: StatsReport): Shown {
+  const { totals, now } = report
+  const tiers = TIERS.filter((tier) => totals.tiers[tier] !== undefined)
+  const tier = (level: (typeof TIERS)[number]) => totals.tiers[level] as NonNullable<StatsReport['totals']['tiers']['l1']>
+  const latency = (name: string, l: StatsReport['totals']['getOrSet']['latency']) => [name, format.seconds(l.p50), format.seconds(l.p95), format.seconds(l.p99), format.count(l.count)]
+  const allMisses = total(totals.missReasons)
+  const capacity = (n: number | undefined, cap: number | undefined) => (n === undefined ? '—' : cap === undefined ? format.count(n) : `${format.count(n)} of ${format.count(cap)}`)
+  return {
+    figures: {
+      requests: format.count(totals.requests),
+      hitRatio: format.ratio(totals.hitRatio),
+      hits: format.count(totals.hits),
+      misses: format.count(totals.misses),
+      staleHits: format.count(totals.staleHits),
+      writes: format.count(totals.writes),
+      deletes: format.count(totals.deletes),
+      invalidations: format.count(total(totals.invalidations)),
+      evictions: format.count(total(totals.evictions)),
+      coalesced: format.count(totals.coalesced),
+      errors: format.count(totals.errors),
+      'origin.calls': format.count(totals.origin.calls),
+      'origin.errors': format.count(totals.origin.errors),
+      'origin.timeouts': format.count(totals.origin.timeouts),
+      'origin.saved': format.count(totals.origin.saved),
+      'origin.costSaved': format.costs(totals.origin.costSaved),
+    },
+    tables: {
+      tiers: orEmpty(tiers.map((level) => [level.toUpperCase(), format.count(tier(level).hits), format.count(tier(level).misses), format.ratio(tier(level).hitRatio), format.ratio(tier(level).served)]), 'no tiers'),
+      latency: [...tiers.map((level) => latency(`${level.toUpperCase()} read`, tier(level).latency)), latency('getOrSet', totals.getOrSet.latency), latency('origin call', totals.origin.latency)],
+      misses: REASONS.map((reason) => [
+        reason,
+        format.count(totals.missReasons[reason]),
+        allMisses === 0 ? '—' : format.ratio(totals.missReasons[reason] / allMisses),
+        ...tiers.map((level) => format.count(tier(level).missReasons[reason])),
+      ]),
+      health: orEmpty(
+        TIERS.flatMap((level) => {
+          const t = now.tiers[level]
+          if (t === undefined) return []
+          const range = totals.tiers[level]
+          return [[level.toUpperCase(), t.kind, t.circuit, t.healthy ? 'healthy' : 'unhealthy', capacity(t.entries, t.capacityEntries), capacity(t.bytes, t.capacityBytes), format.count(range?.errors), format.count(range?.circuitOpens)]]
+        }),
+        'no tiers',
+      ),
+      namespaces: orEmpty(
+        report.namespaces.map((n) => [owner(n), format.count(n.requests), format.ratio(n.hitRatio), format.count(n.staleHits), format.count(n.originCalls), format.count(n.originErrors), format.count(n.saved), format.costs(n.costSaved), format.seconds(n.getOrSetP95)]),
+        'no lookups in this range',
+      ),
+      keys: orEmpty(report.topKeys.map((k) => [owner(k), k.key, format.count(k.count), format.count(k.error), format.count(k.misses), ttl(k.ttlMs)]), 'no keys looked up yet'),
+    },
+  }
 }

@@ -3,23 +3,30 @@
  * server on a socket: the key form, the refusals, every panel rendered from a known answer, and the
  * figures of a live server under a known load equal to what GET /v1/stats answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createCache } from '../../src/index.js'
-import { startServer } from '../../src/server/index.js'
+import { type Cache, createCache } from '../../src/index.js'
+import { type StatsReport, statsReportSchema } from '../../src/metrics/stats/report.js'
+import { type StatsHistory, openStatsHistory, startServer } from '../../src/server/index.js'
 import { statsFixture } from './dashboard-fixture.js'
-import { bodyData, format, heldKey, launchChromium, newContext, openWithKey, stat, table, waitForUpdate, watchProblems } from './dashboard-page.js'
-import { type KeyStore, openKeyStore } from './helpers.js'
+import { bodyData, expectedShown, format, heldKey, launchChromium, newContext, openWithKey, readShown, stat, table, waitForUpdate, watchProblems } from './dashboard-page.js'
+import { bearer, entryUrl, type KeyStore, openKeyStore } from './helpers.js'
 
 // A loaded machine: chromium's start and first paint may take seconds.
 const SLOW = 90_000
 
+/** Where the end-to-end test leaves its screenshot, which docs/dashboard.md shows. */
+const SCREENSHOT = fileURLToPath(new URL('../../docs/images/dashboard.png', import.meta.url))
+
 let browser: Browser
 let dir: string
+let cache: Cache
+let history: StatsHistory
 let app: FastifyInstance
 let base: string
 let store: KeyStore
@@ -30,7 +37,11 @@ beforeAll(async () => {
   const file = join(dir, 'cache.db')
   store = await openKeyStore(file)
   key = (await store.createKey()).key
-  const started = await startServer({ cache: createCache({ l3: { sqlite: file, cleanupInterval: 0 } }), credentials: store.credentials, audit: store.audit, port: 0 })
+  // As `tiercache serve` runs it: tenants labelled (a tenant's key sees its own series), a history in
+  // the SQL tier's file; every getOrSet timed, and a cost for the namespace the test calls an origin in.
+  cache = createCache({ l3: { sqlite: file, cleanupInterval: 0 }, metrics: { tenants: { max: 10 }, sampleEvery: 1, costs: { quotes: { perCall: 0.002, unit: 'usd' } } } })
+  history = await openStatsHistory({ sqlite: file }, { source: () => cache.metrics() })
+  const started = await startServer({ cache, credentials: store.credentials, audit: store.audit, stats: { history }, port: 0 })
   app = started.app
   base = started.url
   browser = await launchChromium()
@@ -38,7 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  // The app closes the cache, the keys and the audit log it was given.
+  // The app closes the cache, the keys, the audit log and the history it was given.
   await app?.close()
   rmSync(dir, { recursive: true, force: true })
 }, SLOW)
@@ -60,6 +71,8 @@ describe('the dashboard in Chromium', () => {
       sent.push({ url: route.request().url(), authorization: route.request().headers().authorization })
       await route.fulfill({ json: statsFixture })
     })
+    // The fixture is an answer the server could give: the report's schema takes it whole.
+    expect(statsReportSchema.parse(structuredClone(statsFixture))).toEqual(statsFixture)
     await openWithKey(page, base, key)
     await waitForUpdate(page, 0)
     const totals = statsFixture.totals
@@ -176,5 +189,70 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => alert.innerText(), { timeout: SLOW }).toBe('The server refused this key (403 TC_FORBIDDEN: this route needs a key with the read role).')
     // The browser logs the 401 and the 403 themselves; nothing else may fail.
     expect(problems.filter((problem) => !/status of 40[13]/.test(problem))).toEqual([])
+  }, SLOW)
+
+  it('shows, under a known load, the figures GET /v1/stats answers at the same moment; leaves the screenshot for the docs', async () => {
+    const call = async (method: string, url: string, body?: unknown): Promise<number> => {
+      const response = await fetch(base + url, {
+        method,
+        headers: { ...bearer(key), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      await response.arrayBuffer()
+      return response.status
+    }
+    const stats = async (): Promise<StatsReport> => {
+      const response = await fetch(`${base}/v1/stats?range=1h`, { headers: bearer(key) })
+      expect(response.status).toBe(200)
+      return statsReportSchema.parse(await response.json())
+    }
+
+    await openWithKey(page, base, key)
+    await waitForUpdate(page, 0)
+
+    // The load: 3 fares and a user written; 16 reads over HTTP (12 found, 4 absent); 6 getOrSet in
+    // the tenant's scope (2 origin calls, 4 answered from the cache); the fares invalidated by tag,
+    // one read again; a user deleted.
+    const fares = ['route/JFK:LHR', 'route/CDG:NRT', 'route/SFO:HND']
+    for (const [i, fare] of fares.entries()) expect(await call('PUT', entryUrl('flights', fare), { value: { fare: 100 * (i + 1) }, ttl: '10m', tags: ['fares'] })).toBe(204)
+    expect(await call('PUT', entryUrl('users', 'u1'), { value: { name: 'Ada' }, ttl: '10m' })).toBe(204)
+    const reads: [string, string, number, number][] = [
+      ['flights', 'route/JFK:LHR', 6, 200],
+      ['flights', 'route/CDG:NRT', 3, 200],
+      ['flights', 'route/SFO:HND', 1, 200],
+      ['flights', 'route/LAX:SYD', 3, 404],
+      ['users', 'u1', 2, 200],
+      ['users', 'nobody', 1, 404],
+    ]
+    for (const [namespace, entry, times, status] of reads) for (let i = 0; i < times; i++) expect(await call('GET', entryUrl(namespace, entry))).toBe(status)
+    const quotes = cache.withContext({ role: 'authenticated', tenantId: 'acme' }).namespace('quotes')
+    for (const quote of ['q1', 'q1', 'q1', 'q1', 'q1', 'q2']) await quotes.getOrSet(quote, async () => ({ quote }), { ttl: '10m' })
+    expect(await call('POST', '/v1/invalidate', { tags: ['fares'], namespace: 'flights' })).toBe(200)
+    expect(await call('GET', entryUrl('flights', 'route/SFO:HND'))).toBe(404)
+    expect(await call('DELETE', entryUrl('users', 'u1'))).toBe(200)
+    // Into the history now, rather than at the next minute.
+    await history.flush()
+
+    const answer = await stats()
+    expect(answer.totals).toMatchObject({ requests: 23, hits: 16, misses: 7, deletes: 1 })
+    expect(answer.totals.origin).toMatchObject({ calls: 2, saved: 4, costSaved: [{ unit: 'usd', amount: 0.008 }] })
+    expect(answer.topKeys[0]).toMatchObject({ namespace: 'flights', key: 'route/JFK:LHR', count: 6, error: 0 })
+
+    // The page renders an answer to a request it sent after `since`: between `answer` and `after`.
+    // Counters only grow, so when those two agree, the page's answer is the same as theirs.
+    const since = Date.now()
+    const again = await stats()
+    await waitForUpdate(page, since)
+    const shown = await readShown(page)
+    const after = await stats()
+    const stable = (report: StatsReport) => ({ totals: report.totals, namespaces: report.namespaces, topKeys: report.topKeys, tiers: report.now.tiers, bus: report.now.bus })
+    expect(stable(again)).toEqual(stable(answer))
+    expect(stable(after)).toEqual(stable(answer))
+    expect(shown).toEqual(expectedShown(answer))
+    expect(shown.figures.requests).toBe('23')
+
+    mkdirSync(dirname(SCREENSHOT), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    expect(problems).toEqual([])
   }, SLOW)
 })
