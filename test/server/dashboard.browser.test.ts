@@ -171,6 +171,43 @@ describe('the dashboard in Chromium', () => {
     expect(problems).toEqual([])
   }, SLOW)
 
+  it('without history, says the figures are this instance\'s since it started, and draws no series', async () => {
+    const empty = { t: [], requests: [], hits: [], staleHits: [], errors: [], originCalls: [], costSaved: [], hitRatio: { overall: [], l1: [], l2: [], l3: [] }, latencyP95: { getOrSet: [], l1: [], l2: [], l3: [] } }
+    const report = { ...statsFixture, history: false, stepMs: 0, instances: 1, from: statsFixture.topKeysSince, series: empty, namespaces: [], topKeys: [], largestEntries: [], suggestions: [], now: { ...statsFixture.now, bus: null } }
+    expect(statsReportSchema.parse(structuredClone(report))).toEqual(report)
+    await page.route((url) => url.pathname === '/v1/stats', (route) => route.fulfill({ json: report }))
+    await openWithKey(page, base, key)
+    await waitForUpdate(page, 0)
+    expect(await stat(page, 'scope')).toBe('Statistics of tenant acme: this instance since it started at 12/2/2026, 8:00:00 AM (the server keeps no history).')
+    expect(await stat(page, 'rps')).toBe('—')
+    expect(await stat(page, 'requests')).toBe('123,456')
+    for (const chart of ['hits', 'rps', 'latency']) expect(await page.locator(`#caption-${chart}`).innerText()).toBe('No history in this range.')
+    expect(await stat(page, 'bus')).toBe('none (a single instance, or no Redis)')
+    expect(await table(page, 'namespaces')).toEqual([['no lookups in this range']])
+    expect(await table(page, 'keys')).toEqual([['no keys looked up yet']])
+    expect(await page.locator('#suggestions li').allInnerTexts()).toEqual(['Nothing to suggest.'])
+    expect(problems).toEqual([])
+  }, SLOW)
+
+  it("over the key's rate limit, says so, waits for Retry-After and carries on", async () => {
+    let asked = 0
+    await page.route((url) => url.pathname === '/v1/stats', async (route) => {
+      asked++
+      if (asked === 1) {
+        await route.fulfill({ status: 429, headers: { 'retry-after': '1' }, json: { error: { code: 'TC_RATE_LIMITED', message: "rate limit of the key's plan exceeded; retry in 1 s" } } })
+      } else await route.fulfill({ json: statsFixture })
+    })
+    await openWithKey(page, base, key)
+    const status = page.getByRole('status')
+    await expect.poll(() => status.innerText(), { timeout: SLOW }).toMatch(/^Over this key's rate limit: retrying in 2 s\./)
+    expect(await bodyData(page, 'state')).toBe('error')
+    // The key is kept: a rate limit is no refusal.
+    expect(await heldKey(page)).toBe(key)
+    await waitForUpdate(page, 0)
+    expect(await stat(page, 'requests')).toBe('123,456')
+    expect(problems.filter((problem) => !/status of 429/.test(problem))).toEqual([])
+  }, SLOW)
+
   it('says so when the server refuses the key, and forgets it', async () => {
     const wrong = `${key.slice(0, -4)}${key.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`
     await openWithKey(page, base, wrong)
