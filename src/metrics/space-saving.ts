@@ -56,6 +56,10 @@ export interface HeavyHitter {
   readonly ttlMs?: number
 }
 
+function byName(a: { namespace: string; key: string }, b: { namespace: string; key: string }): number {
+  return a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+}
+
 /** A Space-Saving sketch of `capacity` counters (see the module's comment for its guarantees). */
 export class SpaceSaving {
   private readonly byNamespace = new Map<string, Map<string, Counter>>()
@@ -64,6 +68,11 @@ export class SpaceSaving {
   private highest: Bucket | null = null
   private size = 0
   private total = 0
+  /**
+   * Ttls of the last `capacity` writes of keys not monitored, by namespace and key joined with NUL,
+   * oldest first: a key is usually written before it is first read, and monitored only from then.
+   */
+  private readonly recentTtls = new Map<string, number | undefined>()
 
   /**
    * @param capacity - counters kept, at least 1: items more frequent than total/capacity are always among them
@@ -106,6 +115,13 @@ export class SpaceSaving {
       added = victim
     }
     if (!found) added.misses = 1
+    if (this.recentTtls.size > 0) {
+      const written = `${namespace}\u0000${key}`
+      if (this.recentTtls.has(written)) {
+        added.ttlMs = this.recentTtls.get(written)
+        this.recentTtls.delete(written)
+      }
+    }
     let keys = this.byNamespace.get(namespace)
     if (keys === undefined) {
       keys = new Map()
@@ -115,19 +131,30 @@ export class SpaceSaving {
   }
 
   /**
-   * Notes the ttl a write gave `key` (ms; undefined: the cache's default), if it is monitored; never
-   * adds it (writes are not lookups).
+   * Notes the ttl a write gave `key` (ms; undefined: the cache's default): on its counter when it is
+   * monitored, else among the last `capacity` writes, for when it is first looked up. Never counts
+   * it (writes are not lookups).
    */
   wrote(namespace: string, key: string, ttlMs: number | undefined): void {
     const counter = this.byNamespace.get(namespace)?.get(key)
-    if (counter !== undefined) counter.ttlMs = ttlMs
+    if (counter !== undefined) {
+      counter.ttlMs = ttlMs
+      return
+    }
+    const written = `${namespace}\u0000${key}`
+    this.recentTtls.delete(written)
+    this.recentTtls.set(written, ttlMs)
+    if (this.recentTtls.size > this.capacity) this.recentTtls.delete(this.recentTtls.keys().next().value as string)
   }
 
-  /** The `n` items of the largest counts, largest first; ties in no particular order. */
+  /** The `n` items of the largest counts, largest first; ties by namespace, then key (code unit order). */
   top(n: number): HeavyHitter[] {
     const items: HeavyHitter[] = []
     for (let bucket = this.highest; bucket !== null && items.length < n; bucket = bucket.lower) {
-      for (let c = bucket.first; c !== null && items.length < n; c = c.next) {
+      const tied: Counter[] = []
+      for (let c = bucket.first; c !== null; c = c.next) tied.push(c)
+      tied.sort(byName)
+      for (const c of tied.slice(0, n - items.length)) {
         items.push({ namespace: c.namespace, key: c.key, count: c.count, error: c.error, misses: c.misses, ...(c.ttlMs === undefined ? {} : { ttlMs: c.ttlMs }) })
       }
     }

@@ -98,11 +98,12 @@ export class TopKeys {
     return this.tenants.get(tenant)?.sketch.top(n) ?? []
   }
 
-  /** The `n` busiest keys of every tenant tracked, busiest first (each tenant's sketch bounds its own keys). */
+  /** The `n` busiest keys of every tenant tracked, busiest first, ties by tenant (each tenant's sketch bounds its own keys). */
   topAcross(n: number): TenantHeavyHitter[] {
     const all: TenantHeavyHitter[] = []
     for (const [tenant, keys] of this.tenants) for (const hit of keys.sketch.top(n)) all.push({ tenant, ...hit })
-    return all.sort((a, b) => b.count - a.count).slice(0, n)
+    // Stable: within a tenant, top() has ordered ties already.
+    return all.sort((a, b) => b.count - a.count || (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0)).slice(0, n)
   }
 
   /** Lookups counted for `tenant` since it was last tracked. */

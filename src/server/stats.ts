@@ -23,11 +23,22 @@ export interface ServerStatsOptions {
   readonly topKeys?: TopKeysOptions
   /** Overrides of the suggestions' thresholds. */
   readonly thresholds?: Partial<SuggestionThresholds>
+  /**
+   * How old this instance's part of a report may be, ms: a report first flushes the history when no
+   * report has for this long, so that the figures include this instance's last seconds, not only the
+   * minutes the history recorded (other instances' lag up to their minute). @default 5000
+   */
+  readonly freshnessMs?: number
 }
+
+/** Default of {@link ServerStatsOptions.freshnessMs}. */
+export const DEFAULT_STATS_FRESHNESS_MS = 5000
 
 /** The server's statistics: its top keys, and the reports of `/v1/stats`. */
 export class ServerStats {
   readonly topKeys: TopKeys
+  private flushedAt = Number.NEGATIVE_INFINITY
+  private flushing: Promise<unknown> | undefined
 
   constructor(
     private readonly cache: Cache,
@@ -44,6 +55,7 @@ export class ServerStats {
     const { cache, options } = this
     if (cache.closed) throw new CacheClosedError('cache is closed')
     const tenant = 'tenant' in scope ? scope.tenant : undefined
+    await this.freshen()
     const [live, history] = await Promise.all([cache.metrics(), options.history?.window({ range, ...(tenant === undefined ? {} : { tenant }) })])
     return buildReport({
       scope,
@@ -56,5 +68,16 @@ export class ServerStats {
       topKeys: this.topKeys,
       ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
     })
+  }
+
+  /** Flushes the history when no report did for `freshnessMs`; concurrent reports share one flush. */
+  private async freshen(): Promise<void> {
+    const history = this.options.history
+    if (history === undefined) return
+    if (this.flushing === undefined && Date.now() - this.flushedAt >= (this.options.freshnessMs ?? DEFAULT_STATS_FRESHNESS_MS)) {
+      this.flushedAt = Date.now()
+      this.flushing = history.flush().finally(() => (this.flushing = undefined))
+    }
+    await this.flushing
   }
 }

@@ -119,6 +119,17 @@ describe('SpaceSaving', () => {
     expect(sketch.top(1)).toEqual([{ namespace: 'ns', key: 'b', count: 3, error: 2, misses: 1 }])
   })
 
+  it('remembers the ttl of the last writes of keys not yet looked up, as many as its capacity', () => {
+    const sketch = new SpaceSaving(2)
+    sketch.wrote('ns', 'a', 1000)
+    sketch.wrote('ns', 'b', 2000)
+    sketch.wrote('ns', 'c', 3000)
+    sketch.count('ns', 'a')
+    sketch.count('ns', 'c')
+    // a's write was pushed out by c's: only c's ttl is known.
+    expect(Object.fromEntries(sketch.top(2).map((hit) => [hit.key, hit.ttlMs]))).toEqual({ a: undefined, c: 3000 })
+  })
+
   it('refuses a capacity that is not a positive integer', () => {
     expect(() => new SpaceSaving(0)).toThrow(expect.objectContaining({ code: 'TC_INVALID_OPTIONS' }))
     expect(() => new SpaceSaving(1.5)).toThrow(expect.objectContaining({ code: 'TC_INVALID_OPTIONS' }))

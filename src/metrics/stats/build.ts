@@ -63,6 +63,7 @@ export function buildReport(sources: ReportSources): StatsReport {
   const keys = topKeysOf(topKeys, tenant, sources.namespace)
   const largestEntries = largestOf(topKeys, tenant, sources.namespace)
   const suggestions = suggest({ range, totals, namespaces, now, topKeys: keys, largestEntries }, sources.thresholds)
+  if (tenant !== undefined && !labelsTenants(live)) suggestions.unshift(TENANTS_UNLABELLED)
   return {
     scope: tenant === undefined ? { deployment: true } : { tenant },
     range,
@@ -80,6 +81,22 @@ export function buildReport(sources: ReportSources): StatsReport {
     largestEntries,
     suggestions,
   }
+}
+
+/** Said in a tenant's report when the cache does not label its series by tenant: the figures then read as zero. */
+const TENANTS_UNLABELLED = {
+  code: 'tenants-unlabelled',
+  severity: 'warning' as const,
+  message:
+    "this cache does not label its series by tenant, so a tenant's figures read as zero: create it with createCache({ metrics: { tenants: { max } } }) " +
+    '(tiercache serve does), then restart the server',
+}
+
+/** False when the cache counted lookups but none under a `tenant` label (`metrics.tenants` is off). */
+function labelsTenants(live: MetricsSnapshot): boolean {
+  const requests = live.families.find((family) => family.name === 'tiercache_requests_total')
+  if (requests === undefined || requests.samples.length === 0) return true
+  return requests.samples.some((sample) => 'tenant' in sample.labels)
 }
 
 /** One point per step of the window, zeros where a step has no rows. */

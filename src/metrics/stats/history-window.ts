@@ -24,22 +24,27 @@ export interface WindowQuery {
  * @throws TierUnavailableError when the database fails (its error as `cause`)
  */
 export async function readWindow(store: HistoryStore, query: WindowQuery): Promise<HistoryWindow> {
-  const window = windowOf(query.range, query.now ?? Date.now(), query.tenant)
-  let rows: CounterSum[], instances: number
+  const now = query.now ?? Date.now()
+  const window = windowOf(query.range, now, query.tenant)
+  // A tenant's window holds only its own rows; the shared tiers' series (reads, errors, circuits)
+  // have no tenant, and are read apart, without the public scope's namespace series.
+  const shared = query.tenant === undefined ? undefined : windowOf(query.range, now, '')
+  let rows: CounterSum[], instances: number, tierRows: CounterSum[]
   try {
-    ;[rows, instances] = await Promise.all([store.counters(window), store.instances(window)])
+    ;[rows, instances, tierRows] = await Promise.all([store.counters(window), store.instances(window), shared === undefined ? [] : store.counters(shared)])
   } catch (cause) {
     throw new TierUnavailableError('cannot read the stats history', { cause })
   }
   const labelsOf = labelParser()
+  const all = [...rows, ...tierRows.filter((row) => !('namespace' in labelsOf(row.labels)))]
   const perStep = new Map<number, CounterSum[]>()
-  for (const row of rows) {
+  for (const row of all) {
     let list = perStep.get(row.step)
     if (list === undefined) perStep.set(row.step, (list = []))
     list.push(row)
   }
   const steps = [...perStep].sort(([a], [b]) => a - b).map(([t, list]) => ({ t, families: familiesOf(list, labelsOf) }))
-  return { from: window.from, to: window.to, stepMs: HISTORY_RANGES[query.range].stepMs, instances, total: familiesOf(rows, labelsOf), steps }
+  return { from: window.from, to: window.to, stepMs: HISTORY_RANGES[query.range].stepMs, instances, total: familiesOf(all, labelsOf), steps }
 }
 
 interface HistogramAcc {

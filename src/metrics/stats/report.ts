@@ -169,7 +169,7 @@ export const largeEntrySchema = z.object({
 
 /** Something worth acting on; see suggestions.ts for the codes. */
 export const suggestionSchema = z.object({
-  code: z.string().describe('Stable: expired-short-ttl, expired-misses, oversized-entries, l1-evicting, failing-origin, circuit-flapping, low-hit-ratio.'),
+  code: z.string().describe('Stable: expired-short-ttl, expired-misses, oversized-entries, l1-evicting, failing-origin, circuit-flapping, low-hit-ratio, tenants-unlabelled.'),
   severity: z.enum(['info', 'warning']),
   message: z.string().describe('What was seen and what to do.'),
   namespace: z.string().optional(),
