@@ -54,10 +54,11 @@ export const statsFixture = {
   ],
   series: {
     t,
-    requests: t.map((_, i) => Math.round((1500 + 1000 * wave(i)) * part(i))),
-    hits: t.map((_, i) => Math.round((1200 + 800 * wave(i)) * part(i))),
-    staleHits: t.map(() => 5),
-    errors: t.map((_, i) => (i === 30 ? 95 : 0)),
+    // Step 30 had no lookups: the server answers its ratios as 0.
+    requests: t.map((_, i) => (i === 30 ? 0 : Math.round((1500 + 1000 * wave(i)) * part(i)))),
+    hits: t.map((_, i) => (i === 30 ? 0 : Math.round((1200 + 800 * wave(i)) * part(i)))),
+    staleHits: t.map((_, i) => (i === 30 ? 0 : 5)),
+    errors: t.map((_, i) => (i === 31 ? 95 : 0)),
     hitRatio: {
       overall: t.map((_, i) => (i === 30 ? 0 : 0.75 + 0.1 * wave(i))),
       l1: t.map((_, i) => (i === 30 ? 0 : 0.6 + 0.1 * wave(i))),
@@ -70,7 +71,7 @@ export const statsFixture = {
       l2: t.map((_, i) => (i === 30 ? null : 0.001_7)),
       l3: t.map(() => 0.012),
     },
-    originCalls: t.map((_, i) => Math.round((300 + 200 * wave(i)) * part(i))),
+    originCalls: t.map((_, i) => (i === 30 ? 0 : Math.round((300 + 200 * wave(i)) * part(i)))),
     costSaved: [{ unit: 'USD', values: t.map(() => 0.8) }],
   },
   now: {

@@ -158,6 +158,13 @@ describe('the dashboard in Chromium', () => {
     // A step where nothing was observed is a gap, not a zero.
     expect(await rows.nth(30).locator('td').allInnerTexts()).toEqual([format.seconds(statsFixture.series.latencyP95.getOrSet[30]), '0.012 ms', '—', '12 ms'])
 
+    // A step without lookups has no hit ratio: a gap, though the report says 0.
+    await page.locator('[data-series="hits"] summary').click()
+    const hitRows = page.locator('[data-series="hits"] tbody tr')
+    await expect.poll(() => hitRows.count()).toBe(60)
+    expect(await hitRows.nth(30).locator('td').allInnerTexts()).toEqual(['—', '—', '—', '—'])
+    expect(await hitRows.nth(29).locator('td').allInnerTexts()).toEqual((['overall', 'l1', 'l2', 'l3'] as const).map((line) => format.ratio(hitRatio[line][29])))
+
     // Headings for every panel, for screen readers' navigation.
     expect(await page.locator('h2').allInnerTexts()).toEqual([
       'Overview', 'Hit ratio per tier', 'Requests per second', 'Latency', 'Miss reasons', 'Origin calls and cost saved',

@@ -172,7 +172,11 @@
       id: 'chart-hits',
       format: ratio,
       range: [0, 1],
-      lines: (stats) => [['overall', stats.series?.hitRatio?.overall], ...tiersOf(stats).map((tier) => [`${upper(tier)} share`, stats.series?.hitRatio?.[tier]])],
+      // A step without lookups has no hit ratio (the report says 0): a gap, not a fall to 0 %.
+      lines: (stats) => [['overall', stats.series?.hitRatio?.overall], ...tiersOf(stats).map((tier) => [`${upper(tier)} share`, stats.series?.hitRatio?.[tier]])].map(([label, values]) => [
+        label,
+        Array.isArray(values) ? values.map((v, i) => (stats.series.requests?.[i] === 0 ? null : v)) : values,
+      ]),
     },
     rps: {
       id: 'chart-rps',
@@ -188,6 +192,14 @@
   const COLORS = ['#1f5fa8', '#b8560b', '#2e7d32', '#7b3fa0']
   const DASHES = [[], [6, 4], [2, 3], [10, 3, 2, 3]]
   const plots = new Map()
+
+  /** The steps with a value between two gaps: no line reaches them, so they are drawn as points. */
+  function isolated(u, seriesIdx) {
+    const values = u.data[seriesIdx]
+    const lone = []
+    for (let i = 0; i < values.length; i++) if (values[i] != null && values[i - 1] == null && values[i + 1] == null) lone.push(i)
+    return lone.length === 0 ? null : lone
+  }
 
   function renderChart(name, stats) {
     const spec = CHARTS[name]
@@ -215,7 +227,7 @@
         padding: [8, 28, 0, 0],
         scales: spec.range ? { y: { range: spec.range } } : {},
         axes: [{}, { size: 70, values: (_u, ticks) => ticks.map(spec.format) }],
-        series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], dash: DASHES[i % DASHES.length], width: 2 }))],
+        series: [{}, ...lines.map(([label], i) => ({ label, stroke: COLORS[i % COLORS.length], dash: DASHES[i % DASHES.length], width: 2, points: { show: false, size: 6, fill: COLORS[i % COLORS.length], filter: isolated } }))],
       }, data, target)
       plot.signature = signature
       plots.set(name, plot)
