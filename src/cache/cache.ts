@@ -65,10 +65,19 @@ export class Cache {
 
   /** Like {@link get}, with how the value was served. */
   getWithInfo<V = unknown>(key: string, options?: GetOptions): Promise<Served<V> | undefined> {
-    // The L1 hit as `get` serves it: the REST server's cached GET spends most of its read here.
-    const hit = this.freshInL1(key, options, GET_OPTIONS)
-    if (hit !== undefined) return Promise.resolve(servedFrom<V>(hit, 'l1', Date.now(), false))
+    const hit = this.getWithInfoNow<V>(key, options)
+    if (hit !== undefined) return Promise.resolve(hit)
     return this.getManyWithInfo<V>([key], options).then(([result]) => result)
+  }
+
+  /**
+   * @internal {@link getWithInfo}'s answer when L1 holds a fresh value, without a promise (the REST
+   * server's cached GET answers it in the same tick), counted as `getWithInfo` counts it. Undefined
+   * otherwise, uncounted and unchecked: call `getWithInfo` then, which reads the other tiers and throws.
+   */
+  getWithInfoNow<V = unknown>(key: string, options?: GetOptions): Served<V> | undefined {
+    const hit = this.freshInL1(key, options, GET_OPTIONS)
+    return hit === undefined ? undefined : servedFrom<V>(hit, 'l1', Date.now(), false)
   }
 
   /** Values of `keys` in order, undefined where missing. Each shared tier is asked once. */
