@@ -9,10 +9,10 @@ import { type Duration, toMs } from '../core/duration.js'
 import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
-import { installAccessControl } from './access.js'
+import { accessControl } from './access.js'
 import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
-import { clientErrorHandler, installHostCheck } from './client-errors.js'
+import { clientErrorHandler, missingHost } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
 import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
@@ -143,7 +143,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,
-    // Refused by installHostCheck instead, with the documented error body.
+    // Refused by missingHost instead, with the documented error body.
     http: { requireHostHeader: false },
     routerOptions: {
       // Keys are path parameters: a 1024-character key may be 9 KiB percent-encoded. The default of
@@ -155,7 +155,6 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(zodSerializerCompiler)
   installErrorHandling(app)
-  installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
   app.removeContentTypeParser('text/plain')
 
@@ -185,7 +184,14 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const audit = createServerAudit(options.audit)
   const stats = new ServerStats(cache, options.stats)
   try {
-    installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    // One onRequest hook for every check, each a step of the request's cost: a request without Host
+    // is not valid HTTP/1.1, and is refused before its key is looked at.
+    app.addHook('onRequest', (request, reply, done) => {
+      const malformed = missingHost(request)
+      if (malformed === undefined) checkAccess(request, reply, done)
+      else done(malformed)
+    })
     const edge = edgeLimits(options.cache.limits)
     const schemas = routeSchemas(edge)
     await app.register(entryRoutes, { schemas, topKeys: stats.topKeys, maxKeyLength: edge.maxKeyLength })
