@@ -250,11 +250,12 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     // by the URL for requests that match no route.
     // Read once: Fastify builds a new object on every read of routeOptions.
     const route = request.routeOptions
-    if (!isApiPath(route.url ?? '') && !isApiPath(request.url)) {
+    const access = route.config.access
+    // A route outside /v1 that declares access (GET /metrics) is checked the same way.
+    if (access === undefined && !isApiPath(route.url ?? '') && !isApiPath(request.url)) {
       done()
       return
     }
-    const access = route.config.access
     const failed = (error: unknown): void => done(error as FastifyError)
 
     const header = request.headers.authorization
