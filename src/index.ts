@@ -137,4 +137,22 @@ export type { Limits } from './core/validate.js'
 export type { Level } from './core/level.js'
 export type { KeyPage, Tier, TierCapabilities, TierUsage } from './tiers/tier.js'
 export { MemoryTier, type MemoryTierOptions } from './tiers/memory.js'
+export {
+  DEFAULT_HISTORY_RETENTION_MS,
+  HISTORY_RANGES,
+  type HistoryFigures,
+  type HistoryPoint,
+  type HistoryQuery,
+  type HistoryRange,
+  type HistoryReport,
+  type HistoryTotals,
+  type MetricsHistory,
+  type MetricsHistoryOptions,
+  type NamespaceFigures,
+  type Quantiles,
+  type TierFigures,
+  histogramQuantile,
+  openMetricsHistory,
+} from './metrics/history/index.js'
+export type { StorageLocation } from './security/credentials/location.js'
 export * from './errors.js'

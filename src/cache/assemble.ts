@@ -23,7 +23,7 @@ export interface Coordination {
 export interface Assembly extends Coordination {
   /** Seals non-public entries in shared tiers; `false`: stored in plain text; undefined: none (no scoped views). */
   readonly keyRing?: KeyRing | false
-  /** The clock of the shared tiers' circuit breakers, epoch ms, for tests. @default Date.now */
+  /** The clock of the shared tiers' circuit breakers and of their counts for `metrics()`, epoch ms, for tests. @default Date.now */
   readonly now?: () => number
 }
 
@@ -59,7 +59,7 @@ export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers
     now: assembly.now,
   })
   if (bus !== undefined) listen(bus, stack, events)
-  const cache = new Cache(new CacheCore(options, stack, instruments, events, crossProcess), options.namespace)
+  const cache = new Cache(new CacheCore(options, stack, instruments, events, crossProcess, assembly.now), options.namespace)
   return cache
 }
 

@@ -20,9 +20,11 @@ export class CacheCore {
     readonly instruments: Instruments,
     readonly events: EngineEvents,
     readonly crossProcess?: CrossProcessLock,
+    /** The clock of the shared tiers' counts (see usage.ts), epoch ms. @default Date.now */
+    now?: () => number,
   ) {
     this.readThrough = new ReadThrough(stack, instruments, events, options.limits, crossProcess)
-    this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage])
+    this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage], now)
   }
 }
 

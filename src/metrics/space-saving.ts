@@ -34,7 +34,7 @@ interface Counter {
 
 /** The counters of one count value. */
 interface Bucket {
-  readonly count: number
+  count: number
   first: Counter | null
   /** The bucket of the next smaller count. */
   lower: Bucket | null
@@ -191,6 +191,13 @@ export class SpaceSaving {
     const from = counter.bucket
     const count = from.count + 1
     let to = from.higher
+    // Alone in its bucket, with no bucket of the next count: the bucket moves up with it, in place
+    // (the usual case of a hot key), rather than a new one made and this one dropped.
+    if (from.first === counter && counter.next === null && (to === null || to.count !== count)) {
+      from.count = count
+      counter.count = count
+      return
+    }
     if (to === null || to.count !== count) {
       to = { count, first: null, lower: from, higher: from.higher }
       if (from.higher !== null) from.higher.lower = to

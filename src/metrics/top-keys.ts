@@ -58,8 +58,9 @@ export class TopKeys {
   private readonly largestKept: number
   /** In order of last use, least recent first. */
   private readonly tenants = new Map<string, TenantKeys>()
-  /** The tenant used last: touching it again needs no re-insertion (the common case of one busy tenant). */
+  /** The tenant used last, and its sketches: the common case of one busy tenant needs no map operation. */
   private recent: string | undefined
+  private recentKeys: TenantKeys | undefined
   /** When counting started, epoch ms. */
   readonly since: number
 
@@ -129,14 +130,14 @@ export class TopKeys {
   }
 
   private of(tenant: string): TenantKeys {
+    if (tenant === this.recent && this.recentKeys !== undefined) return this.recentKeys
     let keys = this.tenants.get(tenant)
     if (keys !== undefined) {
-      if (tenant !== this.recent) {
-        // Re-inserted so that the map's order is least recently used first.
-        this.tenants.delete(tenant)
-        this.tenants.set(tenant, keys)
-        this.recent = tenant
-      }
+      // Re-inserted so that the map's order is least recently used first.
+      this.tenants.delete(tenant)
+      this.tenants.set(tenant, keys)
+      this.recent = tenant
+      this.recentKeys = keys
       return keys
     }
     if (this.tenants.size >= this.maxTenants) {
@@ -146,6 +147,7 @@ export class TopKeys {
     keys = { sketch: new SpaceSaving(this.capacity), largest: [] }
     this.tenants.set(tenant, keys)
     this.recent = tenant
+    this.recentKeys = keys
     return keys
   }
 }

@@ -3,23 +3,27 @@
  */
 import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
+import { createPrometheusRegistry } from '../metrics/prometheus.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
-import { installAccessControl } from './access.js'
+import { accessControl } from './access.js'
 import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
-import { clientErrorHandler, installHostCheck } from './client-errors.js'
+import { clientErrorHandler, missingHost } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
 import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
+import { METRICS_LISTENER, type MetricsListener, type MetricsListenerOptions, parseMetricsListenerOptions, startMetricsListener } from './metrics-listener.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
+import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
@@ -27,6 +31,16 @@ import { zodSerializerCompiler } from './serializers.js'
 import { ServerStats, type ServerStatsOptions } from './stats.js'
 
 export type { ServerLoggerOptions } from './request-log.js'
+export type { MetricsListenerOptions } from './metrics-listener.js'
+
+/** What `GET /metrics` (and the metrics listener) report besides the cache's instruments. */
+export interface ServerMetricsOptions {
+  /**
+   * Node's process metrics too (CPU, resident memory, heap, event-loop lag, GC: prom-client's
+   * `collectDefaultMetrics`, `process_` and `nodejs_` names). @default true
+   */
+  readonly processMetrics?: boolean
+}
 
 /** Options of {@link buildServer}. */
 export interface BuildServerOptions {
@@ -85,6 +99,8 @@ export interface BuildServerOptions {
    * `tiercache serve` does), or tenants see zeros.
    */
   readonly stats?: ServerStatsOptions
+  /** See {@link ServerMetricsOptions}. @default { processMetrics: true } */
+  readonly metrics?: ServerMetricsOptions
 }
 
 /** Options of {@link startServer}. */
@@ -111,6 +127,24 @@ export interface StartServerOptions {
   readonly dashboard?: boolean
   /** See {@link BuildServerOptions.stats}; its history is closed when the app closes. */
   readonly stats?: ServerStatsOptions
+  /** See {@link BuildServerOptions.metrics}. @default { processMetrics: true } */
+  readonly metrics?: ServerMetricsOptions
+  /**
+   * A second listener that serves `GET /metrics` only, without an API key, for Prometheus: e.g.
+   * `{ host: '10.0.0.5', port: 9464 }` on an interface only the monitoring network reaches. Anyone
+   * who can connect to it reads every tenant's metrics: bind it where only Prometheus gets in. Closed
+   * with the app. @default none (metrics only at `GET /metrics` of the REST server, with a key)
+   */
+  readonly metricsListener?: MetricsListenerOptions
+}
+
+/** What {@link startServer} resolves. */
+export interface StartedServer {
+  readonly app: FastifyInstance
+  /** Base URL of the REST server, e.g. `http://127.0.0.1:4100`. */
+  readonly url: string
+  /** Base URL of the metrics listener, with `metricsListener` only: scrape `${metricsUrl}/metrics`. */
+  readonly metricsUrl?: string
 }
 
 /** Default of {@link BuildServerOptions.bodyLimit}: 2 MiB, room for a 1 MiB value (the cache's default limit) as JSON. */
@@ -136,7 +170,13 @@ interface Ownership {
   readonly storage: () => boolean
 }
 
-async function build(options: BuildServerOptions, owns: Ownership): Promise<FastifyInstance> {
+/** The app, and the registry its `/metrics` answers with (which the metrics listener shares). */
+interface Built {
+  readonly app: FastifyInstance
+  readonly registry: Registry
+}
+
+async function build(options: BuildServerOptions, owns: Ownership): Promise<Built> {
   const { cache, credentials } = options
   // Checked at run time too: without a store, every request would fail, and not with a 401.
   if (typeof (credentials as Partial<CredentialStore> | undefined)?.verify !== 'function') {
@@ -151,7 +191,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,
-    // Refused by installHostCheck instead, with the documented error body.
+    // Refused by missingHost instead, with the documented error body.
     http: { requireHostHeader: false },
     routerOptions: {
       // Keys are path parameters: a 1024-character key may be 9 KiB percent-encoded. The default of
@@ -163,7 +203,6 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(zodSerializerCompiler)
   installErrorHandling(app)
-  installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
   app.removeContentTypeParser('text/plain')
 
@@ -192,14 +231,23 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
   const stats = new ServerStats(cache, options.stats)
+  const registry = createPrometheusRegistry({ cache, processMetrics: options.metrics?.processMetrics ?? true })
   try {
-    installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    // One onRequest hook for every check, each a step of the request's cost: a request without Host
+    // is not valid HTTP/1.1, and is refused before its key is looked at.
+    app.addHook('onRequest', (request, reply, done) => {
+      const malformed = missingHost(request)
+      if (malformed === undefined) checkAccess(request, reply, done)
+      else done(malformed)
+    })
     const edge = edgeLimits(options.cache.limits)
     const schemas = routeSchemas(edge)
     await app.register(entryRoutes, { schemas, topKeys: stats.topKeys, maxKeyLength: edge.maxKeyLength })
     await app.register(adminRoutes, { cache, schemas, stats, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
+    await app.register(metricsRoutes, { registry, audit })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
     // The limiter may hold a Redis connection of its own.
@@ -215,7 +263,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
     if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()
   })
-  return app
+  return { app, registry }
 }
 
 /**
@@ -238,9 +286,13 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |
+ * | `GET /metrics` | admin and service | 200 `text/plain; version=0.0.4`: Prometheus metrics of every tenant (docs/metrics.md) |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |
  * | `GET /dashboard` | none (its data: a read key) | the dashboard page, reading `GET /v1/stats` (unless `dashboard: false`) |
+ *
+ * `/metrics` needs a key as the `/v1` routes do; as it spans every tenant, a tenant's own admin key is
+ * refused 403: it needs the `service` role besides `admin` (an operator's key).
  *
  * Every entry lives in the scope of the key's tenant (`cache.withContext`): no key of one tenant
  * reaches another's. A request without a valid key answers 401 `TC_UNAUTHORIZED` with
@@ -260,27 +312,42 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
  */
 export function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const closeCache = options.closeCacheOnClose ?? false
-  return build(options, { cache: () => closeCache, storage: () => false })
+  return build(options, { cache: () => closeCache, storage: () => false }).then(({ app }) => app)
 }
 
 /**
- * Builds the app, listens, and returns it with its URL (e.g. `http://127.0.0.1:4100`). The cache, the
- * credential store and the audit log are closed when the app closes (`await app.close()`); if
- * listening fails, the app is closed, they are left open, and the error is rethrown. Signal handling
- * is the caller's.
- * @throws InvalidOptionsError as {@link buildServer}
+ * Builds the app, listens, and returns it with its URL (e.g. `http://127.0.0.1:4100`), and the
+ * metrics listener's when `metricsListener` asks for one. The cache, the credential store and the
+ * audit log are closed when the app closes (`await app.close()`), after the metrics listener; if
+ * listening fails (either listener), the app is closed, they are left open, and the error is
+ * rethrown. Signal handling is the caller's.
+ * @throws InvalidOptionsError as {@link buildServer}, and for a `metricsListener` port outside 0..65535
  * @throws ListenFailedError (`TC_LISTEN_FAILED`, Node's error as `cause`) when the port is in use
  *   (`EADDRINUSE`), needs privileges (`EACCES`), or the host is not this machine's (`EADDRNOTAVAIL`);
  *   other listen errors are rethrown as they are
  */
-export async function startServer(options: StartServerOptions): Promise<{ app: FastifyInstance; url: string }> {
+export async function startServer(options: StartServerOptions): Promise<StartedServer> {
   let listening = false
-  const { host = '127.0.0.1', port = 4100, ...rest } = options
-  const app = await build(rest, { cache: () => listening, storage: () => listening })
+  const { host = '127.0.0.1', port = 4100, metricsListener, ...rest } = options
+  // Checked before anything opens.
+  const metricsAt = metricsListener === undefined ? undefined : parseMetricsListenerOptions(metricsListener)
+  const { app, registry } = await build(rest, { cache: () => listening, storage: () => listening })
+  let listener: MetricsListener | undefined
+  // preClose runs before the onClose hooks that close the cache: no scrape meets a closed cache.
+  app.addHook('preClose', async () => {
+    await listener?.close()
+  })
   try {
     const url = await app.listen({ host, port })
+    if (metricsAt !== undefined) {
+      try {
+        listener = await startMetricsListener(registry, metricsAt, app.log)
+      } catch (error) {
+        throw listenError(error, metricsAt.host, metricsAt.port, ` for the ${METRICS_LISTENER}`)
+      }
+    }
     listening = true
-    return { app, url }
+    return { app, url, ...(listener === undefined ? {} : { metricsUrl: listener.url }) }
   } catch (error) {
     await app.close()
     throw listenError(error, host, port)
@@ -293,8 +360,8 @@ const LISTEN_FAILURES: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'the host is not an address of this machine',
 }
 
-function listenError(error: unknown, host: string, port: number): unknown {
+function listenError(error: unknown, host: string, port: number, what = ''): unknown {
   const reason = LISTEN_FAILURES[(error as NodeJS.ErrnoException | undefined)?.code ?? '']
   if (reason === undefined) return error
-  return new ListenFailedError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause: error })
+  return new ListenFailedError(`cannot listen on ${host.includes(':') ? `[${host}]` : host}:${port}${what}: ${reason}`, { cause: error })
 }

@@ -10,7 +10,7 @@
  * const { url } = await startServer({ cache: createCache(), credentials, audit, port: 4100 })
  */
 export { DEFAULT_BODY_LIMIT, buildServer, startServer } from './app.js'
-export type { BuildServerOptions, ServerLoggerOptions, StartServerOptions } from './app.js'
+export type { BuildServerOptions, MetricsListenerOptions, ServerLoggerOptions, ServerMetricsOptions, StartServerOptions, StartedServer } from './app.js'
 export { TENANT_HEADER } from './access.js'
 export type { Caller, RouteAccess } from './access.js'
 export type { ErrorBody } from './errors.js'

@@ -40,6 +40,7 @@ function project(name: string, files: Readonly<Record<string, string>>, extra: r
 
 const withoutPeers = `import { type CacheOptions, type RedisClientLike, KeyRing, createCache, isTiercacheError } from 'tiercache'
 import { type StartServerOptions, type StorageLocation, openAuditLog, openCredentialStore, startServer } from 'tiercache/server'
+import { type MetricsSnapshot, createPrometheusRegistry } from 'tiercache/prometheus'
 
 const options: CacheOptions = { namespace: 'consumer', l3: { sqlite: ':memory:' } }
 const cache = createCache(options)
@@ -48,7 +49,9 @@ const n: number = served.n
 const location: StorageLocation = { sqlite: ':memory:' }
 const server: StartServerOptions = { cache, credentials: await openCredentialStore(location), audit: await openAuditLog(location), port: 0 }
 const client: RedisClientLike | undefined = undefined
-console.log(n, server.port, client, typeof startServer, KeyRing.name, isTiercacheError(new Error('x')))
+const snapshot: MetricsSnapshot = await cache.metrics()
+const exposition: string = await createPrometheusRegistry({ cache }).metrics()
+console.log(n, server.port, client, typeof startServer, KeyRing.name, isTiercacheError(new Error('x')), snapshot.at, exposition.length)
 await cache.close()
 `
 
@@ -98,8 +101,8 @@ describe('the packed package in a consumer project', () => {
 
   it('loads with require() and with import, without the optional peers', async () => {
     const at = project('runtime', {})
-    const required = await runNode(['-e', "const t = require('tiercache'); const s = require('tiercache/server'); console.log(typeof t.createCache, typeof s.startServer)"], at)
-    expect(required.output.replace(/^\(node:\d+\) ExperimentalWarning: .*\n(\(Use .*\n)?/m, '')).toBe('function function\n')
+    const required = await runNode(['-e', "const t = require('tiercache'); const s = require('tiercache/server'); const p = require('tiercache/prometheus'); console.log(typeof t.createCache, typeof s.startServer, typeof p.createPrometheusRegistry)"], at)
+    expect(required.output.replace(/^\(node:\d+\) ExperimentalWarning: .*\n(\(Use .*\n)?/m, '')).toBe('function function function\n')
     expect(required.code).toBe(0)
     const imported = await runNode(['--input-type=module', '-e', "const { createCache } = await import('tiercache'); const c = createCache({ l3: false }); await c.set('k', 1); console.log(await c.get('k')); await c.close()"], at)
     expect([imported.code, imported.output]).toEqual([0, '1\n'])

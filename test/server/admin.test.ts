@@ -234,6 +234,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/audit',
         'POST /v1/erase',
         'GET /v1/export',
+        'GET /metrics',
         'GET /health',
       ].sort(),
     )
@@ -248,6 +249,7 @@ describe('GET /openapi.json', () => {
     expect(doc.paths['/v1/erase']?.post?.requestBody).toBeDefined()
     expect(doc.paths['/v1/export']?.get?.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(['query:userId'])
     expect(doc.paths['/v1/export']?.get?.responses['200']).toMatchObject({ content: { 'application/x-ndjson': { schema: { type: 'object' } } } })
+    expect(doc.paths['/metrics']?.get?.responses['200']).toMatchObject({ content: { 'text/plain': { schema: { type: 'string' } } } })
     expect(doc.paths['/health']?.get?.security).toBeUndefined()
   })
 })

@@ -11,20 +11,28 @@ const costSchema = z
   })
   .strict()
 
+/** `false`, or what `schema` takes, with the object's own issues reported, not zod's bare "Invalid input". */
+function falseOr<T extends z.ZodType>(schema: T) {
+  return z.union([z.literal(false), schema], {
+    error: (issue) => (issue.code === 'invalid_union' ? describeIssues(issue.errors[1] ?? []) : undefined),
+  })
+}
+
+function describeIssues(issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[]): string {
+  return issues.map(({ path, message }) => (path.length === 0 ? message : `${path.map(String).join('.')}: ${message}`)).join('; ')
+}
+
 /** The schema of {@link MetricsOptions}; defaults live here. */
-export const metricsSchema = z.union([
-  z.literal(false),
+export const metricsSchema = falseOr(
   z
     .object({
       maxNamespaces: positiveInt.max(100_000).default(200),
-      tenants: z
-        .union([z.literal(false), z.object({ max: positiveInt.max(100_000).default(100) }).strict()])
-        .default(false),
+      tenants: falseOr(z.object({ max: positiveInt.max(100_000).default(100) }).strict()).default(false),
       costs: z.record(namespaceSchema, costSchema).default({}),
       sampleEvery: positiveInt.max(1_000_000).default(16),
     })
     .strict(),
-])
+)
 
 /**
  * Options of a cache's instruments (`createCache({ metrics })`); `metrics: false` turns them off

@@ -36,12 +36,15 @@ interface ServeFlags extends StorageFlags {
   readonly history: boolean
   readonly instance?: string
   readonly metricsTenants: number
+  readonly metricsHost?: string
+  readonly metricsPort?: number
 }
 
 /** What `startServer` resolves. */
 interface RunningServer {
   readonly app: { close(): PromiseLike<unknown> }
   readonly url: string
+  readonly metricsUrl?: string
 }
 
 /** Default of `--metrics-tenants`. */
@@ -60,7 +63,8 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * `tiercache keys` opens from the same place with the same flags and environment. Rate limits are per
  * key, by the plans of `--plans`/TIERCACHE_PLANS (default free, pro, unlimited), counted in Redis when
  * `--redis` is given (so that they hold across instances), else in this process; `--no-rate-limits`
- * turns them off.
+ * turns them off. `--metrics-port` adds a listener that serves `GET /metrics` without a key, on
+ * `--metrics-host` (default 127.0.0.1): bind it where only Prometheus reaches.
  *
  * The cache labels each tenant's series (`metrics.tenants`, at most `--metrics-tenants`), so that
  * `/v1/stats` shows a tenant its own figures; the stats history is recorded every minute in the SQL
@@ -102,9 +106,16 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(new Option('--key-cache-ttl <duration>', 'how long a verified API key is held in memory; a revoked key stops working within it (default 5s)').argParser(durationFlag('--key-cache-ttl')))
     .addOption(new Option('--log-level <level>', 'log level; debug adds one line per request').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--quiet', 'do not log at all')
+    .addOption(
+      new Option('--metrics-port <port>', 'also serve GET /metrics without an API key on this port, for Prometheus (default: off)')
+        .env('TIERCACHE_METRICS_PORT')
+        .argParser(portFlag('--metrics-port')),
+    )
+    .addOption(new Option('--metrics-host <host>', 'interface of the --metrics-port listener; whoever reaches it reads every tenant\'s metrics (default 127.0.0.1)').env('TIERCACHE_METRICS_HOST'))
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
+      if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
       const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
@@ -136,12 +147,15 @@ export function registerServe(program: Command, ctx: CliContext): void {
           logger: flags.quiet === true ? false : { level: flags.logLevel },
           ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
           ...(history === undefined ? {} : { stats: { history } }),
+          ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
         })
       } catch (error) {
         await Promise.all([history?.close(), credentials?.close(), audit?.close()])
         await cache.close().then(closeRedis)
         if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
-          throw new CliError(`${error.message}; stop the other server, or choose another port with --port (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
+          // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
+          const flag = error.message.includes('for the metrics listener') ? '--metrics-port' : '--port'
+          throw new CliError(`${error.message}; stop the other server, or choose another port with ${flag} (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
         }
         throw error
       }
@@ -149,6 +163,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
       reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
+      if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
       closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
     })
 }

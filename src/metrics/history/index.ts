@@ -3,7 +3,7 @@
  * that ranges of up to 30 days answer for every instance sharing that database, across restarts.
  * See docs/stats-history.md.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import type { MetricsSnapshot } from '../../cache/instruments/snapshot.js'
 import { toMs } from '../../core/duration.js'
@@ -30,7 +30,8 @@ export interface MetricsHistoryOptions {
   readonly source?: () => Promise<MetricsSnapshot>
   /**
    * This process's id in the rows it writes, 1 to 128 characters. Every instance sharing the
-   * database needs its own; one restarted with the same id adds to its own rows. @default a random UUID
+   * database needs its own; one restarted with the same id adds to its own rows (two that drew the
+   * same id would still add up, only their gauges would mix). @default 12 random hex digits
    */
   readonly instance?: string
   /** How long rows are kept; older minutes are deleted at most once an hour. @default '30d' */
@@ -125,7 +126,7 @@ export async function openMetricsHistory(location: StorageLocation, options: Met
  * @throws InvalidOptionsError when an option is malformed
  */
 export function createMetricsHistory(store: HistoryStore, options: MetricsHistoryOptions = {}): MetricsHistory {
-  const { source, instance = randomUUID(), retention = DEFAULT_HISTORY_RETENTION_MS, timer = true, onError, now = Date.now } = parseOptions(
+  const { source, instance = randomBytes(6).toString('hex'), retention = DEFAULT_HISTORY_RETENTION_MS, timer = true, onError, now = Date.now } = parseOptions(
     optionsSchema,
     options,
     'stats history',

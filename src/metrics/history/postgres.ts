@@ -1,4 +1,4 @@
-import { type SQL, lt, sql } from 'drizzle-orm'
+import { type SQL, and, gte, lt, sql } from 'drizzle-orm'
 import { type PostgresJsDatabase, drizzle } from 'drizzle-orm/postgres-js'
 import type { Sql } from 'postgres'
 import { metricRollups } from '../../sql/postgres/schema.js'
@@ -9,6 +9,10 @@ import type { CounterSum, GaugeValue, HistoryStore, Window } from './store.js'
 const ROWS_PER_STATEMENT = 1_000
 
 type Raw = Record<string, unknown>
+
+// Key of the transaction advisory lock that serializes compactions across instances; an arbitrary
+// constant next to the migrations' ('tiercach' in ASCII, plus one).
+const COMPACTION_LOCK_KEY = '8388347322922263401'
 
 /**
  * {@link HistoryStore} on `tiercache_metric_rollups` in PostgreSQL (migration 0004), through drizzle
@@ -46,6 +50,35 @@ export class PostgresHistoryStore implements HistoryStore {
   async prune(before: number): Promise<number> {
     const result = await this.db.delete(metricRollups).where(lt(metricRollups.minute, before))
     return result.count
+  }
+
+  async compact(from: number, to: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      // Another instance folding the same hours waits here, then finds them folded.
+      await tx.execute(sql.raw(`select pg_advisory_xact_lock(${COMPACTION_LOCK_KEY})`))
+      const [counted] = await tx.execute<Raw>(sql`select count(*) as n from tiercache_metric_rollups where minute >= ${from} and minute < ${to}`)
+      const before = Number(counted?.n ?? 0)
+      const folded = await tx.execute<Raw>(sql`
+        select (minute / 3600000) * 3600000 as minute, instance, metric, labels, le, min(lower) as lower, tenant, kind,
+          case when kind = 'gauge' then avg(value) else sum(value) end as value
+        from tiercache_metric_rollups where minute >= ${from} and minute < ${to}
+        group by 1, instance, metric, labels, le, tenant, kind`)
+      if (folded.length === before) return 0
+      await tx.delete(metricRollups).where(and(gte(metricRollups.minute, from), lt(metricRollups.minute, to)))
+      const rows = folded.map((row) => ({
+        minute: Number(row.minute),
+        instance: String(row.instance),
+        metric: String(row.metric),
+        labels: String(row.labels),
+        le: String(row.le),
+        lower: row.lower === null ? null : Number(row.lower),
+        tenant: String(row.tenant),
+        kind: String(row.kind),
+        value: Number(row.value),
+      }))
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) await tx.insert(metricRollups).values(rows.slice(i, i + ROWS_PER_STATEMENT))
+      return before - rows.length
+    })
   }
 
   async counters(window: Window): Promise<CounterSum[]> {

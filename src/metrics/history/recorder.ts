@@ -3,8 +3,23 @@ import { InternalError, TierUnavailableError, isTiercacheError } from '../../err
 import { type Flat, MINUTE_MS, flatten, minuteOf, rollupRows } from './rollup.js'
 import type { HistoryStore } from './store.js'
 
-/** How often old rows are pruned at most, ms: a prune deletes an hour of rows, not a minute's. */
-export const PRUNE_INTERVAL_MS = 3_600_000
+const HOUR_MS = 3_600_000
+
+/** How often old rows are pruned and compacted at most, ms: an hour's rows at a time, not a minute's. */
+export const MAINTENANCE_INTERVAL_MS = HOUR_MS
+
+/**
+ * How long minute rows are kept before they are folded into hour rows, ms: longer than the longest
+ * range read by the minute (24 h, in 5-minute steps), so that those ranges never see an hour row.
+ */
+export const MINUTE_ROWS_KEPT_MS = 26 * HOUR_MS
+
+/**
+ * How far back each compaction folds, ms, from {@link MINUTE_ROWS_KEPT_MS} ago: it runs every hour,
+ * so a day of slack covers every instance being down for a day; older minute rows stay as they are
+ * (correct, only larger) until the retention removes them.
+ */
+export const COMPACTION_WINDOW_MS = 24 * HOUR_MS
 
 export interface RecorderOptions {
   readonly source: () => Promise<MetricsSnapshot>
@@ -27,7 +42,7 @@ export class Recorder {
   private previous: Flat = new Map()
   /** Start of the interval the next flush covers, epoch ms. */
   private from: number
-  private lastPrune = Number.NEGATIVE_INFINITY
+  private lastMaintenance = Number.NEGATIVE_INFINITY
   private chain: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private closed = false
@@ -84,14 +99,23 @@ export class Recorder {
     }
     this.previous = current
     this.from = to
-    if (to - this.lastPrune >= PRUNE_INTERVAL_MS) {
-      this.lastPrune = to
-      const before = Math.floor((to - this.options.retentionMs) / MINUTE_MS) * MINUTE_MS
-      await this.store.prune(before).catch((cause: unknown) => {
-        this.options.report(new TierUnavailableError('cannot prune the stats history', { cause }))
-      })
+    if (to - this.lastMaintenance >= MAINTENANCE_INTERVAL_MS) {
+      this.lastMaintenance = to
+      await this.maintain(to)
     }
     return rows.length
+  }
+
+  /** Deletes the minutes past the retention, and folds older minutes into hours. */
+  private async maintain(now: number): Promise<void> {
+    const before = Math.floor((now - this.options.retentionMs) / MINUTE_MS) * MINUTE_MS
+    const folded = Math.floor((now - MINUTE_ROWS_KEPT_MS) / HOUR_MS) * HOUR_MS
+    try {
+      await this.store.prune(before)
+      if (folded > before) await this.store.compact(Math.max(folded - COMPACTION_WINDOW_MS, before), folded)
+    } catch (cause) {
+      this.options.report(new TierUnavailableError('cannot prune and compact the stats history', { cause }))
+    }
   }
 
   // One timeout per minute, re-aimed at the next boundary each time, so that a slow flush or a

@@ -24,6 +24,12 @@ const LATEST_GAUGES = `SELECT minute AS step, metric, labels, total, highest FRO
   WHERE minute = (SELECT MAX(minute) FROM tiercache_metric_rollups
     WHERE kind = 'gauge' AND minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant))`
 
+// The functionally dependent tenant and kind are grouped too, as PostgreSQL requires of the same query.
+const HOURS = `SELECT (minute / 3600000) * 3600000 AS minute, instance, metric, labels, le, MIN(lower) AS lower, tenant, kind,
+    CASE WHEN kind = 'gauge' THEN AVG(value) ELSE SUM(value) END AS value
+  FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?
+  GROUP BY 1, instance, metric, labels, le, tenant, kind`
+
 const INSTANCES = `SELECT COUNT(DISTINCT instance) AS n FROM tiercache_metric_rollups
   WHERE minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant)`
 
@@ -47,6 +53,7 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly latestStatement: Statement<[Omit<Bound, 'step'>], GaugeValue>
   private readonly instancesStatement: Statement<[Omit<Bound, 'step'>], { n: number }>
   private readonly writeAll: Transaction<(rows: readonly RollupRow[]) => void>
+  private readonly compactAll: Transaction<(from: number, to: number) => number>
 
   /**
    * @param db - a migrated connection (see `openSqliteDatabase`)
@@ -68,6 +75,17 @@ export class SqliteHistoryStore implements HistoryStore {
     this.writeAll = db.transaction((rows: readonly RollupRow[]) => {
       for (const r of rows) this.insertStatement.run(r.minute, r.instance, r.metric, r.labels, r.le, r.lower, r.tenant, r.kind, r.value)
     })
+    const count = db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?')
+    const hours = db.prepare<[number, number], RollupRow>(HOURS)
+    const remove = db.prepare<[number, number]>('DELETE FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?')
+    this.compactAll = db.transaction((from: number, to: number) => {
+      const before = count.get(from, to)?.n ?? 0
+      const folded = hours.all(from, to)
+      if (folded.length === before) return 0
+      remove.run(from, to)
+      this.writeAll(folded)
+      return before - folded.length
+    })
   }
 
   async write(rows: readonly RollupRow[]): Promise<void> {
@@ -76,6 +94,11 @@ export class SqliteHistoryStore implements HistoryStore {
 
   async prune(before: number): Promise<number> {
     return this.pruneStatement.run(before).changes
+  }
+
+  async compact(from: number, to: number): Promise<number> {
+    // IMMEDIATE takes the write lock before reading, so two processes never fold the same rows twice.
+    return this.compactAll.immediate(from, to)
   }
 
   async counters(window: Window): Promise<CounterSum[]> {

@@ -48,6 +48,12 @@ export interface HistoryStore {
   write(rows: readonly RollupRow[]): Promise<void>
   /** Deletes the rows of minutes before `before` (epoch ms); returns how many went. */
   prune(before: number): Promise<number>
+  /**
+   * Folds the rows of `[from, to)` (whole hours, epoch ms) into one row per hour, instance and series,
+   * stored at the hour's start: counters summed, gauges averaged. One transaction, serialized with
+   * other instances' compactions; folding an hour again changes nothing. Returns how many rows fewer.
+   */
+  compact(from: number, to: number): Promise<number>
   /** Counter sums per step and series (histograms' buckets, sums and counts among them). */
   counters(window: Window): Promise<CounterSum[]>
   /** Gauges per step and series. */

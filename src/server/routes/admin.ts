@@ -1,5 +1,5 @@
 /**
- * Routes that act on a tenant's entries as a whole (purge by tags, clearing a namespace, counters), and the open
+ * Routes that act on a tenant's entries as a whole (purge by tags, clearing a namespace, statistics), and the open
  * ones: health and the OpenAPI document.
  */
 import type { FastifyRequest } from 'fastify'

@@ -7,16 +7,18 @@
  * clients (browsers, fetch, most libraries) resolve them, encoded or not, as dot segments before
  * sending. They can be read through `batch-get`.
  */
+import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SetOptions } from '../../cache/cache.js'
 import { toMs } from '../../core/duration.js'
+import type { Served } from '../../core/entry.js'
 import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
 import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
-import { entryReadValidatorCompiler } from '../fast-validation.js'
-import { servedSerializerCompiler } from '../serializers.js'
+import { entryReadChecks } from '../fast-validation.js'
+import { serializeServed } from '../serializers.js'
 import type { TopKeys } from '../../metrics/top-keys.js'
 
 /** Options of {@link entryRoutes}. */
@@ -28,6 +30,16 @@ export interface EntryRoutesOptions {
   readonly topKeys: TopKeys
 }
 
+// Shared objects: the cache checks an options object once, then remembers it.
+const ALLOW_STALE = { allowStale: true }
+const FRESH_ONLY = { allowStale: false }
+
+/** Answers a read: the JSON `servedSchema` describes, written by hand (see serializers.ts). */
+function sendServed(reply: FastifyReply, served: Served<unknown>): void {
+  void reply.type(JSON_TYPE).send(serializeServed(served))
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
 const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
 const security = [{ bearerAuth: [] }]
 const acrossTenants = ' A service key may act for another tenant by naming it in X-Tiercache-Tenant.'
@@ -45,12 +57,12 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
 export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, topKeys, maxKeyLength }) => {
+  const readChecks = entryReadChecks(maxKeyLength, schemas.entryParams, schemas.getQuery)
   app.get(
     '/v1/entries/:namespace/:key',
     {
       config: { access: { role: 'read', acrossTenants: true } },
-      serializerCompiler: servedSerializerCompiler,
-      validatorCompiler: entryReadValidatorCompiler(maxKeyLength),
+      validatorCompiler: readChecks.compiler,
       schema: {
         summary: 'Read an entry',
         description: `Role read.${acrossTenants}`,
@@ -61,15 +73,25 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
         response: { 200: servedSchema, ...errors },
       },
     },
-    async (request) => {
+    // Not async: a fresh L1 hit is answered in this tick, without the promise and the microtask an
+    // async handler costs every request; anything else goes through getWithInfo. The params and the
+    // query are checked here, not by Fastify (see fast-validation.ts).
+    (request, reply) => {
       const { view, tenant } = callerOf(request)
-      const { namespace, key } = request.params
-      const served = await view.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
-      topKeys.count(tenant, namespace, key, served !== undefined)
-      if (served === undefined) {
-        throw new NotFoundError(request.query.allowStale === true ? 'no entry under this key' : 'no fresh entry under this key')
+      const { namespace, key, allowStale } = readChecks.read(request.params, request.query)
+      const cache = view.namespace(namespace)
+      const options = allowStale ? ALLOW_STALE : FRESH_ONLY
+      const hit = cache.getWithInfoNow(key, options)
+      if (hit !== undefined) {
+        topKeys.count(tenant, namespace, key, true)
+        sendServed(reply, hit)
+        return
       }
-      return served
+      return cache.getWithInfo(key, options).then((served) => {
+        topKeys.count(tenant, namespace, key, served !== undefined)
+        if (served === undefined) throw new NotFoundError(allowStale ? 'no entry under this key' : 'no fresh entry under this key')
+        sendServed(reply, served)
+      })
     },
   )
 

@@ -166,6 +166,60 @@ function runHistorySuite(name: string, backend: () => Backend): void {
       expect((await backend().rows()).map((row) => row.instance)).toEqual(['recent'])
     })
 
+    it('folds minutes older than 26 hours into hours, keeping every sum, and folds them once', async () => {
+      const series = { namespace: 'n', operation: 'get' }
+      const start = T0 - 30 * HOUR
+      clock = start
+      const a = new FakeInstruments()
+      const b = new FakeInstruments()
+      const ha = await open({ source: a.source, instance: 'a' })
+      const hb = await open({ source: b.source, instance: 'b' })
+      // Three hours a minute at a time, from 30 h before T0 on: 1 lookup a minute in a, 2 in b; L1
+      // holds 10 then 20 entries in a; a's getOrSet takes 3 ms in the third hour.
+      for (let minute = 0; minute < 180; minute++) {
+        a.count(REQ, series, 1).set('tiercache_entries', { tier: 'l1' }, minute < 90 ? 10 : 20)
+        b.count(REQ, series, 2)
+        if (minute >= 120) a.observe('tiercache_get_or_set_duration_seconds', { namespace: 'n' }, 0.003)
+        clock = start + (minute + 1) * MIN
+        await Promise.all([ha.flush(), hb.flush()])
+      }
+      // And one lookup 2 hours before T0, which stays a minute row. (a's flush then folds the first
+      // two of the three hours, as they are 26 h old by then; c below folds the third.)
+      clock = T0 - 2 * HOUR
+      await ha.flush()
+      a.count(REQ, series, 1)
+      clock += MIN
+      await ha.flush()
+      clock = T0
+      const before = await ha.query({ range: '7d' })
+      expect(before.totals.requests).toBe(541)
+      expect((await backend().rows()).filter((row) => row.minute >= start + 2 * HOUR && row.minute < start + 3 * HOUR)).toHaveLength(60 * 6) // a: requests, entries, a bucket, sum, count; b: requests
+
+      // A new instance's first flush prunes and compacts.
+      const hc = await open({ source: new FakeInstruments().source, instance: 'c' })
+      await hc.flush()
+      const rows = await backend().rows()
+      const old = rows.filter((row) => row.minute < T0 - 26 * HOUR)
+      expect(old.every((row) => row.minute % HOUR === 0)).toBe(true)
+      expect(new Set(old.map((row) => row.minute))).toEqual(new Set([start, start + HOUR, start + 2 * HOUR]))
+      const at = (minute: number, instance: string, metric: string) => old.find((row) => row.minute === minute && row.instance === instance && row.metric === metric)?.value
+      expect([at(start, 'a', REQ), at(start, 'b', REQ), at(start + 2 * HOUR, 'b', REQ)]).toEqual([60, 120, 120])
+      // Gauges average over the hour: 10 for 60 minutes; 10 for 30 and 20 for 30.
+      expect([at(start, 'a', 'tiercache_entries'), at(start + HOUR, 'a', 'tiercache_entries')]).toEqual([10, 15])
+      expect(rows.filter((row) => row.minute >= T0 - 26 * HOUR && row.metric === REQ).map((row) => [row.minute, row.value])).toEqual([[T0 - 2 * HOUR, 1]])
+      const after = await ha.query({ range: '7d' })
+      expect(after.totals.requests).toBe(541)
+      // Sums of seconds, added in another order: equal to the last bits or so.
+      expect(after.totals.latency.getOrSet).toEqual({ ...before.totals.latency.getOrSet, mean: expect.closeTo(0.003, 12) })
+      expect(after.series.map((point) => point.requests)).toEqual(before.series.map((point) => point.requests))
+      expect((await ha.query({ range: '30d' })).totals.requests).toBe(541)
+
+      // Folding again changes nothing.
+      const hd = await open({ source: new FakeInstruments().source, instance: 'd' })
+      await hd.flush()
+      expect(await backend().rows()).toEqual(rows)
+    })
+
     it('sums a range over every instance: totals, ratios, reasons, cost, gauges, quantiles and the series', async () => {
       const a = new FakeInstruments()
       const b = new FakeInstruments()

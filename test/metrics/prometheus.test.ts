@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs'
+import { Registry, type RegistryContentType } from 'prom-client'
+import { describe, expect, it } from 'vitest'
+import type { MetricFamily, MetricsSnapshot } from '../../src/cache/instruments/snapshot.js'
+import { CacheClosedError, InvalidOptionsError } from '../../src/errors.js'
+import { METRIC_CATALOGUE, type MetricsSource, createPrometheusRegistry } from '../../src/metrics/prometheus.js'
+import { Exposition } from './exposition.js'
+
+const BUCKETS = [0.001, 0.01, 0.1]
+
+/** A cache stand-in whose snapshot the test sets, counting the reads. */
+class FakeCache implements MetricsSource {
+  reads = 0
+  constructor(public families: MetricFamily[]) {}
+  async metrics(): Promise<MetricsSnapshot> {
+    this.reads++
+    return { at: Date.now(), families: this.families }
+  }
+}
+
+function snapshotFamilies(hits: number): MetricFamily[] {
+  return [
+    {
+      type: 'counter',
+      name: 'tiercache_hits_total',
+      help: 'Lookups a tier answered with a fresh entry',
+      samples: [
+        { labels: { namespace: 'flights', tier: 'l1' }, value: hits },
+        { labels: { namespace: 'flights', tier: 'l3' }, value: 2 },
+      ],
+    },
+    {
+      type: 'counter',
+      name: 'tiercache_misses_total',
+      help: 'Misses by reason',
+      samples: [
+        { labels: { namespace: 'flights', tier: 'l1', reason: 'absent' }, value: 4 },
+        { labels: { namespace: 'fl"ights\\', tier: 'l1', reason: 'expired' }, value: 0 },
+      ],
+    },
+    { type: 'gauge', name: 'tiercache_entries', help: 'Entries', samples: [{ labels: { tier: 'l1' }, value: 12 }] },
+    { type: 'gauge', name: 'tiercache_bus_listening', help: 'Bus', samples: [{ labels: {}, value: 1 }] },
+    {
+      type: 'histogram',
+      name: 'tiercache_tier_read_duration_seconds',
+      help: 'Reads',
+      buckets: BUCKETS,
+      samples: [{ labels: { tier: 'l3' }, counts: [1, 0, 2, 3], sum: 1.25, count: 6 }],
+    },
+  ]
+}
+
+describe('createPrometheusRegistry', () => {
+  it('maps a snapshot to the text format: counters, gauges, label escaping, histograms with cumulative buckets', async () => {
+    const registry = createPrometheusRegistry({ cache: new FakeCache(snapshotFamilies(7)) })
+    expect(registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8')
+    const text = await registry.metrics()
+    const exposition = new Exposition(text)
+    expect(exposition.family('tiercache_hits_total')).toMatchObject({ type: 'COUNTER', help: 'Lookups a tier answered with a fresh entry' })
+    expect(exposition.value('tiercache_hits_total', { namespace: 'flights', tier: 'l1' })).toBe(7)
+    expect(exposition.value('tiercache_hits_total', { namespace: 'flights', tier: 'l3' })).toBe(2)
+    expect(exposition.value('tiercache_misses_total', { namespace: 'flights', tier: 'l1', reason: 'absent' })).toBe(4)
+    // Label values are escaped as the format says, and the parser reads them back.
+    expect(exposition.value('tiercache_misses_total', { namespace: 'fl"ights\\', tier: 'l1', reason: 'expired' })).toBe(0)
+    expect(exposition.family('tiercache_entries').type).toBe('GAUGE')
+    expect(exposition.value('tiercache_entries', { tier: 'l1' })).toBe(12)
+    expect(exposition.value('tiercache_bus_listening')).toBe(1)
+    expect(exposition.histogram('tiercache_tier_read_duration_seconds', { tier: 'l3' })).toEqual({
+      buckets: { '0.001': 1, '0.01': 1, '0.1': 3, '+Inf': 6 },
+      sum: 1.25,
+      count: 6,
+    })
+    // A family the snapshot lacks is still declared (HELP and TYPE), with no series.
+    expect(text).toContain('# TYPE tiercache_deletes_total counter')
+    expect(exposition.families.get('tiercache_deletes_total')?.metrics ?? []).toEqual([])
+  })
+
+  it('reads the cache at scrape time, once per scrape, never keeping counts of its own', async () => {
+    const cache = new FakeCache(snapshotFamilies(1))
+    const registry = createPrometheusRegistry({ cache })
+    expect(cache.reads).toBe(0)
+    expect(new Exposition(await registry.metrics()).value('tiercache_hits_total', { namespace: 'flights', tier: 'l1' })).toBe(1)
+    expect(cache.reads).toBe(1)
+    cache.families = snapshotFamilies(41)
+    expect(new Exposition(await registry.metrics()).value('tiercache_hits_total', { namespace: 'flights', tier: 'l1' })).toBe(41)
+    expect(cache.reads).toBe(2)
+    // The JSON view reads the same snapshot.
+    const json = await registry.getMetricsAsJSON()
+    expect(json.find((metric) => metric.name === 'tiercache_hits_total')?.values).toContainEqual({ labels: { namespace: 'flights', tier: 'l1' }, value: 41 })
+    expect(cache.reads).toBe(3)
+  })
+
+  it('puts several caches in one registry under a cache label, each read once per scrape', async () => {
+    const sessions = new FakeCache(snapshotFamilies(3))
+    const flights = new FakeCache(snapshotFamilies(5))
+    const registry = createPrometheusRegistry({ caches: { sessions, flights } })
+    const exposition = new Exposition(await registry.metrics())
+    expect(exposition.value('tiercache_hits_total', { cache: 'sessions', namespace: 'flights', tier: 'l1' })).toBe(3)
+    expect(exposition.value('tiercache_hits_total', { cache: 'flights', namespace: 'flights', tier: 'l1' })).toBe(5)
+    expect(exposition.sum('tiercache_hits_total', { tier: 'l1' })).toBe(8)
+    expect(exposition.histogram('tiercache_tier_read_duration_seconds', { cache: 'flights', tier: 'l3' }).count).toBe(6)
+    expect(exposition.histogram('tiercache_tier_read_duration_seconds', { cache: 'sessions', tier: 'l3' }).count).toBe(6)
+    expect([sessions.reads, flights.reads]).toEqual([1, 1])
+    // The cache label comes first, as written.
+    expect(exposition.text).toContain('tiercache_hits_total{cache="sessions",namespace="flights",tier="l1"} 3')
+  })
+
+  it("adds to the caller's registry, with Node's process metrics when asked, under a prefix if given", async () => {
+    const registry = new Registry()
+    registry.setDefaultLabels({ service: 'checkout' })
+    createPrometheusRegistry({ cache: new FakeCache(snapshotFamilies(2)), registry, processMetrics: { prefix: 'checkout_' } })
+    const exposition = new Exposition(await registry.metrics())
+    expect(exposition.value('tiercache_hits_total', { namespace: 'flights', tier: 'l1', service: 'checkout' })).toBe(2)
+    expect(exposition.family('checkout_process_cpu_user_seconds_total').type).toBe('COUNTER')
+    expect(exposition.families.has('process_cpu_user_seconds_total')).toBe(false)
+
+    const plain = createPrometheusRegistry({ cache: new FakeCache([]), processMetrics: true })
+    expect(new Exposition(await plain.metrics()).families.has('process_resident_memory_bytes')).toBe(true)
+    const none = createPrometheusRegistry({ cache: new FakeCache([]) })
+    expect(new Exposition(await none.metrics()).families.has('process_resident_memory_bytes')).toBe(false)
+  })
+
+  it('collects process metrics once per process, whatever the number of registries asking', () => {
+    const a = createPrometheusRegistry({ cache: new FakeCache([]), processMetrics: true })
+    const b = createPrometheusRegistry({ cache: new FakeCache([]), processMetrics: true })
+    const lag = a.getSingleMetric('nodejs_eventloop_lag_seconds')
+    expect(lag).toBeDefined()
+    expect(b.getSingleMetric('nodejs_eventloop_lag_seconds')).toBe(lag)
+    // The cache's collectors are each registry's own.
+    expect(b.getSingleMetric('tiercache_hits_total')).not.toBe(a.getSingleMetric('tiercache_hits_total'))
+  })
+
+  it('writes OpenMetrics too, counters named once with _total', async () => {
+    const registry = new Registry<RegistryContentType>()
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+    expect(createPrometheusRegistry({ cache: new FakeCache(snapshotFamilies(9)), registry })).toBe(registry)
+    const text = await registry.metrics()
+    expect(text).toContain('# TYPE tiercache_hits counter')
+    expect(text).toContain('tiercache_hits_total{namespace="flights",tier="l1"} 9')
+    expect(text).not.toContain('_total_total')
+    expect(text).toContain('tiercache_tier_read_duration_seconds_bucket{tier="l3",le="+Inf"} 6')
+    expect(text.endsWith('# EOF\n')).toBe(true)
+  })
+
+  it('rejects a scrape with the error of the cache, e.g. a closed one', async () => {
+    const registry = createPrometheusRegistry({
+      cache: {
+        metrics: () => Promise.reject(new CacheClosedError('cache is closed')),
+      },
+    })
+    await expect(registry.metrics()).rejects.toBeInstanceOf(CacheClosedError)
+  })
+
+  it('refuses malformed options with TC_INVALID_OPTIONS, leaving the registry as it was', () => {
+    const cache = new FakeCache([])
+    const refused = (options: unknown): void => {
+      expect(() => createPrometheusRegistry(options as Parameters<typeof createPrometheusRegistry>[0])).toThrow(InvalidOptionsError)
+    }
+    refused({})
+    refused({ cache, caches: { a: cache } })
+    refused({ caches: {} })
+    refused({ caches: { 'not a name': cache } })
+    refused({ cache: {} })
+    refused({ cache, processMetrics: { prefix: '9bad' } })
+    refused({ cache, surprise: true })
+    const registry = new Registry()
+    createPrometheusRegistry({ cache, registry })
+    const before = registry.getMetricsAsArray().length
+    expect(() => createPrometheusRegistry({ cache, registry })).toThrow(/already holds tiercache_requests_total/)
+    expect(registry.getMetricsAsArray()).toHaveLength(before)
+  })
+})
+
+describe('the catalogue', () => {
+  it('lists exactly the families of docs/metrics.md, with their types', () => {
+    const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8')
+    const documented: { name: string; type: string }[] = []
+    let section = ''
+    for (const line of doc.split('\n')) {
+      const heading = /^## (Counters|Gauges|Histograms)/.exec(line)
+      if (heading !== null) section = { Counters: 'counter', Gauges: 'gauge', Histograms: 'histogram' }[heading[1] as 'Counters']
+      const row = /^\| `(tiercache_[a-z_]+)` \|/.exec(line)
+      if (row?.[1] !== undefined) documented.push({ name: row[1], type: section })
+    }
+    expect(documented.length).toBeGreaterThan(20)
+    expect(METRIC_CATALOGUE.map(({ name, type }) => ({ name, type }))).toEqual(documented)
+  })
+})
