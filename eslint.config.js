@@ -25,6 +25,16 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's script runs in the browser, as a classic script; uPlot is its one global.
+    files: ['src/server/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'setTimeout', 'clearTimeout', 'uPlot'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['bin/**/*.js', 'bench/**/*.js', 'scripts/**/*.mjs', 'scripts/**/*.js'],
     languageOptions: {
       globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', global: 'readonly', URL: 'readonly' },

@@ -71,10 +71,14 @@ export class Cache {
 
   /** Like {@link get}, with how the value was served. */
   getWithInfo<V = unknown>(key: string, options?: GetOptions): Promise<Served<V> | undefined> {
-    // The L1 hit as `get` serves it: the REST server's cached GET spends most of its read here.
+    const hit = this.getWithInfoNow<V>(key, options)
+    return hit === undefined ? this.read<V>([key], options, GET).then(([result]) => result) : Promise.resolve(hit)
+  }
+
+  /** @internal {@link getWithInfo}'s fresh L1 hit, counted, without a promise (the REST server's cached GET); else undefined, uncounted: call `getWithInfo`. */
+  getWithInfoNow<V = unknown>(key: string, options?: GetOptions): Served<V> | undefined {
     const hit = this.freshInL1(key, options, GET_OPTIONS, GET)
-    if (hit !== undefined) return Promise.resolve(servedFrom<V>(hit, 'l1', Date.now(), false))
-    return this.read<V>([key], options, GET).then(([result]) => result)
+    return hit === undefined ? undefined : servedFrom<V>(hit, 'l1', Date.now(), false)
   }
 
   /** Values of `keys` in order, undefined where missing. Each shared tier is asked once. */
@@ -305,7 +309,7 @@ export class Cache {
    * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
    * keyspace also holds other namespaces, tenants and applications.
    */
-  stats(): Promise<CacheStats> {
+  async stats(): Promise<CacheStats> {
     return statsOf(this.usable(), this.stored)
   }
 

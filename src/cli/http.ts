@@ -16,6 +16,10 @@ export interface ServerRequest {
   readonly body?: unknown
   /** Sent as `Authorization: Bearer <token>` when given. */
   readonly token?: string
+  /** Further request headers, e.g. `x-tiercache-tenant`. */
+  readonly headers?: Readonly<Record<string, string>>
+  /** Stops waiting for the server (the caller was interrupted): the call then rejects with the signal's reason. */
+  readonly signal?: AbortSignal
 }
 
 /** A server's answer: the parsed JSON and the text it came from. */
@@ -37,8 +41,11 @@ export async function callServer(request: ServerRequest): Promise<ServerAnswer> 
   const target = request.url + request.path
   let response: Response
   try {
-    response = await fetch(target, { ...requestInit(request, 'application/json'), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const signal = request.signal === undefined ? timeout : AbortSignal.any([timeout, request.signal])
+    response = await fetch(target, { ...requestInit(request, 'application/json'), signal })
   } catch (cause) {
+    if (request.signal?.aborted === true) throw request.signal.reason
     throw unreachable(request.url, cause)
   }
   const text = await response.text()
@@ -119,7 +126,7 @@ export async function streamFromServer(request: ServerRequest, accept: string): 
 }
 
 function requestInit(request: ServerRequest, accept: string): RequestInit {
-  const headers: Record<string, string> = { accept }
+  const headers: Record<string, string> = { ...request.headers, accept }
   if (request.body !== undefined) headers['content-type'] = 'application/json'
   if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`
   return { method: request.method ?? 'GET', headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) }

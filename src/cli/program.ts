@@ -10,6 +10,7 @@ import { registerReplay } from './commands/replay.js'
 import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
 import { registerSubjects } from './commands/subjects.js'
+import { registerTop } from './commands/top.js'
 import { type CliContext, processContext } from './context.js'
 import { commanderErrorOutput, reportError } from './errors.js'
 
@@ -21,7 +22,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
+ * The `tiercache` program: `serve`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -35,6 +36,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
     .showHelpAfterError('(add --help for usage)')
   registerServe(program, ctx)
   registerStats(program, ctx)
+  registerTop(program, ctx)
   registerExplain(program, ctx)
   registerPurge(program, ctx)
   registerSubjects(program, ctx)

@@ -52,6 +52,9 @@ declare module 'fastify' {
   }
 }
 
+/** An `onRequest` check in callback style: calls `done` once, with the refusal or nothing. */
+export type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: (error?: FastifyError) => void) => void
+
 /** What the access checks need. */
 export interface AccessOptions {
   readonly cache: Cache
@@ -93,13 +96,14 @@ function presentedToken(header: string | undefined): Presented {
 }
 
 /**
- * Installs the access checks on `app`: an `onRoute` hook that refuses to register a `/v1` route
- * without `config.access`, and an `onRequest` hook that authenticates, rate-limits and authorizes
- * every `/v1` request and leaves its {@link Caller} on `request.caller`. Refusals are answered 401
- * `TC_UNAUTHORIZED` (with `WWW-Authenticate: Bearer`, RFC 6750 §3), 429 `TC_RATE_LIMITED` (with
- * `Retry-After`) and 403 `TC_FORBIDDEN`, and recorded in the audit log.
+ * The access checks of `app`: installs an `onRoute` hook that refuses to register a `/v1` route
+ * without `config.access`, and returns the `onRequest` check, for the app's one `onRequest` hook to
+ * run (see app.ts), that authenticates, rate-limits and authorizes every `/v1` request and leaves
+ * its {@link Caller} on `request.caller`. Refusals are answered 401 `TC_UNAUTHORIZED` (with
+ * `WWW-Authenticate: Bearer`, RFC 6750 §3), 429 `TC_RATE_LIMITED` (with `Retry-After`) and 403
+ * `TC_FORBIDDEN`, and recorded in the audit log.
  */
-export function installAccessControl(app: FastifyInstance, options: AccessOptions): void {
+export function accessControl(app: FastifyInstance, options: AccessOptions): OnRequest {
   const { cache, credentials, keys, limits, audit } = options
   app.decorateRequest('caller', null)
   // One view per tenant and role, made once: withContext validates the context, which every request
@@ -228,16 +232,20 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
   }
 
   /** The checks with a key not held, or a limiter in Redis: with a lookup and awaits. */
-  const check = async (request: FastifyRequest, reply: FastifyReply, access: RouteAccess | undefined, presented: Presented, held: Principal | undefined): Promise<void> => {
-    const principal = held ?? (presented.kind === 'bearer' ? await keys.verify(presented.token) : undefined)
-    if (principal === undefined) return refuseUnauthenticated(request, reply, presented)
+  const check = async (request: FastifyRequest, reply: FastifyReply, access: RouteAccess | undefined, header: string | undefined, held: Principal | undefined): Promise<void> => {
+    let principal = held
+    if (principal === undefined) {
+      const presented = presentedToken(header)
+      principal = presented.kind === 'bearer' ? await keys.verify(presented.token) : undefined
+      if (principal === undefined) return refuseUnauthenticated(request, reply, presented)
+    }
     const decision = await limits.consume(principal).catch((error: unknown) => limitFailed(request, error))
     await (rateRefusal(request, reply, principal, decision) ?? admit(request, reply, access, principal))
   }
 
-  // A callback hook, not an async one: with the key held and the counts in memory (the common case)
+  // A callback check, not an async one: with the key held and the counts in memory (the common case)
   // the request passes without a promise or a microtask; profiles put those hops high on a cached GET.
-  app.addHook('onRequest', (request, reply, done) => {
+  return (request, reply, done) => {
     // By the matched route first, so that no spelling of the URL can reach a /v1 route unchecked;
     // by the URL for requests that match no route.
     // Read once: Fastify builds a new object on every read of routeOptions.
@@ -250,9 +258,11 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     }
     const failed = (error: unknown): void => done(error as FastifyError)
 
-    const presented = presentedToken(request.headers.authorization)
-    // A key verified a moment ago is answered from memory, without a database lookup.
-    const principal = presented.kind === 'bearer' ? keys.held(presented.token) : undefined
+    const header = request.headers.authorization
+    // A key verified a moment ago is answered from memory, without a database lookup; sent as
+    // `Bearer <key>` exactly (what clients send), it is found without parsing the header: a held key
+    // is one that parsed, so the parse would give the same key.
+    const principal = header?.startsWith('Bearer ') === true ? keys.held(header.slice(7)) : undefined
     let decision: RateDecision | undefined | null | typeof IN_REDIS = IN_REDIS
     if (principal !== undefined) {
       try {
@@ -262,11 +272,11 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
       }
     }
     if (principal === undefined || decision === IN_REDIS) {
-      check(request, reply, access, presented, principal).then(() => done(), failed)
+      check(request, reply, access, header, principal).then(() => done(), failed)
       return
     }
     const refusal = rateRefusal(request, reply, principal, decision) ?? admit(request, reply, access, principal)
     if (refusal === undefined) done()
     else refusal.catch(failed)
-  })
+  }
 }

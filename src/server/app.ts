@@ -11,23 +11,24 @@ import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../err
 import { createPrometheusRegistry } from '../metrics/prometheus.js'
 import type { AuditLog } from '../security/audit/index.js'
 import type { CredentialStore } from '../security/credentials/index.js'
-import { installAccessControl } from './access.js'
+import { accessControl } from './access.js'
 import { createServerAudit } from './audit.js'
 import { logCacheEvents } from './cache-events.js'
-import { clientErrorHandler, installHostCheck } from './client-errors.js'
+import { clientErrorHandler, missingHost } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
 import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { METRICS_LISTENER, type MetricsListener, type MetricsListenerOptions, parseMetricsListenerOptions, startMetricsListener } from './metrics-listener.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
+import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
-import { TenantCounters } from './tenant-stats.js'
+import { ServerStats, type ServerStatsOptions } from './stats.js'
 
 export type { ServerLoggerOptions } from './request-log.js'
 export type { MetricsListenerOptions } from './metrics-listener.js'
@@ -84,6 +85,20 @@ export interface BuildServerOptions {
   readonly bodyLimit?: number
   /** Close the cache when the app closes. @default false: the caller owns the cache. */
   readonly closeCacheOnClose?: boolean
+  /**
+   * Serve the dashboard at `/dashboard`: an open page that reads `GET /v1/stats` with a key the user
+   * enters (docs/dashboard.md). @default true
+   */
+  readonly dashboard?: boolean
+  /**
+   * What `GET /v1/stats` reads: `history` (the stats history of the SQL tier, from
+   * `openStatsHistory`, which the caller keeps owning; without it, reports count this instance since
+   * it started), the bounds of the top-keys sketches (`topKeys: { capacity (100), maxTenants (1000),
+   * largest (10) }`) and overrides of the suggestions' thresholds. A tenant's report counts only the
+   * series labelled with its tenant: create the cache with `metrics: { tenants: { max } }` (as
+   * `tiercache serve` does), or tenants see zeros.
+   */
+  readonly stats?: ServerStatsOptions
   /** See {@link ServerMetricsOptions}. @default { processMetrics: true } */
   readonly metrics?: ServerMetricsOptions
 }
@@ -108,6 +123,10 @@ export interface StartServerOptions {
   readonly keyCacheTtl?: Duration
   /** See {@link BuildServerOptions.bodyLimit}. @default 2 MiB */
   readonly bodyLimit?: number
+  /** See {@link BuildServerOptions.dashboard}. @default true */
+  readonly dashboard?: boolean
+  /** See {@link BuildServerOptions.stats}; its history is closed when the app closes. */
+  readonly stats?: ServerStatsOptions
   /** See {@link BuildServerOptions.metrics}. @default { processMetrics: true } */
   readonly metrics?: ServerMetricsOptions
   /**
@@ -172,7 +191,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,
-    // Refused by installHostCheck instead, with the documented error body.
+    // Refused by missingHost instead, with the documented error body.
     http: { requireHostHeader: false },
     routerOptions: {
       // Keys are path parameters: a 1024-character key may be 9 KiB percent-encoded. The default of
@@ -184,7 +203,6 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(zodSerializerCompiler)
   installErrorHandling(app)
-  installHostCheck(app)
   // JSON only: a text/plain body would otherwise parse as a string and fail later with a vaguer message.
   app.removeContentTypeParser('text/plain')
 
@@ -198,7 +216,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
       },
       tags: [
         { name: 'entries', description: 'Read and write entries' },
-        { name: 'admin', description: 'Purge by tags, clearing a namespace, counters, audit log, health' },
+        { name: 'admin', description: 'Purge by tags, clearing a namespace, statistics, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
       ],
       components: {
@@ -212,17 +230,25 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
 
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
-  const counters = new TenantCounters()
+  const stats = new ServerStats(cache, options.stats)
   const registry = createPrometheusRegistry({ cache, processMetrics: options.metrics?.processMetrics ?? true })
   try {
-    installAccessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
+    // One onRequest hook for every check, each a step of the request's cost: a request without Host
+    // is not valid HTTP/1.1, and is refused before its key is looked at.
+    app.addHook('onRequest', (request, reply, done) => {
+      const malformed = missingHost(request)
+      if (malformed === undefined) checkAccess(request, reply, done)
+      else done(malformed)
+    })
     const edge = edgeLimits(options.cache.limits)
     const schemas = routeSchemas(edge)
-    await app.register(entryRoutes, { schemas, counters, maxKeyLength: edge.maxKeyLength })
-    await app.register(adminRoutes, { cache, schemas, counters, audit })
+    await app.register(entryRoutes, { schemas, topKeys: stats.topKeys, maxKeyLength: edge.maxKeyLength })
+    await app.register(adminRoutes, { cache, schemas, stats, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
     await app.register(metricsRoutes, { registry, audit })
+    if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
     // The limiter may hold a Redis connection of its own.
     await limits.close()
@@ -234,7 +260,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     stopLogging()
     await limits.close()
     // The audit log's close waits for the events being written; the cache goes last.
-    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close()])
+    if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()
   })
   return { app, registry }
@@ -256,13 +282,14 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
  * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
  * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
  * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
- * | `GET /v1/stats` | read | 200 `TenantStats` |
+ * | `GET /v1/stats[?range=&namespace=]` | read, across | 200 `StatsReport` (docs/stats.md) |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |
  * | `GET /metrics` | admin and service | 200 `text/plain; version=0.0.4`: Prometheus metrics of every tenant (docs/metrics.md) |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |
+ * | `GET /dashboard` | none (its data: a read key) | the dashboard page, reading `GET /v1/stats` (unless `dashboard: false`) |
  *
  * `/metrics` needs a key as the `/v1` routes do; as it spans every tenant, a tenant's own admin key is
  * refused 403: it needs the `service` role besides `admin` (an operator's key).

@@ -5,7 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { HeadersTooLargeError, MalformedRequestError, RequestTimeoutError, type TiercacheError } from '../errors.js'
 import { errorBody } from './errors.js'
 
@@ -50,16 +50,12 @@ export function clientErrorHandler(this: FastifyInstance, error: ClientError, so
 }
 
 /**
- * Refuses an HTTP/1.1 request without `Host` (RFC 9112 §3.2) with 400 `TC_MALFORMED_REQUEST`. Node
- * would refuse it itself with an empty 400; the app turns that off (`requireHostHeader: false`) so
- * that the refusal has the documented body. Install before any other `onRequest` hook.
+ * The refusal of an HTTP/1.1 request without `Host` (RFC 9112 §3.2): 400 `TC_MALFORMED_REQUEST`, or
+ * undefined when the request has one (or is HTTP/1.0). Node would refuse it itself with an empty
+ * 400; the app turns that off (`requireHostHeader: false`) so that the refusal has the documented
+ * body. Checked first, before any other `onRequest` check (see app.ts).
  */
-export function installHostCheck(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (request.headers.host === undefined && request.raw.httpVersionMajor === 1 && request.raw.httpVersionMinor >= 1) {
-      done(new MalformedRequestError('an HTTP/1.1 request needs a Host header'))
-      return
-    }
-    done()
-  })
+export function missingHost(request: FastifyRequest): MalformedRequestError | undefined {
+  if (request.headers.host !== undefined || request.raw.httpVersionMajor !== 1 || request.raw.httpVersionMinor < 1) return undefined
+  return new MalformedRequestError('an HTTP/1.1 request needs a Host header')
 }

@@ -54,6 +54,7 @@ const FIELD_ERRORS: Readonly<Record<string, new (message: string) => TiercacheEr
   'params.namespace': InvalidNamespaceError,
   'params.key': InvalidKeyError,
   'body.namespace': InvalidNamespaceError,
+  'querystring.namespace': InvalidNamespaceError,
   'body.keys.*': InvalidKeyError,
   'body.tags': InvalidTagError,
   'body.tags.*': InvalidTagError,

@@ -13,8 +13,8 @@ function explanationJson(explanation: unknown): string {
 }
 
 /** Answers 200 with the explanation of the request's `(namespace, key)`, in the caller's scope. */
-export async function explainEntry(request: FastifyRequest, reply: FastifyReply, namespace: string, key: string): Promise<FastifyReply> {
+export async function explainEntry(request: FastifyRequest, reply: FastifyReply, namespace: string, key: string): Promise<void> {
   const { view } = callerOf(request)
   const explanation = await view.namespace(namespace).explain(key)
-  return reply.type('application/json; charset=utf-8').serializer(explanationJson).send(explanation)
+  void reply.type('application/json; charset=utf-8').serializer(explanationJson).send(explanation)
 }

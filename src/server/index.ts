@@ -15,7 +15,13 @@ export { TENANT_HEADER } from './access.js'
 export type { Caller, RouteAccess } from './access.js'
 export type { ErrorBody } from './errors.js'
 export type { RateLimitOptions } from './rate-limits.js'
-export type { TenantStats } from './tenant-stats.js'
+export type { ServerStatsOptions } from './stats.js'
+
+// `GET /v1/stats`: the stats history it reads, and the shape of its answer (docs/stats.md).
+export { type StatsHistory, type StatsHistoryOptions, openStatsHistory } from '../metrics/stats/history.js'
+export { STATS_RANGES, type StatsRange, type StatsReport, type Suggestion, statsReportSchema } from '../metrics/stats/report.js'
+export { DEFAULT_THRESHOLDS, type SuggestionThresholds, suggest } from '../metrics/suggestions.js'
+export { TOP_KEYS_DEFAULTS, TopKeys, type TopKeysOptions } from '../metrics/top-keys.js'
 
 // What a server needs besides a cache: the API keys it checks and the audit log it writes, in the
 // database of the SQL tier (the tables come with the tier's migrations).

@@ -8,7 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import { parseOptions } from '../core/options.js'
-import { clientErrorHandler, installHostCheck } from './client-errors.js'
+import { clientErrorHandler, missingHost } from './client-errors.js'
 import { handleError, installErrorHandling } from './errors.js'
 
 /** What listen failures call it: `cannot listen on <host>:<port> for the metrics listener: ...`. */
@@ -61,7 +61,7 @@ export async function startMetricsListener(registry: Registry, options: MetricsL
     http: { requireHostHeader: false },
   })
   installErrorHandling(app)
-  installHostCheck(app)
+  app.addHook('onRequest', (request, _reply, done) => done(missingHost(request)))
   app.get('/metrics', async (_request, reply) => {
     const text = await registry.metrics()
     return reply.header('cache-control', 'no-store').type(registry.contentType).send(text)

@@ -5,7 +5,7 @@
  * Failed requests are still logged at `error` (5xx) and refusals at `info` by the error handler.
  * Lines carry the request id (`reqId`) at `debug` and `trace` only, where a request may log several.
  */
-import { type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
+import { type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify'
 
 /** Fastify's `logger` option: `true` for pino defaults, pino options, or `false` for none. */
 export type ServerLoggerOptions = FastifyServerOptions['logger']
@@ -23,6 +23,17 @@ export function loggerOption(logger: ServerLoggerOptions): ServerLoggerOptions {
 }
 
 const DEBUG_LEVELS: ReadonlySet<string> = new Set(['debug', 'trace'])
+/** pino's number for `debug`; lower numbers are more verbose. */
+const DEBUG_LEVEL_VALUE = 20
+
+/**
+ * True when `logger` writes `debug` lines. By pino's numeric level, a field read where `level` maps
+ * it back to a name on each call: this runs twice per request.
+ */
+function logsDebug(logger: FastifyBaseLogger): boolean {
+  const value = (logger as { readonly levelVal?: unknown }).levelVal
+  return typeof value === 'number' ? value <= DEBUG_LEVEL_VALUE : DEBUG_LEVELS.has(logger.level)
+}
 
 /** Fastify's `logController`: no `incoming request` line, and `request completed` at `debug`. */
 export class RequestLog extends LogController {
@@ -31,7 +42,7 @@ export class RequestLog extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) {
       reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
-    } else if (DEBUG_LEVELS.has(reply.log.level)) {
+    } else if (logsDebug(reply.log)) {
       reply.log.debug({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
     }
   }
@@ -43,4 +54,4 @@ export class RequestLog extends LogController {
  * microseconds at `info`, where a request logs one line at most (a refusal or a failure).
  */
 export const childLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
-  DEBUG_LEVELS.has(logger.level) ? logger.child(bindings, options) : logger
+  logsDebug(logger) ? logger.child(bindings, options) : logger

@@ -9,8 +9,8 @@
 import { z } from 'zod'
 import type { TierHealth } from '../cache/tier-stack.js'
 import { type Limits, keySchema, namespaceSchema, tagSchema } from '../core/validate.js'
+import { STATS_RANGES } from '../metrics/stats/report.js'
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditRecord, MAX_AUDIT_QUERY_LIMIT } from '../security/audit/index.js'
-import type { TenantStats } from './tenant-stats.js'
 
 /** Bounds the edge enforces before a request reaches the cache. */
 export interface EdgeLimits {
@@ -78,20 +78,6 @@ export const servedSchema = z.object({
   stale: z.boolean().describe('True when the value is past its ttl and served within grace.'),
   ageMs: z.number().describe('Milliseconds since the value was stored.'),
   freshUntil: z.number().describe('When the value stops being fresh, epoch milliseconds.'),
-})
-
-/** `TenantStats`: what a tenant's keys did through this server instance. */
-export const tenantStatsResponseSchema = z.object({
-  tenant: z.string().describe('The tenant of the key (or the tenant a service key named).'),
-  since: z.number().describe('When this server instance started counting, epoch ms. Counters are per instance.'),
-  requests: z.number().describe('Keys looked up; a batch-get of n keys counts n.'),
-  hits: z.number(),
-  misses: z.number(),
-  hitRatio: z.number().describe('hits / requests; 0 before any request.'),
-  writes: z.number(),
-  deletes: z.number(),
-  invalidations: z.number(),
-  clears: z.number().describe('Namespaces cleared (POST /v1/clear); purges by tags count as invalidations.'),
 })
 
 /** `GET /v1/audit`: the tenant's audit events, newest first. */
@@ -190,13 +176,12 @@ export const exportLineSchema = z
   })
   .describe('One exported entry; the answer is one such object per line (application/x-ndjson).')
 
-// The serializer drops fields a response schema does not list: these fail the build when TenantStats,
+// The serializer drops fields a response schema does not list: these fail the build when
 // AuditRecord or the engine's TierHealth gain (or lose) a field that the schemas above do not document.
 type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false
-const statsInStep: SameKeys<TenantStats, z.output<typeof tenantStatsResponseSchema>> = true
 const auditInStep: SameKeys<AuditRecord, z.output<typeof auditResponseSchema>['events'][number]> = true
 const healthInStep: SameKeys<TierHealth, z.output<typeof healthResponseSchema>['tiers'][number]> = true
-void [statsInStep, auditInStep, healthInStep]
+void [auditInStep, healthInStep]
 
 /** The request and response schemas of every route, built for the given edge bounds. */
 export function routeSchemas(limits: EdgeLimits) {
@@ -264,6 +249,10 @@ export function routeSchemas(limits: EdgeLimits) {
         .describe("The namespace, of the key's tenant, to clear."),
     }),
     clearResponse: z.object({ cleared: z.string().describe('The namespace cleared.') }),
+    statsQuery: z.strictObject({
+      range: z.enum(STATS_RANGES, { error: `must be one of ${STATS_RANGES.join(', ')}` }).optional().describe('The window of the history. Default 1h.'),
+      namespace: namespaceSchema.optional().describe('Only this namespace.'),
+    }),
   }
 }
 

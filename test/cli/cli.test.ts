@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { formatStats, parseStats } from '../../src/cli/commands/stats.js'
+import { parseStats } from '../../src/cli/commands/stats.js'
 import { CliError, ExitCode, reportError } from '../../src/cli/errors.js'
 import { InterruptedError } from '../../src/errors.js'
 import { createCache } from '../../src/index.js'
@@ -150,7 +150,7 @@ describe('tiercache (built, spawned)', () => {
         redis.disconnect()
       }
       const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
-      expect(JSON.parse(stats.stdout)).toMatchObject({ tenant: 'cli', writes: 1 })
+      expect(JSON.parse(stats.stdout)).toMatchObject({ scope: { tenant: 'cli' }, history: true, totals: { writes: 1 } })
       const health = (await (await fetch(`${url}/health`)).json()) as { tiers: { level: string; circuit: string }[] }
       expect(health.tiers.map((tier) => [tier.level, tier.circuit])).toEqual([
         ['l1', 'closed'],
@@ -192,12 +192,12 @@ describe('tiercache (built, spawned)', () => {
       const anonymous = tiercache(['stats', '--json'], { TIERCACHE_URL: url })
       expect([anonymous.code, anonymous.stderr]).toEqual([
         1,
-        `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key>; give an API key with --token <key> or TIERCACHE_TOKEN (tiercache keys create makes one) (HTTP 401 from ${url}/v1/stats)\n`,
+        `error TC_UNAUTHORIZED: an API key is required: send Authorization: Bearer <key>; give an API key with --token <key> or TIERCACHE_TOKEN (tiercache keys create makes one) (HTTP 401 from ${url}/v1/stats?range=1h)\n`,
       ])
       const { key } = createKey(['--sqlite', join(dir, 'serve/cache.db')])
       const stats = tiercache(['stats', '--json'], { TIERCACHE_URL: url, TIERCACHE_TOKEN: key })
       expect(stats.code).toBe(0)
-      expect(JSON.parse(stats.stdout)).toMatchObject({ tenant: 'cli', requests: 0, hits: 0 })
+      expect(JSON.parse(stats.stdout)).toMatchObject({ scope: { tenant: 'cli' }, history: true, totals: { requests: 0, hits: 0 } })
       child.kill('SIGTERM')
       const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])))
       expect(code).toBe(0)
@@ -211,7 +211,7 @@ describe('tiercache (built, spawned)', () => {
 describe('stats and purge against a server started in-process', () => {
   it('stats prints the counters of the key\'s tenant; purge drops tagged entries from the L1 of the server', async () => {
     const file = join(dir, 'in-process/cache.db')
-    const cache = createCache({ l3: { sqlite: file } })
+    const cache = createCache({ l3: { sqlite: file }, metrics: { tenants: { max: 10 } } })
     const credentials = await openCredentialStore({ sqlite: file })
     const { key } = await credentials.create({ tenant: 'acme', roles: ['read', 'write'] })
     const { app, url } = await startServer({ cache, credentials, port: 0 })
@@ -228,10 +228,10 @@ describe('stats and purge against a server started in-process', () => {
 
       const stats = await inProcess(['stats', '--url', url, '--token', key])
       expect(stats.code).toBe(0)
-      expect(stats.stdout).toMatch(/^tenant\s+acme$/m)
+      expect(stats.stdout).toMatch(/^tenant acme, this instance since \S+ \(the server keeps no history\)$/m)
       expect(stats.stdout).toMatch(/^lookups\s+2$/m)
-      expect(stats.stdout).toMatch(/^hits\s+1 \(50\.00%\)$/m)
-      expect(stats.stdout).toMatch(/^writes\s+1$/m)
+      expect(stats.stdout).toMatch(/^hit ratio\s+50\.00% \(hits 1, misses 1, stale 0\)$/m)
+      expect(stats.stdout).toMatch(/^writes\s+4, deletes 0, invalidations none$/m)
 
       const purge = await inProcess(['purge', '--tags', 'red', '--namespace', 'default', '--url', url, '--token', key])
       expect(purge).toMatchObject({ code: 0, stderr: '' })
@@ -256,15 +256,10 @@ describe('stats and purge against a server started in-process', () => {
     }
   })
 
-  it('formats the stats of a tenant, and rejects what is not stats', () => {
-    const text = formatStats(
-      parseStats({ tenant: 'acme', since: Date.UTC(2026, 0, 2, 3, 4, 5), requests: 4, hits: 1, misses: 3, hitRatio: 0.25, writes: 2, deletes: 0, invalidations: 1, clears: 0 }, 'http://x'),
-    )
-    expect(text).toMatch(/^lookups\s+4$/m)
-    expect(text).toMatch(/^hits\s+1 \(25\.00%\)$/m)
-    expect(text).toMatch(/^invalidations\s+1$/m)
-    expect(text).toMatch(/^since\s+2026-01-02T03:04:05Z \(this server instance\)$/m)
-    expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than a tenant's statistics/)
+  it('rejects an answer that is not a statistics report, naming an older server', () => {
+    const old = { tenant: 'acme', since: 0, requests: 4, hits: 1, misses: 3, hitRatio: 0.25, writes: 2, deletes: 0, invalidations: 1, clears: 0 }
+    expect(() => parseStats(old, 'http://x')).toThrow(/the server at http:\/\/x is an older tiercache/)
+    expect(() => parseStats({ hello: 'world' }, 'http://x')).toThrow(/something other than a statistics report/)
   })
 })
 

@@ -119,7 +119,27 @@ describe('the packed package in a consumer project', () => {
     expect(packed).toContain('bin/tiercache.js')
     expect(packed.some((file) => /^samples\/.+\.gz$/.test(file))).toBe(true)
     expect(packed.some((file) => file.startsWith('dist/') && file.endsWith('.test.js'))).toBe(false)
+    // tsc emits none of these: the build copies them.
+    for (const file of ['index.html', 'app.js', 'style.css', 'favicon.svg']) expect(packed).toContain(`dist/server/dashboard/${file}`)
   })
+
+  it('serves the dashboard and uPlot from the installed package', async () => {
+    const at = project('dashboard', {})
+    const script = `const { createCache } = await import('tiercache')
+const { buildServer, openCredentialStore } = await import('tiercache/server')
+const credentials = await openCredentialStore({ sqlite: ':memory:' })
+const app = await buildServer({ cache: createCache({ l3: false }), credentials, closeCacheOnClose: true })
+const answers = []
+for (const url of ['/dashboard', '/dashboard/app.js', '/dashboard/style.css', '/dashboard/uplot.js', '/dashboard/uplot.css']) {
+  const response = await app.inject({ url })
+  answers.push(url + ' ' + response.statusCode + ' ' + (response.body.length > 1000))
+}
+await app.close()
+await credentials.close()
+console.log(answers.join(','))`
+    const ran = await runNode(['--input-type=module', '-e', script], at)
+    expect([ran.code, ran.output]).toEqual([0, '/dashboard 200 true,/dashboard/app.js 200 true,/dashboard/style.css 200 true,/dashboard/uplot.js 200 true,/dashboard/uplot.css 200 true\n'])
+  }, 60_000)
 
   it("holds every file the README and the docs link to", () => {
     for (const page of ['README.md', ...packed.filter((file) => /^docs\/.+\.md$/.test(file))]) {

@@ -114,37 +114,6 @@ describe('POST /v1/clear', () => {
   })
 })
 
-describe('GET /v1/stats', () => {
-  it("answers the tenant's own counters: lookups, hits, misses, writes, deletes, invalidations, clears", async () => {
-    const before = Date.now()
-    await put(server, 'ns', 'k', { value: 1 })
-    await get(server, 'ns', 'k')
-    await get(server, 'ns', 'k')
-    await get(server, 'ns', 'missing')
-    await server.inject({ method: 'POST', url: '/v1/entries/ns/batch-get', payload: { keys: ['k', 'nope', 'k'] } })
-    await server.inject({ method: 'DELETE', url: entryUrl('ns', 'k') })
-    await invalidate({ tags: ['x'], namespace: 'ns' })
-    await purge({ tags: ['y'], namespace: 'ns' })
-    await clear({ namespace: 'ns' })
-    const response = await server.inject({ method: 'GET', url: '/v1/stats' })
-    expect(response.statusCode).toBe(200)
-    const stats = response.json() as { since: number }
-    expect(stats.since).toBeLessThanOrEqual(before)
-    expect(stats).toEqual({
-      tenant: 'acme',
-      since: stats.since,
-      requests: 6,
-      hits: 4,
-      misses: 2,
-      hitRatio: 4 / 6,
-      writes: 1,
-      deletes: 1,
-      invalidations: 2,
-      clears: 1,
-    })
-  })
-})
-
 describe('GET /health', () => {
   it('answers ok with every tier, without a key', async () => {
     const response = await server.app.inject({ method: 'GET', url: '/health' })

@@ -26,7 +26,7 @@ const EVERY_ROUTE: readonly (InjectOptions & { readonly role: 'read' | 'write' |
   { method: 'POST', url: '/v1/invalidate', payload: { tags: ['t'], namespace: 'ns' }, role: 'write', across: true },
   { method: 'POST', url: '/v1/purge', payload: { tags: ['t'], namespace: 'ns' }, role: 'write', across: true },
   { method: 'POST', url: '/v1/clear', payload: { namespace: 'ns' }, role: 'admin', across: false },
-  { method: 'GET', url: '/v1/stats', role: 'read', across: false },
+  { method: 'GET', url: '/v1/stats', role: 'read', across: true },
   { method: 'GET', url: '/v1/audit', role: 'admin', across: false },
   // A user's erasure: the tenant's entry ns/keep stays, so that every check below still finds it.
   { method: 'POST', url: '/v1/erase', payload: { userId: 'someone' }, role: 'admin', across: false },

@@ -52,7 +52,8 @@ let server: TestServer
 let a: KeyedApp
 let b: KeyedApp
 beforeAll(async () => {
-  server = await openServer()
+  // Series labelled by tenant, as `tiercache serve` has them, so that /v1/stats has figures to keep apart.
+  server = await openServer({ metrics: { tenants: { max: 10 } } })
   a = server
   b = keyed(server.app, (await server.createKey({ tenant: 'bravo' })).key)
   for (const [namespace, key, value] of A_ENTRIES) {
@@ -243,11 +244,17 @@ describe('tenant B cannot reach tenant A', () => {
   })
 
   it('sees only its own figures in /v1/stats, and only its own events in /v1/audit', async () => {
-    const before = (await a.inject({ method: 'GET', url: '/v1/stats' })).json() as { requests: number }
-    const stats = (await b.inject({ method: 'GET', url: '/v1/stats' })).json() as { tenant: string; requests: number; writes: number }
-    expect(stats.tenant).toBe('bravo')
+    type Report = { scope: { tenant: string }; totals: { requests: number }; topKeys: { key: string; count: number }[] }
+    const before = (await a.inject({ method: 'GET', url: '/v1/stats' })).json() as Report
+    expect(before.totals.requests).toBeGreaterThan(0)
+    const stats = (await b.inject({ method: 'GET', url: '/v1/stats' })).json() as Report
+    expect(stats.scope).toEqual({ tenant: 'bravo' })
+    // B's top keys count B's lookups only: at most as many as B made.
+    expect(stats.topKeys.reduce((sum, hit) => sum + hit.count, 0)).toBeLessThanOrEqual(stats.totals.requests)
     // A's traffic is not in B's figures, nor B's in A's.
-    expect((await a.inject({ method: 'GET', url: '/v1/stats' })).json()).toMatchObject({ tenant: 'acme', requests: before.requests })
+    const after = (await a.inject({ method: 'GET', url: '/v1/stats' })).json() as Report
+    expect(after).toMatchObject({ scope: { tenant: 'acme' }, totals: { requests: before.totals.requests } })
+    for (const query of ['?tenant=acme', '?scope=deployment']) expectError(await b.inject({ method: 'GET', url: `/v1/stats${query}` }), 400, 'TC_BAD_REQUEST')
     const events = (await b.inject({ method: 'GET', url: '/v1/audit?limit=1000' })).json() as { events: { tenant: string }[] }
     expect(events.events.length).toBeGreaterThan(0)
     expect(events.events.every((event) => event.tenant === 'bravo')).toBe(true)

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { type Command, Option } from 'commander'
 import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
+import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
 import type { Plans } from '../../security/rate-limit/index.js'
@@ -29,6 +32,10 @@ interface ServeFlags extends StorageFlags {
   /** False with `--no-rate-limits`. */
   readonly rateLimits: boolean
   readonly plans?: Plans
+  /** False with `--no-history`. */
+  readonly history: boolean
+  readonly instance?: string
+  readonly metricsTenants: number
   readonly metricsHost?: string
   readonly metricsPort?: number
 }
@@ -39,6 +46,9 @@ interface RunningServer {
   readonly url: string
   readonly metricsUrl?: string
 }
+
+/** Default of `--metrics-tenants`. */
+export const DEFAULT_METRICS_TENANTS = 100
 
 // How long a shutdown may take before the process exits anyway.
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -55,6 +65,11 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * `--redis` is given (so that they hold across instances), else in this process; `--no-rate-limits`
  * turns them off. `--metrics-port` adds a listener that serves `GET /metrics` without a key, on
  * `--metrics-host` (default 127.0.0.1): bind it where only Prometheus reaches.
+ *
+ * The cache labels each tenant's series (`metrics.tenants`, at most `--metrics-tenants`), so that
+ * `/v1/stats` shows a tenant its own figures; the stats history is recorded every minute in the SQL
+ * tier's database under `--instance`, and read back by `/v1/stats` for every instance that shares it
+ * (`--no-history`: none, and `/v1/stats` counts this process since it started).
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -81,6 +96,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(plansFlag('--plans')),
     )
     .option('--no-rate-limits', 'do not limit requests per API key')
+    .option('--no-history', 'keep no stats history: /v1/stats then counts this process since it started')
+    .addOption(new Option('--instance <id>', 'name of this server in the stats history, the same across its restarts (default <hostname>:<port>)').env('TIERCACHE_INSTANCE'))
+    .addOption(
+      new Option('--metrics-tenants <n>', 'most tenants given their own series in metrics and stats; further ones are counted together as _other')
+        .argParser(integerFlag('--metrics-tenants', 1, 100_000))
+        .default(DEFAULT_METRICS_TENANTS),
+    )
     .addOption(new Option('--key-cache-ttl <duration>', 'how long a verified API key is held in memory; a revoked key stops working within it (default 5s)').argParser(durationFlag('--key-cache-ttl')))
     .addOption(new Option('--log-level <level>', 'log level; debug adds one line per request').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .option('--quiet', 'do not log at all')
@@ -97,13 +119,22 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
+      let history: StatsHistory | undefined
       let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
       // Until the server's logger exists, a lost audit event is reported on stderr.
       let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
+      let reportHistoryError = (error: Error): void => void ctx.stderr.write(`warning: the stats history could not be written: ${error.message}\n`)
       try {
         checkKeyRing(cache, flags, 'postgres' in location)
         credentials = await openCredentialStore(location)
         audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
+        if (flags.history) {
+          history = await openStatsHistory(location, {
+            source: () => cache.metrics(),
+            instance: flags.instance ?? `${hostname()}:${flags.port === 0 ? randomUUID() : flags.port}`,
+            onError: (error) => reportHistoryError(error),
+          })
+        }
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
         server = await startServer({
@@ -115,10 +146,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
           port: flags.port,
           logger: flags.quiet === true ? false : { level: flags.logLevel },
           ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
+          ...(history === undefined ? {} : { stats: { history } }),
           ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
         })
       } catch (error) {
-        await Promise.all([cache.close().then(closeRedis), credentials?.close(), audit?.close()])
+        await Promise.all([history?.close(), credentials?.close(), audit?.close()])
+        await cache.close().then(closeRedis)
         if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
           // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
           const flag = error.message.includes('for the metrics listener') ? '--metrics-port' : '--port'
@@ -128,6 +161,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       }
       const { log } = server.app
       reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
+      reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
       ctx.stdout.write(`tiercache listening on ${server.url}\n`)
       if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
       closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
@@ -208,6 +242,8 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     l1,
     ...(flags.redis === undefined ? {} : { l2: { redis: flags.redis, ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }) } }),
     l3: chooseL3(flags, command),
+    // The server shows each tenant its own figures: its series must carry the tenant.
+    metrics: { tenants: { max: flags.metricsTenants } },
   }
 }
 

@@ -1,21 +1,22 @@
 /**
- * Routes that act on a tenant's entries as a whole (purge by tags, clearing a namespace, counters), and the open
+ * Routes that act on a tenant's entries as a whole (purge by tags, clearing a namespace, statistics), and the open
  * ones: health and the OpenAPI document.
  */
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { Cache } from '../../cache/cache.js'
 import { BadRequestError, CacheClosedError } from '../../errors.js'
-import { callerOf } from '../access.js'
 import type { ServerAudit } from '../audit.js'
-import { type RouteSchemas, errorResponseSchema, healthResponseSchema, tenantStatsResponseSchema } from '../schemas.js'
-import type { TenantCounters } from '../tenant-stats.js'
+import { statsReportSchema } from '../../metrics/stats/report.js'
+import { TENANT_HEADER, callerOf } from '../access.js'
+import { type RouteSchemas, errorResponseSchema, healthResponseSchema } from '../schemas.js'
+import type { ServerStats } from '../stats.js'
 
 /** Options of {@link adminRoutes}. */
 export interface AdminRoutesOptions {
   readonly cache: Cache
   readonly schemas: RouteSchemas
-  readonly counters: TenantCounters
+  readonly stats: ServerStats
   readonly audit: ServerAudit
 }
 
@@ -31,14 +32,16 @@ const security = [{ bearerAuth: [] }]
  * - `POST /v1/invalidate`: the same, answering `{ invalidated }` (the library's name for it);
  * - `POST /v1/clear` (admin) with `{ namespace }` → 200 `{ cleared }`: removes every entry of the
  *   tenant's `namespace`; recorded in the audit log (`cache.clear`);
- * - `GET /v1/stats` (read) → 200 `TenantStats`: what the tenant's keys did through this instance;
+ * - `GET /v1/stats[?range=1h|24h|7d|30d&namespace=]` (read) → 200 `StatsReport` (docs/stats.md): the
+ *   key's tenant over the range, every instance summed; a service key's, the whole deployment's, or
+ *   the tenant it names in `X-Tiercache-Tenant`;
  * - `GET /health` (open) → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's
  *   circuit is not closed, or the bus is deaf) still answers 200: the cache keeps serving from the
  *   tiers that work, so taking the instance out of a load balancer would only lose capacity. Monitor
  *   `status`, not the HTTP code; a closed cache answers 503 `TC_CACHE_CLOSED` from every route;
  * - `GET /openapi.json` (open) → the OpenAPI 3.1 document of these routes (not listed in itself).
  */
-export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { cache, schemas, counters, audit }) => {
+export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app, { cache, schemas, stats, audit }) => {
   /** Removes the entries carrying any of the tags: `/v1/purge` and `/v1/invalidate` are one operation. */
   const removeTagged = async (request: FastifyRequest, tags: readonly string[], namespace: string): Promise<string[]> => {
     const { view, tenant, principal } = callerOf(request)
@@ -56,7 +59,6 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
       await audit.record(request, { ...event, outcome: 'error' })
       throw error
     }
-    counters.add(tenant, 'invalidations')
     await audit.record(request, { ...event, outcome: 'ok' })
     return removed
   }
@@ -128,7 +130,6 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
         await audit.record(request, { ...event, outcome: 'error' })
         throw error
       }
-      counters.add(tenant, 'clears')
       await audit.record(request, { ...event, outcome: 'ok' })
       return { cleared: namespace }
     },
@@ -137,18 +138,24 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
   app.get(
     '/v1/stats',
     {
-      config: { access: { role: 'read' } },
+      config: { access: { role: 'read', acrossTenants: true } },
       schema: {
-        summary: "The tenant's counters",
-        description: "What the key's tenant did through this server instance since it started. Role read.",
+        summary: 'Statistics',
+        description:
+          "Hit ratios overall, per tier and per namespace, latency percentiles, miss reasons, origin calls and cost saved over the range " +
+          '(every instance sharing the SQL tier summed), this instance\'s tiers and top keys, and suggestions. ' +
+          "The key's tenant only; a service key sees the whole deployment, or the tenant it names in X-Tiercache-Tenant. Role read.",
         tags: ['admin'],
         security,
-        response: { 200: tenantStatsResponseSchema, ...errors },
+        querystring: schemas.statsQuery,
+        response: { 200: statsReportSchema, ...errors },
       },
     },
     (request) => {
-      if (cache.closed) throw new CacheClosedError('cache is closed')
-      return counters.snapshot(callerOf(request).tenant)
+      const { principal, tenant } = callerOf(request)
+      const deployment = principal.roles.includes('service') && request.headers[TENANT_HEADER] === undefined
+      const { range = '1h', namespace } = request.query
+      return stats.report(deployment ? { deployment: true } : { tenant }, range, namespace)
     },
   )
 

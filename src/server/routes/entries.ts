@@ -7,26 +7,40 @@
  * clients (browsers, fetch, most libraries) resolve them, encoded or not, as dot segments before
  * sending. They can be read through `batch-get`.
  */
+import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { SetOptions } from '../../cache/cache.js'
+import { toMs } from '../../core/duration.js'
+import type { Served } from '../../core/entry.js'
 import { NotFoundError } from '../../errors.js'
 import { callerOf } from '../access.js'
 import { keyPage } from '../listing.js'
 import { DEFAULT_LIST_LIMIT, type RouteSchemas, errorResponseSchema, servedSchema } from '../schemas.js'
 import { explainEntry } from '../explain.js'
-import { entryReadValidatorCompiler } from '../fast-validation.js'
-import { servedSerializerCompiler } from '../serializers.js'
-import type { TenantCounters } from '../tenant-stats.js'
+import { entryReadChecks } from '../fast-validation.js'
+import { serializeServed } from '../serializers.js'
+import type { TopKeys } from '../../metrics/top-keys.js'
 
 /** Options of {@link entryRoutes}. */
 export interface EntryRoutesOptions {
   readonly schemas: RouteSchemas
   /** The cache's `limits.maxKeyLength`, as the schemas check it. */
   readonly maxKeyLength: number
-  readonly counters: TenantCounters
+  /** Fed with every key a read looks up and every write, for `/v1/stats`. */
+  readonly topKeys: TopKeys
 }
 
+// Shared objects: the cache checks an options object once, then remembers it.
+const ALLOW_STALE = { allowStale: true }
+const FRESH_ONLY = { allowStale: false }
+
+/** Answers a read: the JSON `servedSchema` describes, written by hand (see serializers.ts). */
+function sendServed(reply: FastifyReply, served: Served<unknown>): void {
+  void reply.type(JSON_TYPE).send(serializeServed(served))
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
 const errors = { '4xx': errorResponseSchema, '5xx': errorResponseSchema }
 const security = [{ bearerAuth: [] }]
 const acrossTenants = ' A service key may act for another tenant by naming it in X-Tiercache-Tenant.'
@@ -35,8 +49,7 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * Registers, each in the caller's tenant scope (a service key may name another tenant with
  * `X-Tiercache-Tenant`):
  * - `GET /v1/entries/:namespace/:key[?allowStale=true]` (role read) → 200 `Served`, or 404
- *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`); with
- *   `?explain=true`, 200 and the key's `Explanation` instead (see `explain.ts`);
+ *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`);
  * - `PUT /v1/entries/:namespace/:key` (write) with `{ value, ttl?, grace?, tags? }` → 204, no body;
  * - `DELETE /v1/entries/:namespace/:key` (write) → 200 `{ deleted }`;
  * - `POST /v1/entries/:namespace/batch-get` (read) with `{ keys, allowStale? }` → 200 `{ entries }`,
@@ -44,13 +57,13 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * - `GET /v1/entries/:namespace[?limit=&after=]` (read) → 200 `{ keys, next }`: one page of the
  *   namespace's keys (`limit` 1 to 1000, default 100), `next` the `after` of the next page or null.
  */
-export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, counters, maxKeyLength }) => {
+export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, topKeys, maxKeyLength }) => {
+  const readChecks = entryReadChecks(maxKeyLength, schemas.entryParams, schemas.getQuery)
   app.get(
     '/v1/entries/:namespace/:key',
     {
       config: { access: { role: 'read', acrossTenants: true } },
-      serializerCompiler: servedSerializerCompiler,
-      validatorCompiler: entryReadValidatorCompiler(maxKeyLength),
+      validatorCompiler: readChecks.compiler,
       schema: {
         summary: 'Read an entry',
         description: `Role read.${acrossTenants}`,
@@ -61,16 +74,26 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
         response: { 200: servedSchema, ...errors },
       },
     },
-    async (request, reply) => {
-      if (request.query.explain === true) return explainEntry(request, reply, request.params.namespace, request.params.key)
+    // Not async: a fresh L1 hit is answered in this tick, without the promise and the microtask an
+    // async handler costs every request; anything else goes through getWithInfo. The params and the
+    // query are checked here, not by Fastify (see fast-validation.ts).
+    (request, reply) => {
       const { view, tenant } = callerOf(request)
-      const { namespace, key } = request.params
-      const served = await view.namespace(namespace).getWithInfo(key, { allowStale: request.query.allowStale ?? false })
-      counters.lookups(tenant, 1, served === undefined ? 0 : 1)
-      if (served === undefined) {
-        throw new NotFoundError(request.query.allowStale === true ? 'no entry under this key' : 'no fresh entry under this key')
+      const { namespace, key, allowStale, explain } = readChecks.read(request.params, request.query)
+      if (explain) return explainEntry(request, reply, namespace, key)
+      const cache = view.namespace(namespace)
+      const options = allowStale ? ALLOW_STALE : FRESH_ONLY
+      const hit = cache.getWithInfoNow(key, options)
+      if (hit !== undefined) {
+        topKeys.count(tenant, namespace, key, true)
+        sendServed(reply, hit)
+        return
       }
-      return served
+      return cache.getWithInfo(key, options).then((served) => {
+        topKeys.count(tenant, namespace, key, served !== undefined)
+        if (served === undefined) throw new NotFoundError(allowStale ? 'no entry under this key' : 'no fresh entry under this key')
+        sendServed(reply, served)
+      })
     },
   )
 
@@ -100,7 +123,8 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       // The cache validates everything (durations, configured limits, encoded size) before it
       // writes, so a rejected request leaves stored data as it was.
       await view.namespace(namespace).set(key, value, options)
-      counters.add(tenant, 'writes')
+      // The body's size stands for the entry's: cheaper than encoding the value again.
+      topKeys.wrote(tenant, namespace, key, ttl === undefined ? undefined : toMs(ttl, 'ttl'), Number(request.headers['content-length'] ?? 0))
       return reply.code(204).send(null)
     },
   )
@@ -119,10 +143,9 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const { view, tenant } = callerOf(request)
+      const { view } = callerOf(request)
       const { namespace, key } = request.params
       const deleted = await view.namespace(namespace).delete(key)
-      counters.add(tenant, 'deletes')
       return { deleted }
     },
   )
@@ -144,8 +167,9 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
     async (request) => {
       const { view, tenant } = callerOf(request)
       const { keys, allowStale } = request.body
-      const results = await view.namespace(request.params.namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
-      counters.lookups(tenant, keys.length, results.filter((served) => served !== undefined).length)
+      const { namespace } = request.params
+      const results = await view.namespace(namespace).getManyWithInfo(keys, { allowStale: allowStale ?? false })
+      keys.forEach((key, index) => topKeys.count(tenant, namespace, key, results[index] !== undefined))
       return {
         entries: keys.map((key, index) => {
           const served = results[index]

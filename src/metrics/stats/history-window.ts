@@ -1,0 +1,127 @@
+/**
+ * A range of the stats history as metric families (the shape of `cache.metrics()`), so that one
+ * summary (summarize.ts) reads the history and a live snapshot alike. The store sums every instance's
+ * minutes in SQL into one row per step and series; this regroups those rows into families, the
+ * histograms' `_bucket`, `_sum` and `_count` rows back into histograms.
+ */
+import type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from '../../cache/instruments/snapshot.js'
+import { TierUnavailableError } from '../../errors.js'
+import { HISTORY_RANGES, type HistoryRange, windowOf } from '../history/ranges.js'
+import type { CounterSum, HistoryStore } from '../history/store.js'
+import type { HistoryWindow } from './build.js'
+
+/** The query of {@link readWindow}. */
+export interface WindowQuery {
+  readonly range: HistoryRange
+  /** Only the series labelled with this tenant. */
+  readonly tenant?: string
+  /** When the range ends (in the step holding it), epoch ms. @default Date.now() */
+  readonly now?: number
+}
+
+/**
+ * Reads `range` from `store`: the families' increase per step and over the whole range.
+ * @throws TierUnavailableError when the database fails (its error as `cause`)
+ */
+export async function readWindow(store: HistoryStore, query: WindowQuery): Promise<HistoryWindow> {
+  const now = query.now ?? Date.now()
+  const window = windowOf(query.range, now, query.tenant)
+  // A tenant's window holds only its own rows; the shared tiers' series (reads, errors, circuits)
+  // have no tenant, and are read apart, without the public scope's namespace series.
+  const shared = query.tenant === undefined ? undefined : windowOf(query.range, now, '')
+  let rows: CounterSum[], instances: number, tierRows: CounterSum[]
+  try {
+    ;[rows, instances, tierRows] = await Promise.all([store.counters(window), store.instances(window), shared === undefined ? [] : store.counters(shared)])
+  } catch (cause) {
+    throw new TierUnavailableError('cannot read the stats history', { cause })
+  }
+  const labelsOf = labelParser()
+  const all = [...rows, ...tierRows.filter((row) => !('namespace' in labelsOf(row.labels)))]
+  const perStep = new Map<number, CounterSum[]>()
+  for (const row of all) {
+    let list = perStep.get(row.step)
+    if (list === undefined) perStep.set(row.step, (list = []))
+    list.push(row)
+  }
+  const steps = [...perStep].sort(([a], [b]) => a - b).map(([t, list]) => ({ t, families: familiesOf(list, labelsOf) }))
+  return { from: window.from, to: window.to, stepMs: HISTORY_RANGES[query.range].stepMs, instances, total: familiesOf(all, labelsOf), steps }
+}
+
+interface HistogramAcc {
+  labels: Labels
+  /** Observations by upper bound (`Infinity` for `+Inf`). */
+  byBound: Map<number, number>
+  sum: number
+}
+
+/** Rows (of one step, or of all: the values of a series are summed) as families. */
+export function familiesOf(rows: readonly CounterSum[], labelsOf: (json: string) => Labels = labelParser()): MetricFamily[] {
+  const scalars = new Map<string, Map<string, { labels: Labels; value: number }>>()
+  const histograms = new Map<string, Map<string, HistogramAcc>>()
+  // Every boundary seen per histogram: a bucket's own and its lower, so that the buckets that had no
+  // rows still bound the ones next to them.
+  const bounds = new Map<string, Set<number>>()
+  for (const row of rows) {
+    const suffix = /_(bucket|sum|count)$/.exec(row.metric)?.[1]
+    const base = suffix === undefined ? row.metric : row.metric.slice(0, -suffix.length - 1)
+    if (suffix === undefined || !base.endsWith('_seconds')) {
+      const family = getOrMake(scalars, row.metric, () => new Map())
+      const series = getOrMake(family, row.labels, () => ({ labels: labelsOf(row.labels), value: 0 }))
+      series.value += row.value
+      continue
+    }
+    const family = getOrMake(histograms, base, () => new Map())
+    const series = getOrMake(family, row.labels, () => ({ labels: labelsOf(row.labels), byBound: new Map(), sum: 0 }))
+    if (suffix === 'sum') series.sum += row.value
+    if (suffix !== 'bucket') continue
+    const bound = row.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(row.le)
+    if (Number.isNaN(bound)) continue
+    series.byBound.set(bound, (series.byBound.get(bound) ?? 0) + row.value)
+    const seen = getOrMake(bounds, base, () => new Set())
+    if (Number.isFinite(bound)) seen.add(bound)
+    if (row.lower !== null && Number.isFinite(row.lower)) seen.add(row.lower)
+  }
+  const families: MetricFamily[] = []
+  for (const [name, family] of scalars) {
+    const samples = [...family.values()].map(({ labels, value }) => ({ labels, value }))
+    families.push({ type: 'counter', name, help: '', samples } satisfies ScalarFamily)
+  }
+  for (const [name, family] of histograms) {
+    const buckets = [...(bounds.get(name) ?? [])].sort((a, b) => a - b)
+    const samples = [...family.values()].map(({ labels, byBound, sum }) => {
+      const counts = [...buckets.map((bound) => byBound.get(bound) ?? 0), byBound.get(Number.POSITIVE_INFINITY) ?? 0]
+      return { labels, counts, sum, count: counts.reduce((a, b) => a + b, 0) }
+    })
+    families.push({ type: 'histogram', name, help: '', buckets, samples } satisfies HistogramFamily)
+  }
+  return families
+}
+
+function getOrMake<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key)
+  if (value === undefined) map.set(key, (value = make()))
+  return value
+}
+
+// Each labels text is parsed once; one that is not an object of strings (written by hand) reads as no labels.
+function labelParser(): (json: string) => Labels {
+  const parsed = new Map<string, Labels>()
+  return (json) => {
+    let labels = parsed.get(json)
+    if (labels === undefined) {
+      labels = parseLabels(json)
+      parsed.set(json, labels)
+    }
+    return labels
+  }
+}
+
+function parseLabels(json: string): Labels {
+  try {
+    const value: unknown = JSON.parse(json)
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {}
+    return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+  } catch {
+    return {}
+  }
+}
