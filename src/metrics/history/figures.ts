@@ -32,7 +32,8 @@ export interface TierFigures {
   /** Its reads, seconds. */
   readonly readLatency: Quantiles
   /**
-   * Entries it holds, from the newest minute with gauges: summed over instances for L1 (each has its
+   * Entries it holds: in a range's totals, as each instance last reported them (its newest minute of
+   * the last three); in a point, at the end of the step. Summed over instances for L1 (each has its
    * own), the largest instance's figure for the shared tiers (they all see the same); null if unknown.
    */
   readonly entries: number | null
@@ -105,21 +106,29 @@ const M = {
 type Where = (labels: Labels) => boolean
 const everything: Where = () => true
 
-/** Sums and groupings over one set of summed series. */
+/** Sums and groupings over one set of summed series, grouped by metric once. */
 class Sums {
-  constructor(private readonly series: readonly SeriesValue[]) {}
+  private readonly byMetric = new Map<string, SeriesValue[]>()
+
+  constructor(series: readonly SeriesValue[]) {
+    for (const s of series) {
+      const list = this.byMetric.get(s.metric)
+      if (list === undefined) this.byMetric.set(s.metric, [s])
+      else list.push(s)
+    }
+  }
 
   total(metric: string, where: Where = everything): number {
     let sum = 0
-    for (const s of this.series) if (s.metric === metric && where(s.labels)) sum += s.value
+    for (const s of this.of(metric)) if (where(s.labels)) sum += s.value
     return sum
   }
 
   by(metric: string, label: string, where: Where = everything): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const s of this.series) {
+    for (const s of this.of(metric)) {
       const value = s.labels[label]
-      if (s.metric !== metric || value === undefined || !where(s.labels)) continue
+      if (value === undefined || !where(s.labels)) continue
       out[value] = (out[value] ?? 0) + s.value
     }
     return out
@@ -128,9 +137,11 @@ class Sums {
   /** Values a label takes in the series of any of `metrics`. */
   values(label: string, metrics: readonly string[]): string[] {
     const seen = new Set<string>()
-    for (const s of this.series) {
-      const value = s.labels[label]
-      if (value !== undefined && metrics.includes(s.metric)) seen.add(value)
+    for (const metric of metrics) {
+      for (const s of this.of(metric)) {
+        const value = s.labels[label]
+        if (value !== undefined) seen.add(value)
+      }
     }
     return [...seen].sort()
   }
@@ -138,19 +149,26 @@ class Sums {
   /** p50/p95/p99 of the histogram `name`, its series that match `where` summed bucket by bucket. */
   quantiles(name: string, where: Where = everything): Quantiles {
     const perBound = new Map<number, number>()
-    for (const s of this.series) {
-      if (s.metric !== `${name}_bucket` || !where(s.labels)) continue
+    for (const s of this.of(`${name}_bucket`)) {
+      if (!where(s.labels)) continue
       const bound = s.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.le)
       if (Number.isNaN(bound)) continue
       perBound.set(bound, (perBound.get(bound) ?? 0) + s.value)
       // Empty buckets are not stored: the bucket below this one is known by its bound, at zero.
       if (s.lower !== null && !perBound.has(s.lower)) perBound.set(s.lower, 0)
     }
+    if (perBound.size === 0) return NOTHING_OBSERVED
     const bounds = [...perBound.keys()].filter((b) => b !== Number.POSITIVE_INFINITY).sort((a, b) => a - b)
     const counts = [...bounds.map((b) => perBound.get(b) ?? 0), perBound.get(Number.POSITIVE_INFINITY) ?? 0]
     return quantilesOf(bounds, counts, this.total(`${name}_sum`, where))
   }
+
+  private of(metric: string): readonly SeriesValue[] {
+    return this.byMetric.get(metric) ?? []
+  }
 }
+
+const NOTHING_OBSERVED: Quantiles = Object.freeze({ p50: null, p95: null, p99: null, count: 0, mean: null })
 
 const ratio = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null)
 const label =
@@ -158,7 +176,7 @@ const label =
   (labels) =>
     labels[name] === value
 
-/** The figures of every namespace together, from counter series and (newest) gauge series. */
+/** The figures of every namespace together, from counter series and gauge series. */
 export function figuresOf(series: readonly SeriesValue[], gauges: readonly GaugeSeries[]): HistoryFigures {
   const sums = new Sums(series)
   const requests = sums.total(M.requests)

@@ -12,6 +12,7 @@ import {
   namespaceFiguresOf,
 } from './figures.js'
 import { HISTORY_RANGES, type HistoryRange, windowOf } from './ranges.js'
+import { MINUTE_MS } from './rollup.js'
 import type { CounterSum, GaugeValue, HistoryStore } from './store.js'
 
 /** What {@link queryHistory} takes. */
@@ -57,6 +58,9 @@ export interface HistoryReport {
   readonly series: readonly HistoryPoint[]
 }
 
+/** How far back the gauges of a report's totals look for each instance's newest minute, ms. */
+const LATEST_GAUGES_MS = 3 * MINUTE_MS
+
 const querySchema = z
   .object({
     range: z.enum(Object.keys(HISTORY_RANGES) as [HistoryRange, ...HistoryRange[]]),
@@ -66,8 +70,9 @@ const querySchema = z
   .strict()
 
 /**
- * Reads a range from `store`: SQL sums every instance's minutes into one row per step and series,
- * and this turns those rows into figures (ratios, quantiles from the summed buckets).
+ * Reads a range from `store`: SQL sums every instance's rows of the range's resolution, into one row
+ * per step and point series for the series, and one per series for the totals; this turns those
+ * rows into figures (ratios, quantiles from the summed buckets).
  *
  * @throws InvalidOptionsError when the query is malformed
  * @throws TierUnavailableError when the database fails (its error as `cause`)
@@ -75,31 +80,33 @@ const querySchema = z
 export async function queryHistory(store: HistoryStore, query: HistoryQuery, clock: () => number): Promise<HistoryReport> {
   const { range, tenant, now = clock() } = parseOptions(querySchema, query, 'stats history query')
   const window = windowOf(range, now, tenant)
-  let counters: CounterSum[], gauges: GaugeValue[], latest: GaugeValue[], instances: number
+  // Gauges now: each instance's newest minute among the last few (instances flush a minute apart).
+  const until = (Math.floor(now / MINUTE_MS) + 1) * MINUTE_MS
+  let points: CounterSum[], sums: CounterSum[], gauges: GaugeValue[], latest: GaugeValue[], instances: number
   try {
-    ;[counters, gauges, latest, instances] = await Promise.all([store.counters(window), store.gauges(window), store.latestGauges(window), store.instances(window)])
+    ;[points, sums, gauges, latest, instances] = await Promise.all([
+      store.points(window),
+      store.totals(window),
+      store.gauges(window),
+      store.latestGauges(until - LATEST_GAUGES_MS, until, tenant),
+      store.instances(window),
+    ])
   } catch (cause) {
     throw new TierUnavailableError('cannot read the stats history', { cause })
   }
   const labelsOf = labelParser()
-  const totals = new Map<string, SeriesValue>()
+  const series = (row: CounterSum): SeriesValue => ({ metric: row.metric, labels: labelsOf(row.labels), le: row.le, lower: row.lower, value: row.value })
+  const gauge = (row: GaugeValue): GaugeSeries => ({ ...row, labels: labelsOf(row.labels) })
   const perStep = new Map<number, SeriesValue[]>()
-  for (const row of counters) {
-    const value: SeriesValue = { metric: row.metric, labels: labelsOf(row.labels), le: row.le, lower: row.lower, value: row.value }
-    listAt(perStep, row.step).push(value)
-    const key = `${row.metric}\n${row.labels}\n${row.le}`
-    const sum = totals.get(key)
-    totals.set(key, sum === undefined ? value : { ...sum, value: sum.value + row.value })
-  }
+  for (const row of points) listAt(perStep, row.step).push(series(row))
   const gaugesPerStep = new Map<number, GaugeSeries[]>()
-  for (const row of gauges) listAt(gaugesPerStep, row.step).push({ ...row, labels: labelsOf(row.labels) })
-  const newest = latest.map((row) => ({ ...row, labels: labelsOf(row.labels) }))
+  for (const row of gauges) listAt(gaugesPerStep, row.step).push(gauge(row))
 
-  const series: HistoryPoint[] = []
+  const stepPoints: HistoryPoint[] = []
   for (let at = window.from; at < window.to; at += window.stepMs) {
-    series.push({ at, ...figuresOf(perStep.get(at) ?? [], gaugesPerStep.get(at) ?? []) })
+    stepPoints.push({ at, ...figuresOf(perStep.get(at) ?? [], gaugesPerStep.get(at) ?? []) })
   }
-  const all = [...totals.values()]
+  const all = sums.map(series)
   return {
     range,
     from: window.from,
@@ -107,8 +114,8 @@ export async function queryHistory(store: HistoryStore, query: HistoryQuery, clo
     stepMs: window.stepMs,
     tenant: tenant ?? null,
     instances,
-    totals: { ...figuresOf(all, newest), namespaces: namespaceFiguresOf(all), counters: familyTotalsOf(all) },
-    series,
+    totals: { ...figuresOf(all, latest.map(gauge)), namespaces: namespaceFiguresOf(all), counters: familyTotalsOf(all) },
+    series: stepPoints,
   }
 }
 

@@ -1,25 +1,11 @@
 import type { MetricsSnapshot } from '../../cache/instruments/snapshot.js'
 import { InternalError, TierUnavailableError, isTiercacheError } from '../../errors.js'
-import { type Flat, MINUTE_MS, flatten, minuteOf, rollupRows } from './rollup.js'
+import { SPANS } from './ranges.js'
+import { type Flat, MINUTE_MS, flatten, inEverySpan, minuteOf, rollupRows } from './rollup.js'
 import type { HistoryStore } from './store.js'
 
-const HOUR_MS = 3_600_000
-
-/** How often old rows are pruned and compacted at most, ms: an hour's rows at a time, not a minute's. */
-export const MAINTENANCE_INTERVAL_MS = HOUR_MS
-
-/**
- * How long minute rows are kept before they are folded into hour rows, ms: longer than the longest
- * range read by the minute (24 h, in 5-minute steps), so that those ranges never see an hour row.
- */
-export const MINUTE_ROWS_KEPT_MS = 26 * HOUR_MS
-
-/**
- * How far back each compaction folds, ms, from {@link MINUTE_ROWS_KEPT_MS} ago: it runs every hour,
- * so a day of slack covers every instance being down for a day; older minute rows stay as they are
- * (correct, only larger) until the retention removes them.
- */
-export const COMPACTION_WINDOW_MS = 24 * HOUR_MS
+/** How often old rows are pruned at most, ms: an hour's rows at a time, not a minute's. */
+export const PRUNE_INTERVAL_MS = 3_600_000
 
 export interface RecorderOptions {
   readonly source: () => Promise<MetricsSnapshot>
@@ -33,7 +19,8 @@ export interface RecorderOptions {
 
 /**
  * Writes the deltas of a source of snapshots, a minute at a time: each flush takes a snapshot, turns
- * what changed since the last written one into rows (rollup.ts) and writes them in one transaction.
+ * what changed since the last written one into rows (rollup.ts), adds them to their minute and to
+ * the coarser steps that hold it, and writes all of it in one transaction.
  * Flushes run one at a time. The baseline moves only once a write succeeds, so a failed write loses
  * nothing: the next one carries its deltas too (in its own minute). Nothing here throws; failures go
  * to `report`.
@@ -42,7 +29,7 @@ export class Recorder {
   private previous: Flat = new Map()
   /** Start of the interval the next flush covers, epoch ms. */
   private from: number
-  private lastMaintenance = Number.NEGATIVE_INFINITY
+  private lastPrune = Number.NEGATIVE_INFINITY
   private chain: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
   private closed = false
@@ -92,29 +79,29 @@ export class Recorder {
     }
     const rows = rollupRows(this.previous, current, minuteOf(this.from, to), this.options.instance)
     try {
-      await this.store.write(rows)
+      await this.store.write(inEverySpan(rows))
     } catch (cause) {
       this.options.report(new TierUnavailableError('cannot write the stats history', { cause }))
       return 0
     }
     this.previous = current
     this.from = to
-    if (to - this.lastMaintenance >= MAINTENANCE_INTERVAL_MS) {
-      this.lastMaintenance = to
-      await this.maintain(to)
+    if (to - this.lastPrune >= PRUNE_INTERVAL_MS) {
+      this.lastPrune = to
+      await this.prune(to)
     }
     return rows.length
   }
 
-  /** Deletes the minutes past the retention, and folds older minutes into hours. */
-  private async maintain(now: number): Promise<void> {
-    const before = Math.floor((now - this.options.retentionMs) / MINUTE_MS) * MINUTE_MS
-    const folded = Math.floor((now - MINUTE_ROWS_KEPT_MS) / HOUR_MS) * HOUR_MS
+  /** Deletes each resolution's steps that no range reads any more, and all past the retention. */
+  private async prune(now: number): Promise<void> {
     try {
-      await this.store.prune(before)
-      if (folded > before) await this.store.compact(Math.max(folded - COMPACTION_WINDOW_MS, before), folded)
+      for (const { spanMs, keepMs } of SPANS) {
+        const keep = Math.min(keepMs, this.options.retentionMs)
+        await this.store.prune(spanMs, Math.floor((now - keep) / spanMs) * spanMs)
+      }
     } catch (cause) {
-      this.options.report(new TierUnavailableError('cannot prune and compact the stats history', { cause }))
+      this.options.report(new TierUnavailableError('cannot prune the stats history', { cause }))
     }
   }
 

@@ -1,8 +1,11 @@
 import type { Labels, MetricsSnapshot } from '../../cache/instruments/snapshot.js'
+import { SPANS } from './ranges.js'
 
-/** One minute of one series of one instance, as stored in `tiercache_metric_rollups`. */
+/** One step of one resolution of one series of one instance, as stored in `tiercache_metric_rollups`. */
 export interface RollupRow {
-  /** Start of the minute, epoch ms (a multiple of 60,000). */
+  /** The resolution, ms: one of `SPANS` (a minute, 5 minutes, an hour, 6 hours). */
+  readonly span: number
+  /** Start of the step, epoch ms (a multiple of `span`). */
   readonly minute: number
   readonly instance: string
   /**
@@ -12,6 +15,11 @@ export interface RollupRow {
   readonly metric: string
   /** The series' labels as canonical JSON (see {@link canonicalLabels}). */
   readonly labels: string
+  /**
+   * The labels without `namespace`, `tenant` and `operation`, canonical JSON: what the points of a
+   * range are summed by, so that a range's series costs rows per tier and reason, not per namespace.
+   */
+  readonly pointLabels: string
   /** A bucket's upper bound (`'0.005'`, `'+Inf'`); `''` for every other row. */
   readonly le: string
   /**
@@ -43,18 +51,29 @@ export function leOf(bound: number): string {
   return bound === Number.POSITIVE_INFINITY ? '+Inf' : String(bound)
 }
 
+type SeriesOf = Omit<RollupRow, 'span' | 'minute' | 'instance' | 'value'>
+
 /** A snapshot flattened to cumulative values per stored series, keyed by metric, labels and `le`. */
-export type Flat = ReadonlyMap<string, { readonly row: Omit<RollupRow, 'minute' | 'instance' | 'value'>; readonly value: number }>
+export type Flat = ReadonlyMap<string, { readonly row: SeriesOf; readonly value: number }>
+
+const NOT_IN_POINTS = new Set(['namespace', 'tenant', 'operation'])
+
+function pointLabelsOf(labels: Labels): string {
+  const kept: Record<string, string> = {}
+  for (const name of Object.keys(labels)) if (!NOT_IN_POINTS.has(name)) kept[name] = labels[name] as string
+  return canonicalLabels(kept)
+}
 
 /** Flattens `snapshot` to one value per stored series (see {@link RollupRow.metric}). */
 export function flatten(snapshot: MetricsSnapshot): Flat {
-  const flat = new Map<string, { row: Omit<RollupRow, 'minute' | 'instance' | 'value'>; value: number }>()
+  const flat = new Map<string, { row: SeriesOf; value: number }>()
   const put = (metric: string, labels: Labels, le: string, kind: RollupRow['kind'], value: number, lower: number | null = null): void => {
     const json = canonicalLabels(labels)
     const key = `${metric}\n${json}\n${le}`
     // Two samples of one series should not happen; if they do, both count.
     const previous = flat.get(key)?.value ?? 0
-    flat.set(key, { row: { metric, labels: json, le, lower, tenant: labels.tenant ?? '', kind }, value: previous + value })
+    const row = { metric, labels: json, pointLabels: pointLabelsOf(labels), le, lower, tenant: labels.tenant ?? '', kind }
+    flat.set(key, { row, value: previous + value })
   }
   for (const family of snapshot.families) {
     if (family.type !== 'histogram') {
@@ -74,7 +93,7 @@ export function flatten(snapshot: MetricsSnapshot): Flat {
 }
 
 /**
- * The rows of one minute: what each counter series added since `previous` (all of it for a series
+ * The minute rows of one flush: what each counter series added since `previous` (all of it for a series
  * `previous` lacks, and for one that went down, which means the source was reset, as Prometheus
  * reads a reset), and each gauge's value. Counters that added nothing are left out, so a quiet
  * series costs no rows; gauges are always written.
@@ -86,14 +105,19 @@ export function rollupRows(previous: Flat, current: Flat, minute: number, instan
   const rows: RollupRow[] = []
   for (const [key, { row, value }] of current) {
     if (row.kind === 'gauge') {
-      if (Number.isFinite(value)) rows.push({ ...row, minute, instance, value })
+      if (Number.isFinite(value)) rows.push({ ...row, span: MINUTE_MS, minute, instance, value })
       continue
     }
     const before = previous.get(key)?.value ?? 0
     const delta = value >= before ? value - before : value
-    if (delta > 0 && Number.isFinite(delta)) rows.push({ ...row, minute, instance, value: delta })
+    if (delta > 0 && Number.isFinite(delta)) rows.push({ ...row, span: MINUTE_MS, minute, instance, value: delta })
   }
   return rows
+}
+
+/** Minute rows with their copies in every coarser resolution of `SPANS`, which they add to. */
+export function inEverySpan(rows: readonly RollupRow[]): RollupRow[] {
+  return SPANS.flatMap(({ spanMs }) => rows.map((row) => ({ ...row, span: spanMs, minute: Math.floor(row.minute / spanMs) * spanMs })))
 }
 
 /**

@@ -2,58 +2,51 @@ import type { Database, Statement, Transaction } from 'better-sqlite3'
 import type { RollupRow } from './rollup.js'
 import type { CounterSum, GaugeValue, HistoryStore, Window } from './store.js'
 
-type InsertParams = [number, string, string, string, string, number | null, string, string, number]
+type InsertParams = [number, number, string, string, string, string, string, number | null, string, string, number]
 
-// better-sqlite3 binds numbers as REAL: the step is cast, so that the division is an integer one.
-const STEP = '(minute / CAST($step AS INTEGER)) * CAST($step AS INTEGER)'
+const IN_WINDOW = `span = $span AND minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant)`
 
-const COUNTERS = `SELECT ${STEP} AS step, metric, labels, le, MIN(lower) AS lower, SUM(value) AS value
-  FROM tiercache_metric_rollups
-  WHERE kind = 'counter' AND minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant)
-  GROUP BY step, metric, labels, le`
+const POINTS = `SELECT minute AS step, metric, point_labels AS labels, le, MIN(lower) AS lower, SUM(value) AS value
+  FROM tiercache_metric_rollups WHERE kind = 'counter' AND ${IN_WINDOW}
+  GROUP BY minute, metric, point_labels, le`
 
-const PER_MINUTE = `SELECT minute, metric, labels, SUM(value) AS total, MAX(value) AS highest
-  FROM tiercache_metric_rollups
-  WHERE kind = 'gauge' AND minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant)
+const TOTALS = `SELECT $from AS step, metric, labels, le, MIN(lower) AS lower, SUM(value) AS value
+  FROM tiercache_metric_rollups WHERE kind = 'counter' AND ${IN_WINDOW}
+  GROUP BY metric, labels, le`
+
+const GAUGES = `SELECT minute AS step, metric, labels, SUM(value) AS total, MAX(value) AS highest
+  FROM tiercache_metric_rollups WHERE kind = 'gauge' AND ${IN_WINDOW}
   GROUP BY minute, metric, labels`
 
-const GAUGES = `SELECT ${STEP} AS step, metric, labels, AVG(total) AS total, AVG(highest) AS highest
-  FROM (${PER_MINUTE}) GROUP BY step, metric, labels`
+// Each instance's newest minute of each gauge, then summed over the instances.
+const LATEST_GAUGES = `SELECT $to AS step, metric, labels, SUM(value) AS total, MAX(value) AS highest FROM (
+    SELECT metric, labels, value, ROW_NUMBER() OVER (PARTITION BY instance, metric, labels ORDER BY minute DESC) AS newest
+    FROM tiercache_metric_rollups WHERE kind = 'gauge' AND ${IN_WINDOW}
+  ) WHERE newest = 1 GROUP BY metric, labels`
 
-const LATEST_GAUGES = `SELECT minute AS step, metric, labels, total, highest FROM (${PER_MINUTE})
-  WHERE minute = (SELECT MAX(minute) FROM tiercache_metric_rollups
-    WHERE kind = 'gauge' AND minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant))`
-
-// The functionally dependent tenant and kind are grouped too, as PostgreSQL requires of the same query.
-const HOURS = `SELECT (minute / 3600000) * 3600000 AS minute, instance, metric, labels, le, MIN(lower) AS lower, tenant, kind,
-    CASE WHEN kind = 'gauge' THEN AVG(value) ELSE SUM(value) END AS value
-  FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?
-  GROUP BY 1, instance, metric, labels, le, tenant, kind`
-
-const INSTANCES = `SELECT COUNT(DISTINCT instance) AS n FROM tiercache_metric_rollups
-  WHERE minute >= $from AND minute < $to AND ($tenant IS NULL OR tenant = $tenant)`
+const INSTANCES = `SELECT COUNT(DISTINCT instance) AS n FROM tiercache_metric_rollups WHERE ${IN_WINDOW}`
 
 interface Bound {
+  readonly span: number
   readonly from: number
   readonly to: number
-  readonly step: number
   readonly tenant: string | null
 }
 
 /**
  * {@link HistoryStore} on `tiercache_metric_rollups` in the SQLite file the L3 tier uses (created by
  * its migrations, version 4), through statements prepared once. better-sqlite3 is synchronous: a
- * flush holds the event loop for its one transaction, about a millisecond for a few hundred rows.
+ * flush holds the event loop for its one transaction (see docs/stats-history.md for the figures).
  */
 export class SqliteHistoryStore implements HistoryStore {
   private readonly insertStatement: Statement<InsertParams>
-  private readonly pruneStatement: Statement<[number]>
-  private readonly countersStatement: Statement<[Bound], CounterSum>
+  private readonly pruneStatement: Statement<[number, number]>
+  private readonly pointsStatement: Statement<[Bound], CounterSum>
+  private readonly totalsStatement: Statement<[Bound], CounterSum>
   private readonly gaugesStatement: Statement<[Bound], GaugeValue>
-  private readonly latestStatement: Statement<[Omit<Bound, 'step'>], GaugeValue>
-  private readonly instancesStatement: Statement<[Omit<Bound, 'step'>], { n: number }>
+  private readonly latestStatement: Statement<[Bound], GaugeValue>
+  private readonly instancesStatement: Statement<[Bound], { n: number }>
   private readonly writeAll: Transaction<(rows: readonly RollupRow[]) => void>
-  private readonly compactAll: Transaction<(from: number, to: number) => number>
 
   /**
    * @param db - a migrated connection (see `openSqliteDatabase`)
@@ -63,28 +56,21 @@ export class SqliteHistoryStore implements HistoryStore {
     private readonly db: Database,
     private readonly ownsDb: boolean,
   ) {
-    this.insertStatement = db.prepare(`INSERT INTO tiercache_metric_rollups (minute, instance, metric, labels, le, lower, tenant, kind, value)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (minute, instance, metric, labels, le) DO UPDATE
+    this.insertStatement = db.prepare(`INSERT INTO tiercache_metric_rollups
+        (span, minute, instance, metric, labels, point_labels, le, lower, tenant, kind, value)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (span, minute, instance, metric, labels, le) DO UPDATE
       SET value = CASE WHEN excluded.kind = 'gauge' THEN excluded.value ELSE value + excluded.value END`)
-    this.pruneStatement = db.prepare('DELETE FROM tiercache_metric_rollups WHERE minute < ?')
-    this.countersStatement = db.prepare(COUNTERS)
+    this.pruneStatement = db.prepare('DELETE FROM tiercache_metric_rollups WHERE span = ? AND minute < ?')
+    this.pointsStatement = db.prepare(POINTS)
+    this.totalsStatement = db.prepare(TOTALS)
     this.gaugesStatement = db.prepare(GAUGES)
     this.latestStatement = db.prepare(LATEST_GAUGES)
     this.instancesStatement = db.prepare(INSTANCES)
     this.writeAll = db.transaction((rows: readonly RollupRow[]) => {
-      for (const r of rows) this.insertStatement.run(r.minute, r.instance, r.metric, r.labels, r.le, r.lower, r.tenant, r.kind, r.value)
-    })
-    const count = db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?')
-    const hours = db.prepare<[number, number], RollupRow>(HOURS)
-    const remove = db.prepare<[number, number]>('DELETE FROM tiercache_metric_rollups WHERE minute >= ? AND minute < ?')
-    this.compactAll = db.transaction((from: number, to: number) => {
-      const before = count.get(from, to)?.n ?? 0
-      const folded = hours.all(from, to)
-      if (folded.length === before) return 0
-      remove.run(from, to)
-      this.writeAll(folded)
-      return before - folded.length
+      for (const r of rows) {
+        this.insertStatement.run(r.span, r.minute, r.instance, r.metric, r.labels, r.pointLabels, r.le, r.lower, r.tenant, r.kind, r.value)
+      }
     })
   }
 
@@ -92,31 +78,28 @@ export class SqliteHistoryStore implements HistoryStore {
     if (rows.length > 0) this.writeAll.immediate(rows)
   }
 
-  async prune(before: number): Promise<number> {
-    return this.pruneStatement.run(before).changes
+  async prune(span: number, before: number): Promise<number> {
+    return this.pruneStatement.run(span, before).changes
   }
 
-  async compact(from: number, to: number): Promise<number> {
-    // IMMEDIATE takes the write lock before reading, so two processes never fold the same rows twice.
-    return this.compactAll.immediate(from, to)
+  async points(window: Window): Promise<CounterSum[]> {
+    return this.pointsStatement.all(bind(window))
   }
 
-  async counters(window: Window): Promise<CounterSum[]> {
-    return this.countersStatement.all(bind(window))
+  async totals(window: Window): Promise<CounterSum[]> {
+    return this.totalsStatement.all(bind(window))
   }
 
   async gauges(window: Window): Promise<GaugeValue[]> {
     return this.gaugesStatement.all(bind(window))
   }
 
-  async latestGauges(window: Window): Promise<GaugeValue[]> {
-    const { step: _step, ...bound } = bind(window)
-    return this.latestStatement.all(bound)
+  async latestGauges(since: number, until: number, tenant?: string): Promise<GaugeValue[]> {
+    return this.latestStatement.all(bind({ stepMs: 60_000, from: since, to: until, ...(tenant === undefined ? {} : { tenant }) }))
   }
 
   async instances(window: Window): Promise<number> {
-    const { step: _step, ...bound } = bind(window)
-    return this.instancesStatement.get(bound)?.n ?? 0
+    return this.instancesStatement.get(bind(window))?.n ?? 0
   }
 
   async close(): Promise<void> {
@@ -125,5 +108,5 @@ export class SqliteHistoryStore implements HistoryStore {
 }
 
 function bind(window: Window): Bound {
-  return { from: window.from, to: window.to, step: window.stepMs, tenant: window.tenant ?? null }
+  return { span: window.stepMs, from: window.from, to: window.to, tenant: window.tenant ?? null }
 }

@@ -99,21 +99,25 @@ export const auditLog = pgTable(
 )
 
 /**
- * The stats history (migration 0004, `src/metrics/history/`): one row per (minute, instance,
- * metric, labels, le). `minute` is the start of the minute, epoch ms; `instance` the writing
+ * The stats history (migration 0004, `src/metrics/history/`): one row per (span, minute, instance,
+ * metric, labels, le). `span` is the resolution in ms (a minute, 5 minutes, an hour, 6 hours: each
+ * flush adds to one row of each); `minute` the start of the step, epoch ms; `instance` the writing
  * process's id; `metric` a family's name (a histogram as `_bucket` rows with `le` and `lower` their
- * bounds, `_sum` and `_count`; empty buckets are not stored); `labels` the series' labels as canonical JSON; `tenant` its tenant label
- * (`''` without one). `kind` `counter`: what the minute added; `gauge`: the value at the end of the
- * minute. The primary key leads with `minute`, so that range reads and the retention prune scan only
- * their minutes.
+ * bounds, `_sum` and `_count`; empty buckets are not stored); `labels` the series' labels as
+ * canonical JSON, `point_labels` the same without namespace, tenant and operation (what a range's
+ * points are summed by); `tenant` its tenant label (`''` without one). `kind` `counter`: what the
+ * step added; `gauge`: the value at the end of the step. The primary key leads with (span, minute),
+ * so that a range reads, and a prune deletes, only its own steps.
  */
 export const metricRollups = pgTable(
   'tiercache_metric_rollups',
   {
+    span: bigint('span', { mode: 'number' }).notNull(),
     minute: bigint('minute', { mode: 'number' }).notNull(),
     instance: text('instance').notNull(),
     metric: text('metric').notNull(),
     labels: text('labels').notNull(),
+    pointLabels: text('point_labels').notNull(),
     le: text('le').notNull().default(''),
     lower: doublePrecision('lower'),
     tenant: text('tenant').notNull().default(''),
@@ -121,7 +125,10 @@ export const metricRollups = pgTable(
     value: doublePrecision('value').notNull(),
   },
   (table) => [
-    primaryKey({ name: 'tiercache_metric_rollups_pkey', columns: [table.minute, table.instance, table.metric, table.labels, table.le] }),
+    primaryKey({
+      name: 'tiercache_metric_rollups_pkey',
+      columns: [table.span, table.minute, table.instance, table.metric, table.labels, table.le],
+    }),
     check('tiercache_metric_rollups_kind', sql`${table.kind} in ('counter', 'gauge')`),
   ],
 )

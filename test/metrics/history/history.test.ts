@@ -28,6 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'tiercache-history-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 interface StoredRow {
+  span: number
   minute: number
   instance: string
   metric: string
@@ -56,6 +57,7 @@ function runHistorySuite(name: string, backend: () => Backend): void {
     const now = () => clock
     const errors: Error[] = []
     const opened: MetricsHistory[] = []
+    const minuteRows = async () => (await backend().rows()).filter((row) => row.span === MIN)
     const open = async (options: MetricsHistoryOptions) => {
       const history = await backend().open({ now, timer: false, onError: (error) => errors.push(error), ...options })
       opened.push(history)
@@ -82,7 +84,7 @@ function runHistorySuite(name: string, backend: () => Backend): void {
       m.count(REQ, { namespace: 'flights', operation: 'get' }, 2).set('tiercache_entries', { tier: 'l1' }, 41)
       clock = T0 + 2 * MIN
       expect(await history.flush()).toBe(2)
-      expect(await backend().rows()).toEqual([
+      expect((await minuteRows()).map(({ span: _span, ...row }) => row)).toEqual([
         { minute: T0, instance: 'a', metric: 'tiercache_entries', labels: '{"tier":"l1"}', le: '', lower: null, kind: 'gauge', value: 40 },
         { minute: T0, instance: 'a', metric: `${ORIGIN}_bucket`, labels: '{"namespace":"flights"}', le: '0.005', lower: 0.0025, kind: 'counter', value: 1 },
         { minute: T0, instance: 'a', metric: `${ORIGIN}_count`, labels: '{"namespace":"flights"}', le: '', lower: null, kind: 'counter', value: 1 },
@@ -105,7 +107,7 @@ function runHistorySuite(name: string, backend: () => Backend): void {
       await history.flush()
       clock = T0 + 40_000
       expect(await history.flush()).toBe(1) // nothing new: only the gauge
-      const values = async () => (await backend().rows()).map((row) => [row.minute, row.metric, row.value])
+      const values = async () => (await minuteRows()).map((row) => [row.minute, row.metric, row.value])
       expect(await values()).toEqual([
         [T0, 'tiercache_entries', 7],
         [T0, REQ, 7],
@@ -132,7 +134,7 @@ function runHistorySuite(name: string, backend: () => Backend): void {
       clock = T0 + MIN + 20_000
       await history.close()
       await history.close()
-      expect((await backend().rows()).map((row) => [row.minute, row.value])).toEqual([
+      expect((await minuteRows()).map((row) => [row.minute, row.value])).toEqual([
         [T0, 2],
         [T0 + MIN, 5],
       ])
@@ -140,7 +142,32 @@ function runHistorySuite(name: string, backend: () => Backend): void {
       expect(errors.splice(0).map((error) => (error as TierUnavailableError).code)).toEqual(['TC_TIER_UNAVAILABLE'])
     })
 
-    it('prunes minutes past the retention on its first flush, then at most once an hour', async () => {
+    it('adds each minute to its 5-minute, hour and 6-hour steps too: sums for counters, the last value for gauges', async () => {
+      const series = { namespace: 'n', operation: 'get' }
+      const start = T0 - 7 * HOUR
+      clock = start
+      const m = new FakeInstruments()
+      const history = await open({ source: m.source, instance: 'a' })
+      // Seven hours a minute at a time: 1 lookup a minute, 2 in the second hour; L1 holds the minute's number.
+      for (let minute = 0; minute < 7 * 60; minute++) {
+        m.count(REQ, series, minute >= 60 && minute < 120 ? 2 : 1).set('tiercache_entries', { tier: 'l1' }, minute)
+        clock = start + (minute + 1) * MIN
+        await history.flush()
+      }
+      const rows = await backend().rows()
+      const of = (span: number, metric: string) => rows.filter((row) => row.span === span && row.metric === metric).map((row) => [row.minute - start, row.value])
+      expect(of(6 * HOUR, REQ)).toEqual([
+        [-5 * HOUR, 60], // the 6-hour step that ends at T0 - 6 h holds the first hour
+        [HOUR, 6 * 60 + 60],
+      ])
+      expect(of(HOUR, REQ)).toEqual([[0, 60], [HOUR, 120], ...[2, 3, 4, 5, 6].map((h) => [h * HOUR, 60])])
+      expect(of(HOUR, 'tiercache_entries')).toEqual([0, 1, 2, 3, 4, 5, 6].map((h) => [h * HOUR, h * 60 + 59]))
+      expect(of(5 * MIN, REQ).slice(0, 13).map(([, value]) => value)).toEqual([5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 10])
+      // Minute rows are kept two hours: the last prune, an hour after the one before, was at minute 361.
+      expect(of(MIN, REQ).map(([at]) => at)).toEqual(Array.from({ length: 179 }, (_, i) => (241 + i) * MIN))
+    })
+
+    it('prunes each resolution once no range reads it, the coarsest at the retention, at most once an hour', async () => {
       const writeAt = async (at: number, instance: string) => {
         clock = at
         const m = new FakeInstruments()
@@ -151,73 +178,28 @@ function runHistorySuite(name: string, backend: () => Backend): void {
         await history.close()
       }
       await writeAt(T0 - 40 * DAY, 'old')
-      await writeAt(T0 - 29 * DAY, 'recent')
+      await writeAt(T0 - 29 * DAY, 'month')
+      await writeAt(T0 - 6 * DAY, 'week')
+      await writeAt(T0 - 20 * HOUR, 'day')
+      await writeAt(T0 - 30 * MIN, 'hour')
+      const instancesBySpan = async () => {
+        const rows = await backend().rows()
+        return [MIN, 5 * MIN, HOUR, 6 * HOUR].map((span) => rows.filter((row) => row.span === span).map((row) => row.instance))
+      }
       clock = T0
-      const m = new FakeInstruments()
-      const history = await open({ source: m.source, instance: 'a', retention: '30d' })
+      const history = await open({ source: new FakeInstruments().source, instance: 'a', retention: '30d' })
       await history.flush()
-      expect((await backend().rows()).map((row) => row.instance)).toEqual(['recent'])
+      expect(await instancesBySpan()).toEqual([['hour'], ['day', 'hour'], ['week', 'day', 'hour'], ['month', 'week', 'day', 'hour']])
       await writeAt(T0 - 31 * DAY, 'late')
       clock = T0 + 30 * MIN
       await history.flush()
-      expect((await backend().rows()).map((row) => row.instance)).toEqual(['late', 'recent'])
+      expect((await instancesBySpan())[3]).toEqual(['late', 'month', 'week', 'day', 'hour'])
       clock = T0 + HOUR
       await history.flush()
-      expect((await backend().rows()).map((row) => row.instance)).toEqual(['recent'])
-    })
-
-    it('folds minutes older than 26 hours into hours, keeping every sum, and folds them once', async () => {
-      const series = { namespace: 'n', operation: 'get' }
-      const start = T0 - 30 * HOUR
-      clock = start
-      const a = new FakeInstruments()
-      const b = new FakeInstruments()
-      const ha = await open({ source: a.source, instance: 'a' })
-      const hb = await open({ source: b.source, instance: 'b' })
-      // Three hours a minute at a time, from 30 h before T0 on: 1 lookup a minute in a, 2 in b; L1
-      // holds 10 then 20 entries in a; a's getOrSet takes 3 ms in the third hour.
-      for (let minute = 0; minute < 180; minute++) {
-        a.count(REQ, series, 1).set('tiercache_entries', { tier: 'l1' }, minute < 90 ? 10 : 20)
-        b.count(REQ, series, 2)
-        if (minute >= 120) a.observe('tiercache_get_or_set_duration_seconds', { namespace: 'n' }, 0.003)
-        clock = start + (minute + 1) * MIN
-        await Promise.all([ha.flush(), hb.flush()])
-      }
-      // And one lookup 2 hours before T0, which stays a minute row. (a's flush then folds the first
-      // two of the three hours, as they are 26 h old by then; c below folds the third.)
-      clock = T0 - 2 * HOUR
-      await ha.flush()
-      a.count(REQ, series, 1)
-      clock += MIN
-      await ha.flush()
-      clock = T0
-      const before = await ha.query({ range: '7d' })
-      expect(before.totals.requests).toBe(541)
-      expect((await backend().rows()).filter((row) => row.minute >= start + 2 * HOUR && row.minute < start + 3 * HOUR)).toHaveLength(60 * 6) // a: requests, entries, a bucket, sum, count; b: requests
-
-      // A new instance's first flush prunes and compacts.
-      const hc = await open({ source: new FakeInstruments().source, instance: 'c' })
-      await hc.flush()
-      const rows = await backend().rows()
-      const old = rows.filter((row) => row.minute < T0 - 26 * HOUR)
-      expect(old.every((row) => row.minute % HOUR === 0)).toBe(true)
-      expect(new Set(old.map((row) => row.minute))).toEqual(new Set([start, start + HOUR, start + 2 * HOUR]))
-      const at = (minute: number, instance: string, metric: string) => old.find((row) => row.minute === minute && row.instance === instance && row.metric === metric)?.value
-      expect([at(start, 'a', REQ), at(start, 'b', REQ), at(start + 2 * HOUR, 'b', REQ)]).toEqual([60, 120, 120])
-      // Gauges average over the hour: 10 for 60 minutes; 10 for 30 and 20 for 30.
-      expect([at(start, 'a', 'tiercache_entries'), at(start + HOUR, 'a', 'tiercache_entries')]).toEqual([10, 15])
-      expect(rows.filter((row) => row.minute >= T0 - 26 * HOUR && row.metric === REQ).map((row) => [row.minute, row.value])).toEqual([[T0 - 2 * HOUR, 1]])
-      const after = await ha.query({ range: '7d' })
-      expect(after.totals.requests).toBe(541)
-      // Sums of seconds, added in another order: equal to the last bits or so.
-      expect(after.totals.latency.getOrSet).toEqual({ ...before.totals.latency.getOrSet, mean: expect.closeTo(0.003, 12) })
-      expect(after.series.map((point) => point.requests)).toEqual(before.series.map((point) => point.requests))
-      expect((await ha.query({ range: '30d' })).totals.requests).toBe(541)
-
-      // Folding again changes nothing.
-      const hd = await open({ source: new FakeInstruments().source, instance: 'd' })
-      await hd.flush()
-      expect(await backend().rows()).toEqual(rows)
+      expect(await instancesBySpan()).toEqual([['hour'], ['day', 'hour'], ['week', 'day', 'hour'], ['month', 'week', 'day', 'hour']])
+      clock = T0 + 3 * HOUR
+      await history.flush()
+      expect((await instancesBySpan())[0]).toEqual([])
     })
 
     it('sums a range over every instance: totals, ratios, reasons, cost, gauges, quantiles and the series', async () => {
@@ -361,7 +343,7 @@ describe('sqlite', () => {
       const db = new Database(path, { readonly: true })
       try {
         return db
-          .prepare('SELECT minute, instance, metric, labels, le, lower, kind, value FROM tiercache_metric_rollups ORDER BY minute, instance, metric, labels, le')
+          .prepare('SELECT span, minute, instance, metric, labels, le, lower, kind, value FROM tiercache_metric_rollups ORDER BY span, minute, instance, metric, labels, le')
           .all() as StoredRow[]
       } finally {
         db.close()
@@ -464,9 +446,9 @@ describe('postgres', () => {
     open: (options) => openMetricsHistory({ postgres: TEST_POSTGRES_URL }, options),
     rows: async () =>
       (
-        await admin<StoredRow[]>`select minute, instance, metric, labels, le, lower, kind, value from tiercache_metric_rollups
-          order by minute, instance, metric collate "C", labels collate "C", le collate "C"`
-      ).map((row) => ({ ...row, minute: Number(row.minute) })),
+        await admin<StoredRow[]>`select span, minute, instance, metric, labels, le, lower, kind, value from tiercache_metric_rollups
+          order by span, minute, instance collate "C", metric collate "C", labels collate "C", le collate "C"`
+      ).map((row) => ({ ...row, span: Number(row.span), minute: Number(row.minute) })),
     async clear() {
       // The table exists once any tiercache opened the database; a history's opening migrates it.
       await (await openMetricsHistory({ postgres: TEST_POSTGRES_URL })).close()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { canonicalLabels, flatten, minuteOf, rollupRows } from '../../../src/metrics/history/rollup.js'
+import { canonicalLabels, flatten, inEverySpan, minuteOf, rollupRows } from '../../../src/metrics/history/rollup.js'
 import { FakeInstruments } from './fake-source.js'
 
 const MIN = 60_000
@@ -18,9 +18,9 @@ describe('rollup rows', () => {
       .set('tiercache_entries', { tier: 'l1' }, 40)
     const first = flatten(m.snapshot())
     expect(rollupRows(new Map(), first, 0, 'i1')).toEqual([
-      { minute: 0, instance: 'i1', metric: 'tiercache_requests_total', labels: '{"namespace":"a","operation":"get"}', le: '', lower: null, tenant: '', kind: 'counter', value: 5 },
-      { minute: 0, instance: 'i1', metric: 'tiercache_requests_total', labels: '{"namespace":"b","operation":"get"}', le: '', lower: null, tenant: '', kind: 'counter', value: 2 },
-      { minute: 0, instance: 'i1', metric: 'tiercache_entries', labels: '{"tier":"l1"}', le: '', lower: null, tenant: '', kind: 'gauge', value: 40 },
+      { span: MIN, minute: 0, instance: 'i1', metric: 'tiercache_requests_total', labels: '{"namespace":"a","operation":"get"}', pointLabels: '{}', le: '', lower: null, tenant: '', kind: 'counter', value: 5 },
+      { span: MIN, minute: 0, instance: 'i1', metric: 'tiercache_requests_total', labels: '{"namespace":"b","operation":"get"}', pointLabels: '{}', le: '', lower: null, tenant: '', kind: 'counter', value: 2 },
+      { span: MIN, minute: 0, instance: 'i1', metric: 'tiercache_entries', labels: '{"tier":"l1"}', pointLabels: '{"tier":"l1"}', le: '', lower: null, tenant: '', kind: 'gauge', value: 40 },
     ])
     m.count('tiercache_requests_total', { namespace: 'a', operation: 'get' }, 3).set('tiercache_entries', { tier: 'l1' }, 38)
     const second = flatten(m.snapshot())
@@ -67,9 +67,21 @@ describe('rollup rows', () => {
     expect(rollupRows(before, flatten(m.snapshot()), MIN, 'i1').map((r) => r.value)).toEqual([4])
   })
 
-  it('keeps the tenant label apart, for reads by tenant', () => {
-    const m = new FakeInstruments().count('tiercache_requests_total', { namespace: 'a', operation: 'get', tenant: 'acme' })
-    expect(rollupRows(new Map(), flatten(m.snapshot()), 0, 'i1')[0]?.tenant).toBe('acme')
+  it('keeps the tenant label apart, for reads by tenant, and the point labels without namespace, tenant, operation', () => {
+    const m = new FakeInstruments().count('tiercache_misses_total', { namespace: 'a', tier: 'l2', reason: 'absent', tenant: 'acme' })
+    expect(rollupRows(new Map(), flatten(m.snapshot()), 0, 'i1')[0]).toMatchObject({ tenant: 'acme', pointLabels: '{"reason":"absent","tier":"l2"}' })
+  })
+
+  it('copies minute rows into the 5-minute, hour and 6-hour steps that hold them', () => {
+    const m = new FakeInstruments().count('tiercache_hits_total', { namespace: 'a', tier: 'l1' }, 2)
+    const minute = 10 * 3_600_000 + 7 * MIN
+    const rows = inEverySpan(rollupRows(new Map(), flatten(m.snapshot()), minute, 'i1'))
+    expect(rows.map((r) => [r.span, r.minute, r.value])).toEqual([
+      [MIN, minute, 2],
+      [5 * MIN, minute - 2 * MIN, 2],
+      [3_600_000, 10 * 3_600_000, 2],
+      [6 * 3_600_000, 6 * 3_600_000, 2],
+    ])
   })
 
   it('stores a flush in the minute of its midpoint', () => {

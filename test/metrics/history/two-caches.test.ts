@@ -112,6 +112,7 @@ function runTwoInstances(name: string, l3: CacheOptions['l3'] & StorageLocation,
       const [first, second] = report.series.filter((point) => point.at >= T0)
       expect(first?.requests).toBe(7)
       expect(second?.requests).toBe(3)
+      await b2.cache.clear()
     })
   })
 }
