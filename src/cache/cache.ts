@@ -304,11 +304,7 @@ export class Cache {
     return this.usable().stack.reencrypt()
   }
 
-  /**
-   * Counters since creation (process-wide, shared by every view), with the entries each tier holds
-   * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
-   * keyspace also holds other namespaces, tenants and applications.
-   */
+  /** Counters since creation (shared by every view), with the entries each tier holds in this view's namespace and scope (never a shared tier's total). */
   async stats(): Promise<CacheStats> {
     return statsOf(this.usable(), this.stored)
   }

@@ -1,8 +1,8 @@
 /**
  * A range of the stats history as metric families (the shape of `cache.metrics()`), so that one
  * summary (summarize.ts) reads the history and a live snapshot alike. The store sums every instance's
- * minutes in SQL into one row per step and series; this regroups those rows into families, the
- * histograms' `_bucket`, `_sum` and `_count` rows back into histograms.
+ * rows in SQL, per series over the range and per point series of each step; this regroups those
+ * rows into families, the histograms' `_bucket`, `_sum` and `_count` rows back into histograms.
  */
 import type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from '../../cache/instruments/snapshot.js'
 import { TierUnavailableError } from '../../errors.js'
@@ -20,31 +20,47 @@ export interface WindowQuery {
 }
 
 /**
- * Reads `range` from `store`: the families' increase per step and over the whole range.
+ * Families without a namespace (nor a tenant): the shared tiers' and the bus's. A tenant's window
+ * holds only its own rows, so these are read apart, from the rows without a tenant.
+ */
+const SHARED_FAMILIES = new Set(['tiercache_errors_total', 'tiercache_circuit_changes_total', 'tiercache_bus_messages_total'])
+const SHARED_HISTOGRAMS = ['tiercache_tier_read_duration_seconds_']
+
+function isShared(metric: string): boolean {
+  return SHARED_FAMILIES.has(metric) || SHARED_HISTOGRAMS.some((prefix) => metric.startsWith(prefix))
+}
+
+/**
+ * Reads `range` from `store`: the families' increase over the whole range (every label), and per
+ * step (the store sums a step's points by their point labels: no namespace, tenant or operation).
  * @throws TierUnavailableError when the database fails (its error as `cause`)
  */
 export async function readWindow(store: HistoryStore, query: WindowQuery): Promise<HistoryWindow> {
   const now = query.now ?? Date.now()
   const window = windowOf(query.range, now, query.tenant)
-  // A tenant's window holds only its own rows; the shared tiers' series (reads, errors, circuits)
-  // have no tenant, and are read apart, without the public scope's namespace series.
   const shared = query.tenant === undefined ? undefined : windowOf(query.range, now, '')
-  let rows: CounterSum[], instances: number, tierRows: CounterSum[]
+  let totals: CounterSum[], points: CounterSum[], instances: number, sharedTotals: CounterSum[], sharedPoints: CounterSum[]
   try {
-    ;[rows, instances, tierRows] = await Promise.all([store.counters(window), store.instances(window), shared === undefined ? [] : store.counters(shared)])
+    ;[totals, points, instances, sharedTotals, sharedPoints] = await Promise.all([
+      store.totals(window),
+      store.points(window),
+      store.instances(window),
+      shared === undefined ? [] : store.totals(shared),
+      shared === undefined ? [] : store.points(shared),
+    ])
   } catch (cause) {
     throw new TierUnavailableError('cannot read the stats history', { cause })
   }
   const labelsOf = labelParser()
-  const all = [...rows, ...tierRows.filter((row) => !('namespace' in labelsOf(row.labels)))]
+  const allTotals = [...totals, ...sharedTotals.filter((row) => isShared(row.metric))]
   const perStep = new Map<number, CounterSum[]>()
-  for (const row of all) {
+  for (const row of [...points, ...sharedPoints.filter((row) => isShared(row.metric))]) {
     let list = perStep.get(row.step)
     if (list === undefined) perStep.set(row.step, (list = []))
     list.push(row)
   }
   const steps = [...perStep].sort(([a], [b]) => a - b).map(([t, list]) => ({ t, families: familiesOf(list, labelsOf) }))
-  return { from: window.from, to: window.to, stepMs: HISTORY_RANGES[query.range].stepMs, instances, total: familiesOf(all, labelsOf), steps }
+  return { from: window.from, to: window.to, stepMs: HISTORY_RANGES[query.range].stepMs, instances, total: familiesOf(allTotals, labelsOf), steps }
 }
 
 interface HistogramAcc {
