@@ -166,20 +166,22 @@ export class Cache {
    */
   getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
     const series = this.series ?? this.seriesOfView()
-    return series.timeThisCall() ? timedAnswer(series, () => this.answer(key, factory, options, series)) : this.answer(key, factory, options, series)
+    const started = --series.untilTimed > 0 || !series.timedNow() ? -1 : performance.now() // one call in metrics.sampleEvery
+    const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS, GET_OR_SET) : undefined
+    if (hit !== undefined) {
+      series.saved++
+      if (started >= 0) series.getOrSetDuration.observe((performance.now() - started) / 1000)
+      return Promise.resolve(hit.value as V)
+    }
+    const answer = this.served(key, factory, options, series).then((result) => result.value)
+    return started < 0 ? answer : timedAnswer(series, started, answer)
   }
 
   /** Like {@link getOrSet}, with how the value was served. */
   getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
     const series = this.seriesOfView()
-    return series.timeThisCall() ? timedAnswer(series, () => this.served(key, factory, options, series)) : this.served(key, factory, options, series)
-  }
-
-  private answer<V>(key: string, factory: Factory<V>, options: GetOrSetOptions | undefined, series: NamespaceSeries): Promise<V> {
-    const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS, GET_OR_SET) : undefined
-    if (hit === undefined) return this.served(key, factory, options, series).then((result) => result.value)
-    series.saved++
-    return Promise.resolve(hit.value as V)
+    if (--series.untilTimed > 0 || !series.timedNow()) return this.served(key, factory, options, series)
+    return timedAnswer(series, performance.now(), this.served(key, factory, options, series))
   }
 
   private async served<V>(key: string, factory: Factory<V>, options: GetOrSetOptions | undefined, series: NamespaceSeries): Promise<Served<V>> {

@@ -162,11 +162,7 @@ export class ReadThrough {
       return true
     }
     const timers: NodeJS.Timeout[] = []
-    if (stale !== undefined && policy.timeoutMs !== undefined) {
-      timers.push(
-        setTimeout(() => serveStale('timeout'), policy.timeoutMs),
-      )
-    }
+    if (stale !== undefined && policy.timeoutMs !== undefined) timers.push(setTimeout(() => serveStale('timeout'), policy.timeoutMs))
     if (policy.hardTimeoutMs !== undefined) {
       const ms = policy.hardTimeoutMs
       timers.push(

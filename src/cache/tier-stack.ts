@@ -86,11 +86,8 @@ export class TierStack {
   freshInL1(namespace: string, key: string, series: NamespaceSeries): Entry | undefined {
     const l1 = this.l1
     if (l1 === undefined) return undefined
-    const timed = this.instruments.timeL1Read()
-    const started = timed ? performance.now() : 0
     const now = Date.now()
-    const entry = l1.peekKey(namespace, key, now)
-    if (timed) this.instruments.observeRead('l1', (performance.now() - started) / 1000)
+    const entry = --this.instruments.untilL1Timed > 0 ? l1.peekKey(namespace, key, now) : this.peekL1Timed(l1, namespace, key, now)
     if (entry === undefined || !isFresh(entry, now)) return undefined
     bump(series.hits, 0)
     if (this.events.heard['tier:hit']) this.events.emit('tier:hit', { level: 'l1', namespace, key })
@@ -229,7 +226,7 @@ export class TierStack {
       missing = keys.map((key, index) => (this.miss('l1', series, namespace, key, 'bypassed'), index))
     } else {
       keys.forEach((key, index) => {
-        const entry = l1.isSuspended ? undefined : this.peekL1(l1, namespace, key, now)
+        const entry = l1.isSuspended ? undefined : --this.instruments.untilL1Timed > 0 ? l1.peekKey(namespace, key, now) : this.peekL1Timed(l1, namespace, key, now)
         if (entry !== undefined && isFresh(entry, now)) {
           this.hit('l1', series, namespace, key)
           found[index] = { entry, source: 'l1', fresh: true }
@@ -269,9 +266,9 @@ export class TierStack {
     return found
   }
 
-  /** An L1 lookup, timed when it is one of the sample. */
-  private peekL1(l1: MemoryTier, namespace: string, key: string, now: number): Entry | undefined {
-    if (!this.instruments.timeL1Read()) return l1.peekKey(namespace, key, now)
+  /** An L1 lookup whose sampling countdown ran out: timed, unless nothing is. */
+  private peekL1Timed(l1: MemoryTier, namespace: string, key: string, now: number): Entry | undefined {
+    if (!this.instruments.l1TimedNow()) return l1.peekKey(namespace, key, now)
     const started = performance.now()
     const entry = l1.peekKey(namespace, key, now)
     this.instruments.observeRead('l1', (performance.now() - started) / 1000)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { assembleCache } from '../../src/cache/assemble.js'
+import { Instruments, MAX_COUNTED_NAMESPACES } from '../../src/cache/instruments/instruments.js'
 import { type CacheOptions, resolveCacheOptions } from '../../src/cache/options.js'
 import { encodeValue } from '../../src/core/codec.js'
 import { createCache } from '../../src/index.js'
@@ -83,6 +84,17 @@ describe('instruments: scopes', () => {
     expect(valueOf(snapshot, 'tiercache_invalidations_total', { namespace: '*', tenant: 'acme', kind: 'scope' })).toBe(1)
     expect(valueOf(snapshot, 'tiercache_origin_calls_total', { namespace: '_other', tenant: '', outcome: 'ok' })).toBe(1)
     expect(seriesOf(snapshot, 'tiercache_origin_cost_saved_total')).toEqual(['tiercache_origin_cost_saved_total{namespace="d",tenant="",unit="tokens"}'])
+  })
+})
+
+describe('instruments: the storage namespace memo', () => {
+  it('finds the same series for a namespace in every scope, however often the bounded memo starts over', () => {
+    const instruments = new Instruments(resolveCacheOptions({}).metrics)
+    const flights = instruments.seriesOf('flights')
+    for (let i = 0; i < 20_000; i++) expect(instruments.seriesOf(`~t${i}~flights`)).toBe(flights)
+    expect(instruments.seriesOf('flights')).toBe(flights)
+    expect(instruments.all()).toEqual([flights])
+    expect(instruments.seenStorage.size).toBe(MAX_COUNTED_NAMESPACES)
   })
 })
 

@@ -2,7 +2,7 @@ import type { Level } from '../../core/level.js'
 import type { CircuitState } from '../circuit-breaker.js'
 import { namespaceOf, tenantOf } from '../scope.js'
 import type { ResolvedMetricsOptions } from './options.js'
-import { type InvalidationKind, Histogram, INVALIDATION_INDEX, LEVELS, LEVEL_INDEX, NamespaceSeries, bump } from './series.js'
+import { type InvalidationKind, Histogram, INVALIDATION_INDEX, LEVELS, LEVEL_INDEX, NamespaceSeries, bump, countdown } from './series.js'
 
 /** The label of namespaces past `maxNamespaces`, and of tenants past `tenants.max`. */
 export const OTHER = '_other'
@@ -38,8 +38,8 @@ export class Instruments {
   busReceived = 0
   /** Per level: L1's one per sampled key, the shared tiers' one per call. */
   readonly tierReads = LEVELS.map(() => new Histogram())
-  /** Counts down to the next timed L1 read; Infinity when nothing is timed. */
-  untilL1Timed: number
+  /** Counts down to the next timed L1 read, as `NamespaceSeries.untilTimed` does; then {@link l1TimedNow}. */
+  untilL1Timed = 1
   /** Storage namespaces seen, for the shared tiers' entry gauges (at most {@link MAX_COUNTED_NAMESPACES}). */
   readonly seenStorage = new Set<string>()
   private readonly bySeries = new Map<string, NamespaceSeries>()
@@ -53,7 +53,6 @@ export class Instruments {
   constructor(readonly options: ResolvedMetricsOptions) {
     this.on = options !== false
     this.sampleEvery = options === false ? 0 : options.sampleEvery
-    this.untilL1Timed = this.sampleEvery === 0 ? Infinity : 1
     this.single = options === false ? new NamespaceSeries(EVERY_NAMESPACE, { namespace: EVERY_NAMESPACE }, 0) : undefined
     for (const level of LEVELS) if (level !== 'l1') this.errors.set(level, new Map(TIER_OPERATIONS.map((op) => [op, 0])))
   }
@@ -63,11 +62,10 @@ export class Instruments {
     return this.single ?? this.memo.get(storageNamespace) ?? this.resolve(storageNamespace)
   }
 
-  /** True when this L1 read is one of the sample that is timed. */
-  timeL1Read(): boolean {
-    if (--this.untilL1Timed !== 0) return false
-    this.untilL1Timed = this.sampleEvery
-    return true
+  /** The L1 read countdown ran out: starts it again; true when this read is to be timed. */
+  l1TimedNow(): boolean {
+    this.untilL1Timed = countdown(this.sampleEvery)
+    return this.sampleEvery !== 0
   }
 
   /** Observes a read of the tier at `level` that took `seconds`. */

@@ -23,8 +23,10 @@ export async function metricsOf(core: CacheCore): Promise<MetricsSnapshot> {
   })
 }
 
-/** The answer of `call`, observed in the getOrSet histogram of `series`, from now until it settles. */
-export function timedAnswer<T>(series: NamespaceSeries, call: () => Promise<T>): Promise<T> {
-  const started = performance.now()
-  return call().finally(() => series.getOrSetDuration.observe((performance.now() - started) / 1000))
+/**
+ * `answer`, observed in the getOrSet histogram of `series` from `started` (performance.now(), read
+ * before the call began) until it settles.
+ */
+export function timedAnswer<T>(series: NamespaceSeries, started: number, answer: Promise<T>): Promise<T> {
+  return answer.finally(() => series.getOrSetDuration.observe((performance.now() - started) / 1000))
 }

@@ -41,6 +41,11 @@ export function bump(counts: Float64Array, i: number, by = 1): void {
   counts[i] = (counts[i] as number) + by
 }
 
+/** The length of a sampling countdown: `every`, or, when nothing is timed, as long as a small integer allows. */
+export function countdown(every: number): number {
+  return every === 0 ? 2 ** 30 : every
+}
+
 /** Upper bounds of every histogram's buckets, seconds (docs/metrics.md). */
 export const BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -97,8 +102,11 @@ export class NamespaceSeries {
   saved = 0
   readonly getOrSetDuration = new Histogram()
   readonly originDuration = new Histogram()
-  /** Counts down to the next timed getOrSet; Infinity when nothing is timed (instruments off). */
-  untilTimed: number
+  /**
+   * Counts down to the next timed getOrSet: `--untilTimed > 0` is the whole test on the hot path;
+   * once it fails, {@link timedNow} starts the countdown again and tells whether to time.
+   */
+  untilTimed = 1
 
   constructor(
     /** The namespace label: a logical namespace, `_other` or `*`. */
@@ -107,15 +115,12 @@ export class NamespaceSeries {
     readonly labels: Labels,
     /** Time one getOrSet in this many; 0: none. */
     readonly sampleEvery: number,
-  ) {
-    this.untilTimed = sampleEvery === 0 ? Infinity : 1
-  }
+  ) {}
 
-  /** True when this getOrSet is one of the sample that is timed (the first, then one in `sampleEvery`). */
-  timeThisCall(): boolean {
-    if (--this.untilTimed !== 0) return false
-    this.untilTimed = this.sampleEvery
-    return true
+  /** The countdown ran out: starts it again; true when this call is to be timed (never when nothing is). */
+  timedNow(): boolean {
+    this.untilTimed = countdown(this.sampleEvery)
+    return this.sampleEvery !== 0
   }
 
   /** Adds every counter of `other` to this one (for totals across namespaces). */
