@@ -304,7 +304,11 @@ export class Cache {
     return this.usable().stack.reencrypt()
   }
 
-  /** Counters since creation (shared by every view), with the entries each tier holds in this view's namespace and scope (never a shared tier's total). */
+  /**
+   * Counters since creation (process-wide, shared by every view), with the entries each tier holds
+   * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
+   * keyspace also holds other namespaces, tenants and applications.
+   */
   async stats(): Promise<CacheStats> {
     return statsOf(this.usable(), this.stored)
   }
@@ -316,7 +320,7 @@ export class Cache {
    * once per 10 s. With `metrics: false`, no families.
    * @throws CacheClosedError
    */
-  metrics(): Promise<MetricsSnapshot> {
+  async metrics(): Promise<MetricsSnapshot> {
     return metricsOf(this.usable())
   }
 
