@@ -304,7 +304,7 @@ export class Cache {
    * in this view's namespace, in its scope: not the tier's total, since a shared tier's table or
    * keyspace also holds other namespaces, tenants and applications.
    */
-  stats(): Promise<CacheStats> {
+  async stats(): Promise<CacheStats> {
     return statsOf(this.usable(), this.stored)
   }
 
@@ -315,7 +315,7 @@ export class Cache {
    * once per 10 s. With `metrics: false`, no families.
    * @throws CacheClosedError
    */
-  metrics(): Promise<MetricsSnapshot> {
+  async metrics(): Promise<MetricsSnapshot> {
     return metricsOf(this.usable())
   }
 

@@ -224,6 +224,14 @@ describe('instruments: before anything happens', () => {
   })
 })
 
+describe('metrics() on a closed cache', () => {
+  it('rejects with TC_CACHE_CLOSED', async () => {
+    const { cache } = cacheOnSqlite({})
+    await cache.close()
+    await expect(cache.metrics()).rejects.toMatchObject({ code: 'TC_CACHE_CLOSED' })
+  })
+})
+
 describe('instruments off', () => {
   it('metrics: false answers no families, reads no clock on L1 hits, and stats() still counts', async () => {
     const { cache } = cacheOnSqlite({ metrics: false })

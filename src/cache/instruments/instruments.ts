@@ -50,8 +50,12 @@ export class Instruments {
   private readonly everywhere = new Map<string, NamespaceSeries>()
   private readonly single: NamespaceSeries | undefined
 
+  /** The options labels follow; off, never read (every namespace has the one series). */
+  private readonly labelling: Exclude<ResolvedMetricsOptions, false>
+
   constructor(readonly options: ResolvedMetricsOptions) {
     this.on = options !== false
+    this.labelling = options === false ? { maxNamespaces: 0, tenants: false, costs: {}, sampleEvery: 0 } : options
     this.sampleEvery = options === false ? 0 : options.sampleEvery
     this.single = options === false ? new NamespaceSeries(EVERY_NAMESPACE, { namespace: EVERY_NAMESPACE }, 0) : undefined
     for (const level of LEVELS) if (level !== 'l1') this.errors.set(level, new Map(TIER_OPERATIONS.map((op) => [op, 0])))
@@ -118,8 +122,7 @@ export class Instruments {
   }
 
   private resolve(storageNamespace: string): NamespaceSeries {
-    const options = this.options
-    if (options === false) throw new Error('unreachable: instruments are off')
+    const options = this.labelling
     if (this.seenStorage.size < MAX_COUNTED_NAMESPACES) this.seenStorage.add(storageNamespace)
     const logical = namespaceOf(storageNamespace)
     let namespace = logical
@@ -143,8 +146,8 @@ export class Instruments {
   }
 
   private everywhereSeries(prefix: string): NamespaceSeries {
-    const options = this.options
-    if (this.single !== undefined || options === false) return this.single as NamespaceSeries
+    if (this.single !== undefined) return this.single
+    const options = this.labelling
     const tenant = options.tenants === false ? undefined : this.tenantLabel(tenantOf(prefix), options.tenants.max)
     return this.seriesFor(this.everywhere, EVERY_NAMESPACE, tenant)
   }
