@@ -285,7 +285,11 @@ describe('cache.explain across instances (Redis bus)', () => {
     // On a, where it was asked, it reached every tier.
     expect((await a.explain('k')).lastRemoval).toMatchObject({ kind: 'tags', remote: false, tiers: ['l1', 'l2', 'l3'] })
 
+    // The notice of a set lingers a moment before it is published: wait for it, or the delete's
+    // message may overtake it and the set would be the last removal b heard.
+    gate = heard(b, key('d', true))
     await a.set('d', 1)
+    await gate
     gate = heard(b, key('d', false))
     await a.delete('d')
     await gate

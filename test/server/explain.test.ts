@@ -28,8 +28,8 @@ describe('GET /v1/entries/:namespace/:key?explain=true', () => {
     ])
     // No value in an explanation.
     expect(JSON.stringify(explained)).not.toContain('420')
-    const stats = (await server.inject({ method: 'GET', url: '/v1/stats' })).json() as { requests: number }
-    expect(stats.requests).toBe(0)
+    const stats = (await server.inject({ method: 'GET', url: '/v1/stats' })).json() as { totals: { requests: number } }
+    expect(stats.totals.requests).toBe(0)
   })
 
   it('answers 200 for a key never stored, and says which removal took one away', async () => {
