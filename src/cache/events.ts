@@ -30,6 +30,19 @@ export interface FactoryErrorEvent {
   readonly servedStale: boolean
 }
 
+/**
+ * A factory (origin) call ended: with a value (`ok`), by throwing (`error`), or past its hard timeout
+ * (`timeout`; a late result still ends the call, but is not reported again). `namespace` is the
+ * storage namespace, as in every event.
+ */
+export interface OriginCallEvent {
+  readonly namespace: string
+  readonly key: string
+  readonly outcome: 'ok' | 'error' | 'timeout'
+  /** From the factory's call to its end, ms. */
+  readonly durationMs: number
+}
+
 /** A stored entry could not be decoded and was removed. */
 export interface CorruptEntryEvent {
   readonly level: Level
@@ -168,6 +181,7 @@ export interface CacheEvents {
   'tier:error': [TierErrorEvent]
   'circuit:change': [CircuitChangeEvent]
   'factory:error': [FactoryErrorEvent]
+  'origin:call': [OriginCallEvent]
   'entry:corrupt': [CorruptEntryEvent]
   'entry:unreadable': [UnreadableEntryEvent]
   'bus:error': [BusErrorEvent]
@@ -196,6 +210,7 @@ export class EngineEvents {
     'tier:error': false,
     'circuit:change': false,
     'factory:error': false,
+    'origin:call': false,
     'entry:corrupt': false,
     'entry:unreadable': false,
     'bus:error': false,

@@ -17,6 +17,9 @@ interface Flight {
 /** One origin call of a flight, for its instruments: started when, and whether its outcome is counted. */
 interface OriginCall {
   readonly series: NamespaceSeries
+  /** The storage namespace and the key, for the `origin:call` event. */
+  readonly namespace: string
+  readonly key: string
   /** performance.now() when the factory was called; undefined before (or when nothing is timed). */
   started: number | undefined
   called: boolean
@@ -123,7 +126,7 @@ export class ReadThrough {
       },
     }
     flights.set(flightKey, flight)
-    const call: OriginCall = { series, started: undefined, called: false, ended: false }
+    const call: OriginCall = { series, namespace, key, started: undefined, called: false, ended: false }
     this.fly(namespace, key, factory, policy, answers, call).catch(answers.fail).finally(leave)
     return answer
   }
@@ -269,7 +272,7 @@ export class ReadThrough {
   private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>, call: OriginCall): Promise<Produced<V>> {
     call.called = true
     call.series.originStarted++
-    if (this.instruments.on) call.started = performance.now()
+    if (this.instruments.on || this.events.heard['origin:call']) call.started = performance.now()
     let value: V
     try {
       value = await callFactory(factory, run)
@@ -286,6 +289,9 @@ export class ReadThrough {
     if (!call.called || call.ended) return
     call.ended = true
     bump(call.series.origin, ORIGIN_INDEX[outcome])
-    if (call.started !== undefined) call.series.originDuration.observe((performance.now() - call.started) / 1000)
+    if (call.started === undefined) return
+    const seconds = (performance.now() - call.started) / 1000
+    if (this.instruments.on) call.series.originDuration.observe(seconds)
+    if (this.events.heard['origin:call']) this.events.emit('origin:call', { namespace: call.namespace, key: call.key, outcome, durationMs: seconds * 1000 })
   }
 }

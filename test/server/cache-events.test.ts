@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { logCacheEvents } from '../../src/server/cache-events.js'
 import { Episodes, type EpisodeSummary } from '../../src/server/episodes.js'
-import { ControlledTier, FakeClock, cacheOver } from '../helpers/cache.js'
+import { ControlledTier, FakeClock, cacheOver, sleep } from '../helpers/cache.js'
 
 interface Line {
   readonly level: number
@@ -110,6 +110,29 @@ describe('logCacheEvents', () => {
       expect(failures).toHaveLength(2)
       expect(failures[0]).toContain('flights')
       expect(failures[1]).toContain('weather')
+    } finally {
+      stop()
+      await cache.close()
+    }
+  })
+
+  it('logs slow origin calls once per namespace, and once more when a call is fast again', async () => {
+    const { cache } = cacheOver(undefined)
+    const { log, lines } = capturingLog()
+    const stop = logCacheEvents(cache, log, { slowOriginMs: 50 })
+    try {
+      // Slow by what it measures: the call's own duration.
+      const slow = () => sleep(60).then(() => 'late')
+      const flights = cache.namespace('flights')
+      for (let i = 0; i < 3; i++) await flights.getOrSet(`slow${i}`, slow)
+      await flights.getOrSet('fast', () => 'at once')
+      await flushed()
+      const slowLines = lines.filter((line) => line.event === 'origin:slow')
+      expect(slowLines).toHaveLength(1)
+      expect(slowLines[0]?.msg).toContain('flights')
+      const fastAgain = lines.filter((line) => line.event === 'origin:fast') as (Line & { slowCalls?: number })[]
+      expect(fastAgain).toHaveLength(1)
+      expect(fastAgain[0]?.slowCalls).toBe(3)
     } finally {
       stop()
       await cache.close()
