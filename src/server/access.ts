@@ -16,6 +16,7 @@ import type { ServerAudit } from './audit.js'
 import type { KeyVerifier } from './key-cache.js'
 import type { RateDecision } from '../security/rate-limit/index.js'
 import { IN_REDIS, type ServerRateLimits, retryAfterSeconds, setRateLimitHeaders } from './rate-limits.js'
+import { logOf } from './request-log.js'
 
 /** The header a service key names the tenant it acts for with. */
 export const TENANT_HEADER = 'x-tiercache-tenant'
@@ -227,7 +228,7 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
   const limitFailed = (request: FastifyRequest, error: unknown): null => {
     // The limiter answers from process memory when Redis fails; an error here is a bug, and the
     // request is let through rather than failed for it.
-    request.log.error({ err: error }, 'rate limit check failed; request allowed')
+    logOf(request).error({ err: error }, 'rate limit check failed; request allowed')
     return null
   }
 

@@ -25,7 +25,7 @@ import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
-import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption } from './request-log.js'
+import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption, requestId } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
 import { ServerStats, type ServerStatsOptions } from './stats.js'
@@ -188,6 +188,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     logger: loggerOption(options.logger),
     logController: new RequestLog(),
     childLoggerFactory,
+    genReqId: requestId,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: handleError,
     clientErrorHandler,

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { recordRoutes } from './allowed-methods.js'
+import { logOf } from './request-log.js'
 import {
   BadRequestError,
   UnsupportedMediaTypeError,
@@ -136,11 +137,11 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (coded.statusCode >= 500) {
     // The original error, with its stack and cause, goes to the log only. Error messages in the
     // catalogue never contain cache values, and request bodies are never logged.
-    request.log.error({ err: error, code: coded.code }, 'request failed')
+    logOf(request).error({ err: error, code: coded.code }, 'request failed')
   } else {
-    request.log.info({ code: coded.code, statusCode: coded.statusCode }, 'request rejected')
+    logOf(request).info({ code: coded.code, statusCode: coded.statusCode }, 'request rejected')
   }
-  return reply.code(coded.statusCode).type('application/json').send(errorBody(coded))
+  return reply.code(coded.statusCode).header('x-request-id', request.id).type('application/json').send(errorBody(coded))
 }
 
 /**
@@ -155,11 +156,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     const allowed = allowedMethods(request.url)
     // The URL is not logged: it holds the key.
     if (allowed.length > 0) {
-      request.log.info({ method: request.method, code: 'TC_METHOD_NOT_ALLOWED' }, 'method not allowed')
+      logOf(request).info({ method: request.method, code: 'TC_METHOD_NOT_ALLOWED' }, 'method not allowed')
       const error = new MethodNotAllowedError(`${request.method} is not allowed here; this path allows ${allowed.join(', ')}`)
-      return reply.code(405).header('allow', allowed.join(', ')).type('application/json').send(errorBody(error))
+      return reply.code(405).header('allow', allowed.join(', ')).header('x-request-id', request.id).type('application/json').send(errorBody(error))
     }
-    request.log.info({ method: request.method, code: 'TC_NOT_FOUND' }, 'no such route')
-    return reply.code(404).type('application/json').send(errorBody(new NotFoundError(`no route ${request.method} for this path`)))
+    logOf(request).info({ method: request.method, code: 'TC_NOT_FOUND' }, 'no such route')
+    return reply.code(404).header('x-request-id', request.id).type('application/json').send(errorBody(new NotFoundError(`no route ${request.method} for this path`)))
   })
 }
