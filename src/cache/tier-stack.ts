@@ -333,7 +333,8 @@ export class TierStack {
   /** Puts the entry in L1, unless there is none or the entry's scope stays out of it. */
   private putInL1(entry: Entry, backfill: boolean): void {
     if (this.l1 === undefined || !this.holds('l1', entry.namespace)) return
-    this.l1.put(entry)
+    // Not counted when L1 dropped it: suspended while the bus is deaf, or too large for it.
+    if (!this.l1.put(entry)) return
     bump(this.instruments.seriesOf(entry.namespace).writes, backfill ? 1 : 0)
     if (this.events.heard['tier:write']) this.events.emit('tier:write', { level: 'l1', namespace: entry.namespace, key: entry.key, backfill })
   }

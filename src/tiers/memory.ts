@@ -138,15 +138,15 @@ export class MemoryTier implements Tier {
     return this.suspended
   }
 
-  /** Synchronous store; dropped while suspended. */
-  put(entry: Entry): void {
-    if (this.suspended) return
+  /** Synchronous store; false when the entry was not stored (L1 suspended, or larger than `maxBytes` allows). */
+  put(entry: Entry): boolean {
+    if (this.suspended) return false
     const stored: Entry = entry.payload === undefined ? entry : { ...entry, payload: undefined }
     const storageKey = MemoryTier.storageKey(entry.namespace, entry.key)
     if (this.departures.size > 0) this.departures.delete(storageKey)
     // The LRU disposes the entry it replaces (unindexing it) before this returns.
     this.lru.set(storageKey, stored)
-    if (!this.lru.has(storageKey)) return
+    if (!this.lru.has(storageKey)) return false
     let keys = this.storageKeys.get(entry.namespace)
     if (keys === undefined) this.storageKeys.set(entry.namespace, (keys = new Map()))
     keys.set(entry.key, storageKey)
@@ -158,6 +158,7 @@ export class MemoryTier implements Tier {
         keys.add(storageKey)
       }
     }
+    return true
   }
 
   /** Synchronous delete. */

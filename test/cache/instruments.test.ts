@@ -272,3 +272,15 @@ function countClockReads(): { stop(): number } {
   }
 }
 
+
+describe('instruments: what L1 did not store', () => {
+  it('counts no L1 write while L1 is suspended (the bus deaf), only the L3 one', async () => {
+    const { cache } = cacheOnSqlite({ namespace: 'flights', ttl: '1h' })
+    l1Of(cache).suspend()
+    await cache.set('a', 1)
+    const ns = 'namespace="flights"'
+    const counts = nonZero(await cache.metrics())
+    expect(counts[metric('writes_total', `${ns},tier="l3",kind="set"`)]).toBe(1)
+    expect(counts[metric('writes_total', `${ns},tier="l1",kind="set"`)]).toBeUndefined()
+  })
+})
