@@ -11,12 +11,17 @@ import { migratePostgres } from '../../src/sql/postgres/migrate.js'
 import { RenewingPool, connectionFailure } from '../../src/tiers/sql/postgres/pool.js'
 import { type PostgresQueries, prepareQueries } from '../../src/tiers/sql/postgres/queries.js'
 import { crashWriterAfterAcks } from '../helpers/child-process.js'
-import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../helpers/postgres.js'
+import { dropTiercacheTables, openAdminClient, scratchDatabase } from '../helpers/postgres.js'
 import { makeEntry, runTierConformance } from './conformance.js'
+
+// A database of its own: this file drops tiercache's tables, which other files use meanwhile.
+const scratch = await scratchDatabase('tiers')
+const POSTGRES_URL = scratch.url
+afterAll(() => scratch.drop())
 
 let admin: Sql
 beforeAll(async () => {
-  admin = openAdminClient()
+  admin = openAdminClient(POSTGRES_URL)
   // Start from nothing, so that the first tier of this file runs the migrations for real.
   await dropTiercacheTables(admin)
 })
@@ -24,7 +29,7 @@ afterAll(async () => {
   await admin.end()
 })
 
-runTierConformance('postgres', async () => createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 }))
+runTierConformance('postgres', async () => createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 }))
 
 /** The drizzle-kit journal of the shipped migrations. */
 interface Journal {
@@ -82,7 +87,7 @@ async function rowCount(namespace: string): Promise<number> {
 describe('postgres tier', () => {
   let tier: PostgresTier
   beforeEach(async () => {
-    tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0, cleanupBatchSize: 10 })
+    tier = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0, cleanupBatchSize: 10 })
     await tier.clear()
   })
   afterEach(async () => {
@@ -101,7 +106,7 @@ describe('postgres tier', () => {
     it('migrates once when many processes start at once on an empty database', async () => {
       await tier.close()
       await dropTiercacheTables(admin)
-      const starts = await Promise.allSettled(Array.from({ length: 8 }, () => createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })))
+      const starts = await Promise.allSettled(Array.from({ length: 8 }, () => createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 })))
       const tiers = starts.flatMap((start) => (start.status === 'fulfilled' ? [start.value] : []))
       try {
         expect(starts.filter((start) => start.status === 'rejected')).toEqual([])
@@ -114,7 +119,7 @@ describe('postgres tier', () => {
       } finally {
         await Promise.all(tiers.map((started) => started.close()))
       }
-      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+      tier = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 })
     })
 
     it('reports a failed migration as MigrationFailedError with its cause', async () => {
@@ -122,7 +127,7 @@ describe('postgres tier', () => {
       await dropTiercacheTables(admin)
       await admin`create table tiercache_entries (unrelated integer)`
       try {
-        const error = await createPostgresTier({ url: TEST_POSTGRES_URL }).catch((error: unknown) => error)
+        const error = await createPostgresTier({ url: POSTGRES_URL }).catch((error: unknown) => error)
         expect(error).toBeInstanceOf(MigrationFailedError)
         expect(causeChain(error)).toMatch(/relation "tiercache_entries" already exists/)
         // the failed migration left no trace in the journal, so the next start retries it
@@ -131,7 +136,7 @@ describe('postgres tier', () => {
       } finally {
         await dropTiercacheTables(admin)
       }
-      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+      tier = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 })
     })
 
     it('brings a table with data from 0000 to byte-order keys (0001), keeping every row, without a table rewrite', async () => {
@@ -139,7 +144,7 @@ describe('postgres tier', () => {
       await dropTiercacheTables(admin)
       const older = olderMigrationsFolder(1)
       try {
-        await migratePostgres(TEST_POSTGRES_URL, older)
+        await migratePostgres(POSTGRES_URL, older)
       } finally {
         rmSync(older, { recursive: true, force: true })
       }
@@ -157,7 +162,7 @@ describe('postgres tier', () => {
         (await admin<{ n: string }[]>`select pg_relation_filenode('tiercache_entries')::text as n`)[0]?.n
       const before = await filenode()
 
-      tier = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 })
+      tier = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 })
 
       const [applied] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
       expect(applied?.n).toBe(journal.entries.length)
@@ -184,9 +189,9 @@ describe('postgres tier', () => {
       expect(error).toBeInstanceOf(InvalidOptionsError)
       expect((error as Error).message).toMatch(/url/)
       expect((error as Error).message).not.toMatch(/s3cret/)
-      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, maxConnections: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
-      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: -5 })).rejects.toBeInstanceOf(InvalidOptionsError)
-      await expect(createPostgresTier({ url: TEST_POSTGRES_URL, cleanupBatchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
+      await expect(createPostgresTier({ url: POSTGRES_URL, maxConnections: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
+      await expect(createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: -5 })).rejects.toBeInstanceOf(InvalidOptionsError)
+      await expect(createPostgresTier({ url: POSTGRES_URL, cleanupBatchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionsError)
     })
   })
 
@@ -299,7 +304,7 @@ describe('postgres tier', () => {
     })
 
     it('runs the cleanup periodically on its own', async () => {
-      const periodic = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 20 })
+      const periodic = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 20 })
       try {
         for (let i = 0; i < 3; i++) await periodic.set(expiredEntry('ns', `old${i}`))
         await periodic.set(makeEntry('ns', 'live', 1))
@@ -321,7 +326,7 @@ describe('postgres tier', () => {
     })
 
     it('takes a storm of mixed operations on a small pool without deadlock', async () => {
-      const small = await createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0, maxConnections: 3 })
+      const small = await createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0, maxConnections: 3 })
       try {
         const operations = Array.from({ length: 300 }, (_, i) => {
           const key = `k${i % 7}`
@@ -362,7 +367,7 @@ describe('postgres tier', () => {
 
   describe('durability', () => {
     it('keeps every acknowledged write when the writing process is killed', async () => {
-      const acked = await crashWriterAfterAcks('postgres', TEST_POSTGRES_URL, 200)
+      const acked = await crashWriterAfterAcks('postgres', POSTGRES_URL, 200)
       const got = await tier.getMany(
         'crash',
         acked.map((i) => `k${i}`),
@@ -384,7 +389,7 @@ describe('postgres tier', () => {
     })
 
     it('replaces a pool whose statement stalls, failing it at once, and serves on the new one', async () => {
-      const pool = new RenewingPool({ url: TEST_POSTGRES_URL, maxConnections: 2, stallTimeoutMs: 200 })
+      const pool = new RenewingPool({ url: POSTGRES_URL, maxConnections: 2, stallTimeoutMs: 200 })
       try {
         const stalled = pool.client
         const started = performance.now()

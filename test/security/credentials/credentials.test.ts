@@ -21,7 +21,12 @@ import { createPostgresTier } from '../../../src/tiers/sql/postgres/index.js'
 import { POSTGRES_MIGRATIONS_FOLDER } from '../../../src/sql/postgres/migrate.js'
 import { createSqliteTier, openSqliteDatabase } from '../../../src/tiers/sql/sqlite/index.js'
 import { SQLITE_MIGRATIONS, migrateSqlite } from '../../../src/sql/sqlite/migrations.js'
-import { TEST_POSTGRES_URL, dropTiercacheTables, openAdminClient } from '../../helpers/postgres.js'
+import { dropTiercacheTables, openAdminClient, scratchDatabase } from '../../helpers/postgres.js'
+
+// A database of its own: this file drops tiercache's tables, which other files use meanwhile.
+const scratch = await scratchDatabase('credentials')
+const POSTGRES_URL = scratch.url
+afterAll(() => scratch.drop())
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-credentials-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -347,7 +352,7 @@ describe('sqlite', () => {
 describe('postgres', () => {
   let admin: Sql
   beforeAll(async () => {
-    admin = openAdminClient()
+    admin = openAdminClient(POSTGRES_URL)
   })
   afterAll(async () => {
     await admin.end()
@@ -357,10 +362,10 @@ describe('postgres', () => {
     await dropTiercacheTables(admin)
     const journal = JSON.parse(readFileSync(join(POSTGRES_MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
     const [store, audit, tier, secondStore] = await Promise.all([
-      openCredentialStore({ postgres: TEST_POSTGRES_URL }),
-      openAuditLog({ postgres: TEST_POSTGRES_URL }),
-      createPostgresTier({ url: TEST_POSTGRES_URL, cleanupIntervalMs: 0 }),
-      openCredentialStore({ postgres: TEST_POSTGRES_URL }),
+      openCredentialStore({ postgres: POSTGRES_URL }),
+      openAuditLog({ postgres: POSTGRES_URL }),
+      createPostgresTier({ url: POSTGRES_URL, cleanupIntervalMs: 0 }),
+      openCredentialStore({ postgres: POSTGRES_URL }),
     ])
     try {
       const [applied] = await admin<{ n: number }[]>`select count(*)::int as n from tiercache_migrations`
@@ -373,7 +378,7 @@ describe('postgres', () => {
   })
 
   runCredentialSuite('postgres', () => ({
-    open: (options) => openCredentialStore({ postgres: TEST_POSTGRES_URL }, options),
+    open: (options) => openCredentialStore({ postgres: POSTGRES_URL }, options),
     dump: () => admin<RawRow[]>`select * from tiercache_api_keys`,
     async insertRaw(row) {
       await admin`insert into tiercache_api_keys (id, tenant, roles, hash, created_at) values (${row.id}, ${row.tenant}, ${row.roles}, ${row.hash}, 0)`
