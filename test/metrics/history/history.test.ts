@@ -15,8 +15,14 @@ import {
 } from '../../../src/metrics/history/index.js'
 import { SqliteHistoryStore } from '../../../src/metrics/history/sqlite.js'
 import { openSqliteDatabase } from '../../../src/sql/sqlite/database.js'
-import { TEST_POSTGRES_URL, openAdminClient } from '../../helpers/postgres.js'
+import { openAdminClient, scratchDatabase } from '../../helpers/postgres.js'
 import { BUCKETS, FakeInstruments } from './fake-source.js'
+
+// A database of its own: these tests read and clear the whole history table, which other files'
+// histories write to meanwhile.
+const scratch = await scratchDatabase('history')
+const POSTGRES_URL = scratch.url
+afterAll(() => scratch.drop())
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -437,13 +443,13 @@ describe('sqlite', () => {
 describe('postgres', () => {
   let admin: Sql
   beforeAll(() => {
-    admin = openAdminClient()
+    admin = openAdminClient(POSTGRES_URL)
   })
   afterAll(async () => {
     await admin.end()
   })
   runHistorySuite('postgres', () => ({
-    open: (options) => openMetricsHistory({ postgres: TEST_POSTGRES_URL }, options),
+    open: (options) => openMetricsHistory({ postgres: POSTGRES_URL }, options),
     rows: async () =>
       (
         await admin<StoredRow[]>`select span, minute, instance, metric, labels, le, lower, kind, value from tiercache_metric_rollups
@@ -451,7 +457,7 @@ describe('postgres', () => {
       ).map((row) => ({ ...row, span: Number(row.span), minute: Number(row.minute) })),
     async clear() {
       // The table exists once any tiercache opened the database; a history's opening migrates it.
-      await (await openMetricsHistory({ postgres: TEST_POSTGRES_URL })).close()
+      await (await openMetricsHistory({ postgres: POSTGRES_URL })).close()
       await admin`delete from tiercache_metric_rollups`
     },
   }))

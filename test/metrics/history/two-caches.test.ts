@@ -7,7 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MetricsSnapshot } from '../../../src/cache/instruments/snapshot.js'
 import { type Cache, type CacheOptions, type MetricsHistory, createCache, openMetricsHistory } from '../../../src/index.js'
 import type { StorageLocation } from '../../../src/security/credentials/location.js'
-import { TEST_POSTGRES_URL, openAdminClient } from '../../helpers/postgres.js'
+import { openAdminClient, scratchDatabase } from '../../helpers/postgres.js'
+
+// A database of its own: these tests read and clear the whole history table, which other files'
+// histories write to meanwhile.
+const scratch = await scratchDatabase('history2')
+const POSTGRES_URL = scratch.url
+afterAll(() => scratch.drop())
 
 const MIN = 60_000
 const T0 = Date.UTC(2030, 0, 7, 12)
@@ -121,12 +127,12 @@ runTwoInstances('SQLite', { sqlite: join(dir, 'shared/cache.db') }, async () => 
 
 let admin: Sql
 beforeAll(() => {
-  admin = openAdminClient()
+  admin = openAdminClient(POSTGRES_URL)
 })
 afterAll(async () => {
   await admin.end()
 })
-runTwoInstances('PostgreSQL', { postgres: TEST_POSTGRES_URL }, async () => {
-  await (await openMetricsHistory({ postgres: TEST_POSTGRES_URL })).close()
+runTwoInstances('PostgreSQL', { postgres: POSTGRES_URL }, async () => {
+  await (await openMetricsHistory({ postgres: POSTGRES_URL })).close()
   await admin`delete from tiercache_metric_rollups`
 })
