@@ -121,6 +121,18 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     return view
   }
 
+  // The caller of a key acting in its own tenant, made once per verified principal: a held key's
+  // principal is the same object on every request, and callers are immutable.
+  const ownCallers = new WeakMap<Principal, Caller>()
+  const ownCallerOf = (principal: Principal): Caller => {
+    let caller = ownCallers.get(principal)
+    if (caller === undefined) {
+      caller = { principal, tenant: principal.tenant, view: viewOf(principal.roles.includes('service') ? 'service' : 'authenticated', principal.tenant) }
+      ownCallers.set(principal, caller)
+    }
+    return caller
+  }
+
   app.addHook('onRoute', (route: RouteOptions) => {
     const api = isApiPath(route.url)
     const access = route.config?.access
@@ -228,8 +240,11 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     if (!principal.roles.includes(access.role)) {
       return forbid(request, reply, principal, `this route needs a key with the ${access.role} role`, true)
     }
-    const role = principal.roles.includes('service') ? 'service' : 'authenticated'
-    request.caller = { principal, tenant, view: viewOf(role, tenant) }
+    if (named === undefined) {
+      request.caller = ownCallerOf(principal)
+      return undefined
+    }
+    request.caller = { principal, tenant, view: viewOf(principal.roles.includes('service') ? 'service' : 'authenticated', tenant) }
     return undefined
   }
 
