@@ -96,13 +96,12 @@ function presentedToken(header: string | undefined): Presented {
 }
 
 /**
- * The access checks of `app`, which authenticate, rate-limit and authorize every `/v1` request and
- * leave its {@link Caller} on `request.caller`: installs an `onRoute` hook that refuses to register a
- * `/v1` route without `config.access` and gives each route registered after it an `onRequest` check
- * of its own, and returns the check of requests that match no route, for the app's `onRequest` hook
- * to run (see app.ts). Refusals are answered 401 `TC_UNAUTHORIZED` (with `WWW-Authenticate: Bearer`,
- * RFC 6750 §3), 429 `TC_RATE_LIMITED` (with `Retry-After`) and 403 `TC_FORBIDDEN`, and recorded in
- * the audit log.
+ * The access checks of `app`: installs an `onRoute` hook that refuses to register a `/v1` route
+ * without `config.access`, and returns the `onRequest` check, for the app's one `onRequest` hook to
+ * run (see app.ts), that authenticates, rate-limits and authorizes every `/v1` request and leaves
+ * its {@link Caller} on `request.caller`. Refusals are answered 401 `TC_UNAUTHORIZED` (with
+ * `WWW-Authenticate: Bearer`, RFC 6750 §3), 429 `TC_RATE_LIMITED` (with `Retry-After`) and 403
+ * `TC_FORBIDDEN`, and recorded in the audit log.
  */
 export function accessControl(app: FastifyInstance, options: AccessOptions): OnRequest {
   const { cache, credentials, keys, limits, audit } = options
@@ -134,18 +133,9 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
   }
 
   app.addHook('onRoute', (route: RouteOptions) => {
-    const api = isApiPath(route.url)
-    const access = route.config?.access
-    if (api && access === undefined) {
+    if (isApiPath(route.url) && route.config?.access === undefined) {
       throw new InternalError(`route ${String(route.method)} ${route.url} declares no access (config.access)`)
     }
-    // Each route carries its own check, its access bound: nothing to look up per request. Checked by
-    // the route's pattern, so that no spelling of the URL reaches a /v1 route unchecked, and by the
-    // URL on other routes. After the app's own onRequest hooks (the Host check); a new array, as
-    // Fastify gives the HEAD twin of a GET route the same options.
-    const own: OnRequest = api ? (request, reply, done) => checkRequest(request, reply, done, access) : (request, reply, done) => (isApiPath(request.url) ? checkRequest(request, reply, done, access) : done())
-    const hooks = route.onRequest
-    route.onRequest = hooks === undefined ? [own] : [...(Array.isArray(hooks) ? hooks : [hooks]), own]
   })
 
   const refuseUnauthenticated = async (request: FastifyRequest, reply: FastifyReply, presented: Presented): Promise<never> => {
@@ -270,7 +260,17 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
 
   // A callback check, not an async one: with the key held and the counts in memory (the common case)
   // the request passes without a promise or a microtask; profiles put those hops high on a cached GET.
-  const checkRequest = (request: FastifyRequest, reply: FastifyReply, done: (error?: FastifyError) => void, access: RouteAccess | undefined): void => {
+  return (request, reply, done) => {
+    // By the matched route first, so that no spelling of the URL can reach a /v1 route unchecked;
+    // by the URL for requests that match no route.
+    // Read once: Fastify builds a new object on every read of routeOptions.
+    const route = request.routeOptions
+    if (!isApiPath(route.url ?? '') && !isApiPath(request.url)) {
+      done()
+      return
+    }
+    const access = route.config.access
+
     const header = request.headers.authorization
     // A key verified a moment ago is answered from memory, without a database lookup; sent as
     // `Bearer <key>` exactly (what clients send), it is found without parsing the header: a held key
@@ -291,12 +291,5 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     const refusal = rateRefusal(request, reply, principal, decision) ?? admit(request, reply, access, principal)
     if (refusal === undefined) done()
     else refusal.catch((error: unknown) => done(error as FastifyError))
-  }
-
-  // Requests that match no route, checked by their URL: an unknown /v1 path answers 401 to a
-  // stranger, and its 404 only to a valid key.
-  return (request, reply, done) => {
-    if (request.is404 && isApiPath(request.url)) checkRequest(request, reply, done, undefined)
-    else done()
   }
 }

@@ -174,9 +174,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Fast
   const counters = new TenantCounters()
   try {
     const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
-    // The app's one onRequest hook, each being a step of every request: a request without Host is not
-    // valid HTTP/1.1, and is refused before its key is looked at (by the route's check, which runs
-    // after this hook, or here for a request that matches no route).
+    // One onRequest hook for every check, each a step of the request's cost: a request without Host
+    // is not valid HTTP/1.1, and is refused before its key is looked at.
     app.addHook('onRequest', (request, reply, done) => {
       const malformed = missingHost(request)
       if (malformed === undefined) checkAccess(request, reply, done)
