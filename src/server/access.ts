@@ -121,6 +121,18 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     return view
   }
 
+  // The caller of a key acting in its own tenant, made once per verified principal: a held key's
+  // principal is the same object on every request, and callers are immutable.
+  const ownCallers = new WeakMap<Principal, Caller>()
+  const ownCallerOf = (principal: Principal): Caller => {
+    let caller = ownCallers.get(principal)
+    if (caller === undefined) {
+      caller = { principal, tenant: principal.tenant, view: viewOf(principal.roles.includes('service') ? 'service' : 'authenticated', principal.tenant) }
+      ownCallers.set(principal, caller)
+    }
+    return caller
+  }
+
   app.addHook('onRoute', (route: RouteOptions) => {
     if (isApiPath(route.url) && route.config?.access === undefined) {
       throw new InternalError(`route ${String(route.method)} ${route.url} declares no access (config.access)`)
@@ -219,8 +231,11 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
     if (!principal.roles.includes(access.role)) {
       return forbid(request, reply, principal, `this route needs a key with the ${access.role} role`, true)
     }
-    const role = principal.roles.includes('service') ? 'service' : 'authenticated'
-    request.caller = { principal, tenant, view: viewOf(role, tenant) }
+    if (named === undefined) {
+      request.caller = ownCallerOf(principal)
+      return undefined
+    }
+    request.caller = { principal, tenant, view: viewOf(principal.roles.includes('service') ? 'service' : 'authenticated', tenant) }
     return undefined
   }
 
@@ -257,7 +272,6 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
       done()
       return
     }
-    const failed = (error: unknown): void => done(error as FastifyError)
 
     const header = request.headers.authorization
     // A key verified a moment ago is answered from memory, without a database lookup; sent as
@@ -273,11 +287,11 @@ export function accessControl(app: FastifyInstance, options: AccessOptions): OnR
       }
     }
     if (principal === undefined || decision === IN_REDIS) {
-      check(request, reply, access, header, principal).then(() => done(), failed)
+      check(request, reply, access, header, principal).then(() => done(), (error: unknown) => done(error as FastifyError))
       return
     }
     const refusal = rateRefusal(request, reply, principal, decision) ?? admit(request, reply, access, principal)
     if (refusal === undefined) done()
-    else refusal.catch(failed)
+    else refusal.catch((error: unknown) => done(error as FastifyError))
   }
 }

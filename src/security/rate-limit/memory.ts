@@ -36,7 +36,7 @@ const optionsSchema = z.strictObject({
  */
 export class MemoryRateLimiter implements RateLimiter {
   readonly #now: () => number
-  readonly #subjects: LRUCache<string, GcraState>
+  readonly #subjects: LRUCache<string, { state: GcraState }>
   #closed = false
 
   /** @throws InvalidOptionsError when `options` are invalid */
@@ -62,8 +62,14 @@ export class MemoryRateLimiter implements RateLimiter {
     checkSubject(subject)
     checkPlan(plan)
     if (plan === 'unlimited') return UNLIMITED_DECISION
-    const step = gcraStep(this.#subjects.get(subject), Math.floor(this.#now()), plan)
-    if (step.allowed) this.#subjects.set(subject, step.state)
+    const held = this.#subjects.get(subject)
+    const step = gcraStep(held?.state, Math.floor(this.#now()), plan)
+    if (step.allowed) {
+      // In place, once held: the get above made the subject the most recent, and a second LRU
+      // operation per request was a visible part of the server's cached GET.
+      if (held === undefined) this.#subjects.set(subject, { state: step.state })
+      else held.state = step.state
+    }
     return toDecision(plan, step.allowed, step.debt, step.aheadMs)
   }
 

@@ -10,7 +10,7 @@
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { SetOptions } from '../../cache/cache.js'
+import type { Cache, SetOptions } from '../../cache/cache.js'
 import { toMs } from '../../core/duration.js'
 import type { Served } from '../../core/entry.js'
 import { NotFoundError } from '../../errors.js'
@@ -31,9 +31,39 @@ export interface EntryRoutesOptions {
   readonly topKeys: TopKeys
 }
 
-// Shared objects: the cache checks an options object once, then remembers it.
+// Shared: the cache checks an options object once, then remembers it. A fresh-only read passes none.
 const ALLOW_STALE = { allowStale: true }
-const FRESH_ONLY = { allowStale: false }
+
+/** Most namespace views held by {@link namespaceView}, over all tenants; past it, all are dropped. */
+const MAX_NAMESPACE_VIEWS = 10_000
+
+/**
+ * Each tenant view's namespace views, made once: `namespace()` checks the name and builds a view,
+ * which a read would otherwise pay for on every request. Views are immutable.
+ */
+function namespaceViews(): (view: Cache, name: string) => Cache {
+  const byView = new Map<Cache, Map<string, Cache>>()
+  let held = 0
+  return (view, name) => {
+    let byName = byView.get(view)
+    let found = byName?.get(name)
+    if (found !== undefined) return found
+    // Throws InvalidNamespaceError before anything is held.
+    found = view.namespace(name)
+    if (held >= MAX_NAMESPACE_VIEWS) {
+      byView.clear()
+      held = 0
+      byName = undefined
+    }
+    if (byName === undefined) {
+      byName = new Map()
+      byView.set(view, byName)
+    }
+    byName.set(name, found)
+    held++
+    return found
+  }
+}
 
 /** Answers a read: the JSON `servedSchema` describes, written by hand (see serializers.ts). */
 function sendServed(reply: FastifyReply, served: Served<unknown>): void {
@@ -59,6 +89,7 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  */
 export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app, { schemas, topKeys, maxKeyLength }) => {
   const readChecks = entryReadChecks(maxKeyLength, schemas.entryParams, schemas.getQuery)
+  const namespaceView = namespaceViews()
   app.get(
     '/v1/entries/:namespace/:key',
     {
@@ -81,8 +112,8 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
       const { view, tenant } = callerOf(request)
       const { namespace, key, allowStale, explain } = readChecks.read(request.params, request.query)
       if (explain) return explainEntry(request, reply, namespace, key)
-      const cache = view.namespace(namespace)
-      const options = allowStale ? ALLOW_STALE : FRESH_ONLY
+      const cache = namespaceView(view, namespace)
+      const options = allowStale ? ALLOW_STALE : undefined
       const hit = cache.getWithInfoNow(key, options)
       if (hit !== undefined) {
         topKeys.count(tenant, namespace, key, true)
