@@ -125,9 +125,11 @@ function listAt<T>(map: Map<number, T[]>, at: number): T[] {
   return list
 }
 
-// Each distinct labels text is parsed once; a row that is not an object of strings (written by hand)
-// reads as no labels rather than failing the whole query.
-function labelParser(): (json: string) => Labels {
+/**
+ * A parser of stored labels (their JSON text) that parses each distinct text once. A row that is not
+ * an object of strings (written by hand) reads as no labels rather than failing the whole query.
+ */
+export function labelParser(): (json: string) => Labels {
   const parsed = new Map<string, Labels>()
   return (json) => {
     let labels = parsed.get(json)

@@ -6,6 +6,7 @@
  */
 import type { HistogramFamily, Labels, MetricFamily, ScalarFamily } from '../../cache/instruments/snapshot.js'
 import { TierUnavailableError } from '../../errors.js'
+import { labelParser } from '../history/query.js'
 import { HISTORY_RANGES, type HistoryRange, windowOf } from '../history/ranges.js'
 import type { CounterSum, HistoryStore } from '../history/store.js'
 import type { HistoryWindow } from './build.js'
@@ -117,27 +118,4 @@ function getOrMake<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key)
   if (value === undefined) map.set(key, (value = make()))
   return value
-}
-
-// Each labels text is parsed once; one that is not an object of strings (written by hand) reads as no labels.
-function labelParser(): (json: string) => Labels {
-  const parsed = new Map<string, Labels>()
-  return (json) => {
-    let labels = parsed.get(json)
-    if (labels === undefined) {
-      labels = parseLabels(json)
-      parsed.set(json, labels)
-    }
-    return labels
-  }
-}
-
-function parseLabels(json: string): Labels {
-  try {
-    const value: unknown = JSON.parse(json)
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {}
-    return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
-  } catch {
-    return {}
-  }
 }
