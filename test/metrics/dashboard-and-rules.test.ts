@@ -94,8 +94,6 @@ describe('docs/prometheus-alerts.yml', () => {
     for (const alert of alerts) expect(testsText, alert).toContain(`alertname: ${alert}`)
     expect(alerts).toHaveLength(7)
   })
-
-  it.skipIf(HAS_PROMTOOL)('promtool is not installed: the promtool checks above were skipped', () => {})
 })
 
 describe('docs/grafana-dashboard.json', () => {
