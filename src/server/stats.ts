@@ -10,7 +10,6 @@ import type { StatsRange, StatsReport } from '../metrics/stats/report.js'
 import type { SuggestionThresholds } from '../metrics/suggestions.js'
 import { TopKeys, type TopKeysOptions } from '../metrics/top-keys.js'
 
-
 /** Options of {@link ServerStats}. */
 export interface ServerStatsOptions {
   /**
