@@ -49,6 +49,7 @@ export interface HistogramFamily {
   readonly samples: readonly HistogramSample[]
 }
 
+/** One family of a {@link MetricsSnapshot}: a counter, a gauge or a histogram, told apart by `type`. */
 export type MetricFamily = ScalarFamily | HistogramFamily
 
 /** Every instrument of a cache at one moment. */

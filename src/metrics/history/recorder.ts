@@ -7,6 +7,10 @@ import type { HistoryStore } from './store.js'
 /** How often old rows are pruned at most, ms: an hour's rows at a time, not a minute's. */
 export const PRUNE_INTERVAL_MS = 3_600_000
 
+/**
+ * What a recorder needs: `source` (the cache's `metrics()`), this process's `instance` id, the
+ * `retentionMs` of the coarsest rows, and the rest as the history that makes it passes them.
+ */
 export interface RecorderOptions {
   readonly source: () => Promise<MetricsSnapshot>
   readonly instance: string

@@ -37,6 +37,7 @@ export interface RollupRow {
   readonly value: number
 }
 
+/** A rollup's step, ms: rows are per minute (and per multiples of it for the coarser resolutions). */
 export const MINUTE_MS = 60_000
 
 /** Labels as JSON with the names sorted, so that one series always has one spelling. */

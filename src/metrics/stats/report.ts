@@ -11,6 +11,7 @@ import type { HistoryRange } from '../history/ranges.js'
 
 /** The ranges a report covers: those of the history (its steps: 1 min, 5 min, 1 h, 6 h). */
 export const STATS_RANGES = ['1h', '24h', '7d', '30d'] as const satisfies readonly HistoryRange[]
+/** A `/v1/stats` range: `1h`, `24h`, `7d` or `30d` (see docs/stats.md for their steps). */
 export type StatsRange = (typeof STATS_RANGES)[number]
 
 const count = z.number().nonnegative()
@@ -44,6 +45,7 @@ export const invalidationKindsSchema = z.object({ key: count, tags: count, clear
 /** What the origin calls that were saved would have cost, per unit (`metrics.costs`). */
 export const costSchema = z.array(z.object({ unit: z.string(), amount: count }))
 
+/** The tiers a report names, fastest first. */
 export const TIER_LEVELS = ['l1', 'l2', 'l3'] as const
 export type TierLevel = (typeof TIER_LEVELS)[number]
 
@@ -197,6 +199,7 @@ export const statsReportSchema = z.object({
   suggestions: z.array(suggestionSchema),
 })
 
+/** The answer of `GET /v1/stats`, as `statsReportSchema` defines it field by field (docs/stats.md). */
 export type StatsReport = z.infer<typeof statsReportSchema>
 export type StatsTotals = z.infer<typeof totalsSchema>
 export type TierTotals = z.infer<typeof tierTotalsSchema>
