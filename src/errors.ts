@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'TC_REQUEST_TIMEOUT'
   | 'TC_METHOD_NOT_ALLOWED'
   | 'TC_LISTEN_FAILED'
+  | 'TC_UNKNOWN_POLICY'
+  | 'TC_UNKNOWN_EVENT'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -150,6 +152,11 @@ export class RequestTimeoutError extends defineError('TC_REQUEST_TIMEOUT', 408, 
 export class MethodNotAllowedError extends defineError('TC_METHOD_NOT_ALLOWED', 405, 'MethodNotAllowedError') {}
 /** The server could not listen: the port is in use, the host is not this machine's, or the port needs privileges. 500. */
 export class ListenFailedError extends defineError('TC_LISTEN_FAILED', 500, 'ListenFailedError') {}
+
+/** A call names a ttl policy (`{ policy: 'name' }`) that the policy layer does not declare. 400. */
+export class UnknownPolicyError extends defineError('TC_UNKNOWN_POLICY', 400, 'UnknownPolicyError') {}
+/** `emit` (or `POST /v1/events`) names an event that no invalidation rule declares. 404. */
+export class UnknownEventError extends defineError('TC_UNKNOWN_EVENT', 404, 'UnknownEventError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

@@ -1,0 +1,34 @@
+import { z } from 'zod'
+import { InvalidOptionsError } from '../errors.js'
+import { keysSchema } from './keys/schema.js'
+import { rulesSchema } from './rules/schema.js'
+import { ttlSections } from './ttl/schema.js'
+import { warmSchema } from './warm/schema.js'
+
+/**
+ * The schema of the policy configuration (`tiercache.policy.json`, an ES module's default export, or
+ * an object in code): ttl policies by data type with their multipliers and seasons, context-aware
+ * keys, invalidation rules and warming jobs. Every section is optional. See docs/policies.md.
+ */
+export const policyConfigSchema = z
+  .object({
+    /** The configuration's format; only 1 exists. */
+    version: z.literal(1).default(1),
+    ...ttlSections,
+    keys: keysSchema.optional(),
+    rules: rulesSchema.optional(),
+    warm: warmSchema.optional(),
+  })
+  .strict()
+
+/** The policy configuration as written: durations as ms or strings such as `'5m'`. */
+export type PolicyConfigInput = z.input<typeof policyConfigSchema>
+/** The policy configuration after validation, defaults filled in. */
+export type PolicyConfig = z.output<typeof policyConfigSchema>
+
+/** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) listing every problem, each with its path */
+export function parsePolicyConfig(input: unknown): PolicyConfig {
+  const parsed = policyConfigSchema.safeParse(input)
+  if (!parsed.success) throw new InvalidOptionsError(`invalid policy configuration: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
+}
