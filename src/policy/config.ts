@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { InvalidOptionsError } from '../errors.js'
 import { keysSchema } from './keys/schema.js'
 import { rulesSchema } from './rules/schema.js'
-import { ttlSections } from './ttl/schema.js'
+import { checkTtlSections, ttlSections } from './ttl/schema.js'
 import { warmSchema } from './warm/schema.js'
 
 /**
@@ -20,6 +20,8 @@ export const policyConfigSchema = z
     warm: warmSchema.optional(),
   })
   .strict()
+  // Cross-references between sections (a policy's volatility class exists, ...), each at its path.
+  .superRefine(checkTtlSections)
 
 /** The policy configuration as written: durations as ms or strings such as `'5m'`. */
 export type PolicyConfigInput = z.input<typeof policyConfigSchema>
