@@ -12,7 +12,8 @@ const NAME_RULE = '1 to 128 of A-Z a-z 0-9 . _ : -'
 const MAX_FACTOR = 1_000
 
 function duration(what: string, { positive }: { positive: boolean }) {
-  return z.union([z.number(), z.string()]).transform((input, ctx) => {
+  const error = (issue: { input?: unknown }) => `${what} ${issue.input === undefined ? 'is required:' : 'must be'} ms or a string such as '5m'`
+  return z.union([z.number(), z.string()], { error }).transform((input, ctx) => {
     try {
       const ms = toMs(input, what)
       if (positive && ms === 0) throw new Error(`${what} must be positive`)
