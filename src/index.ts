@@ -170,8 +170,6 @@ export {
   openMetricsHistory,
 } from './metrics/history/index.js'
 export type { StorageLocation } from './security/credentials/location.js'
-export { Policy, definePolicy } from './policy/layer.js'
 export { loadPolicyConfig } from './policy/load.js'
-export type { PolicyConfig, PolicyConfigInput } from './policy/config.js'
 export type { TtlExplanation, TtlStep } from './policy/ttl/policies.js'
 export * from './errors.js'
