@@ -116,7 +116,7 @@ export class RateLimitedError extends defineError('TC_RATE_LIMITED', 429, 'RateL
     this.retryAfterMs = retryAfterMs
   }
 }
-/** A security context is malformed, or asks for a scope it does not reach (e.g. a user scope without a user). 400. */
+/** A security context is malformed, or asks for a scope it does not reach (e.g. a user scope without a user); or a call's policy context names a value its policy does not know. 400. */
 export class InvalidContextError extends defineError('TC_INVALID_CONTEXT', 400, 'InvalidContextError') {}
 /**
  * An encrypted entry names a master key this process's key ring does not hold (written after a

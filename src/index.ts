@@ -170,4 +170,6 @@ export {
   openMetricsHistory,
 } from './metrics/history/index.js'
 export type { StorageLocation } from './security/credentials/location.js'
+export { loadPolicyConfig } from './policy/load.js'
+export type { TtlExplanation, TtlStep } from './policy/ttl/policies.js'
 export * from './errors.js'

@@ -4,6 +4,7 @@ import { registerClear } from './commands/clear.js'
 import { registerExplain } from './commands/explain.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
+import { registerPolicy } from './commands/policy.js'
 import { registerPurge } from './commands/purge.js'
 import { registerEncryption } from './commands/encryption.js'
 import { registerReplay } from './commands/replay.js'
@@ -45,6 +46,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerClear(program, ctx)
   registerKeygen(program, ctx)
   registerEncryption(program, ctx)
+  registerPolicy(program, ctx)
   return program
 }
 
