@@ -6,7 +6,7 @@ import { type Coordination, assembleCache } from './cache/assemble.js'
 import { keyRingFor } from './cache/key-ring.js'
 import { type CacheOptions as EngineOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
 import { Policy } from './policy/layer.js'
-import type { PolicyConfigInput } from './policy/config.js'
+import type { PolicyConfig, PolicyConfigInput } from './policy/config.js'
 import type { PolicyHook } from './cache/policy-hook.js'
 import { lazy } from './core/lazy.js'
 import { CacheClosedError } from './errors.js'
@@ -17,7 +17,7 @@ import type { Tier } from './tiers/tier.js'
  * Options of {@link createCache} (see the table of the engine's options in cache/options.ts), with
  * `policies` also as a plain policy configuration (docs/policies.md), validated here.
  */
-export type CacheOptions = Omit<EngineOptions, 'policies'> & { readonly policies?: PolicyConfigInput | PolicyHook }
+export type CacheOptions = Omit<EngineOptions, 'policies'> & { readonly policies?: PolicyConfigInput | PolicyConfig | PolicyHook }
 
 /**
  * Creates a cache: an L1 memory tier and an L3 SQL tier (an SQLite file by default), behind one API.
@@ -31,7 +31,7 @@ export type CacheOptions = Omit<EngineOptions, 'policies'> & { readonly policies
  */
 export function createCache(options?: CacheOptions): Cache {
   const policies = options?.policies
-  const hook = policies === undefined || typeof (policies as Partial<PolicyHook>).decide === 'function' ? (policies as PolicyHook | undefined) : new Policy(policies as PolicyConfigInput)
+  const hook = policies === undefined || typeof (policies as Partial<PolicyHook>).decide === 'function' ? (policies as PolicyHook | undefined) : new Policy(policies as PolicyConfigInput | PolicyConfig)
   const resolved = resolveCacheOptions({ ...options, policies: hook })
   // What can fail is resolved before anything opens, so that a refused cache leaves nothing behind.
   const keyRing = keyRingFor(resolved)
@@ -170,6 +170,6 @@ export {
   openMetricsHistory,
 } from './metrics/history/index.js'
 export type { StorageLocation } from './security/credentials/location.js'
-export { loadPolicyConfig } from './policy/load.js'
+export { loadPolicy, loadPolicyConfig } from './policy/load.js'
 export type { TtlExplanation, TtlStep } from './policy/ttl/policies.js'
 export * from './errors.js'

@@ -38,7 +38,7 @@ export class Policy implements PolicyHook {
   }
 }
 
-/** Validates a policy configuration and builds its layer. @throws InvalidOptionsError */
-export function definePolicy(input: PolicyConfigInput): Policy {
+/** Validates a policy configuration (docs/policies.md) and builds its layer. @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) */
+export function definePolicy(input: PolicyConfigInput | PolicyConfig): Policy {
   return new Policy(input)
 }

@@ -63,3 +63,12 @@ async function readInput(path: string, file: string): Promise<unknown> {
   }
   return loaded.default
 }
+
+/**
+ * {@link loadPolicyConfig}, built into its layer: what `tiercache serve --policy` does, and what a
+ * service hands to `createCache({ policies })`.
+ * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) as {@link loadPolicyConfig}
+ */
+export async function loadPolicy(path: string): Promise<Policy> {
+  return new Policy(await loadPolicyConfig(path))
+}
