@@ -10,11 +10,6 @@ export const MAX_RULE_TARGETS = 64
 /** Longest tag a template may make with every value at its longest; the cache's default `limits.maxTagLength`. */
 const MAX_TAG_LENGTH = 256
 
-const eventNameSchema = z
-  .string()
-  .max(128, 'must be at most 128 characters')
-  .regex(EVENT_NAME, 'must be dotted words of [A-Za-z0-9_-], e.g. template.updated')
-
 const paramSchema = z.string().regex(PARAM_NAME, 'must be a letter or _ then up to 63 of [A-Za-z0-9_]')
 
 /** Literal text of a namespace template: namespace characters only (a value goes between them). */
@@ -67,4 +62,11 @@ export type EventRuleSpec = z.output<typeof ruleSchema>
  *   "flight.updated": { "params": ["id"], "tags": ["flight:{id}"], "namespaces": ["flight_search", "flight_status"] } }
  * ```
  */
-export const rulesSchema = z.record(eventNameSchema, ruleSchema)
+export const rulesSchema = z.record(z.string(), ruleSchema).superRefine((rules, ctx) => {
+  // Checked here rather than by the record's key schema, whose failure zod reports as "Invalid key in record".
+  for (const event of Object.keys(rules)) {
+    if (event.length > 128 || !EVENT_NAME.test(event)) {
+      ctx.addIssue({ code: 'custom', path: [event], message: `the event name ${JSON.stringify(event)} must be dotted words of [A-Za-z0-9_-], at most 128 characters, e.g. template.updated` })
+    }
+  }
+})
