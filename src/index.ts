@@ -4,11 +4,20 @@ import { DeferredBus, DeferredLock } from './bus/deferred.js'
 import type { Cache } from './cache/cache.js'
 import { type Coordination, assembleCache } from './cache/assemble.js'
 import { keyRingFor } from './cache/key-ring.js'
-import { type CacheOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
+import { type CacheOptions as EngineOptions, type ResolvedCacheOptions, resolveCacheOptions } from './cache/options.js'
+import { Policy } from './policy/layer.js'
+import type { PolicyConfigInput } from './policy/config.js'
+import type { PolicyHook } from './cache/policy-hook.js'
 import { lazy } from './core/lazy.js'
 import { CacheClosedError } from './errors.js'
 import { DeferredTier } from './tiers/deferred.js'
 import type { Tier } from './tiers/tier.js'
+
+/**
+ * Options of {@link createCache} (see the table of the engine's options in cache/options.ts), with
+ * `policies` also as a plain policy configuration (docs/policies.md), validated here.
+ */
+export type CacheOptions = Omit<EngineOptions, 'policies'> & { readonly policies?: PolicyConfigInput | PolicyHook }
 
 /**
  * Creates a cache: an L1 memory tier and an L3 SQL tier (an SQLite file by default), behind one API.
@@ -21,7 +30,9 @@ import type { Tier } from './tiers/tier.js'
  *   (`TIERCACHE_KEYS`, a key file) is; nothing is left open then
  */
 export function createCache(options?: CacheOptions): Cache {
-  const resolved = resolveCacheOptions(options)
+  const policies = options?.policies
+  const hook = policies === undefined || typeof (policies as Partial<PolicyHook>).decide === 'function' ? (policies as PolicyHook | undefined) : new Policy(policies as PolicyConfigInput)
+  const resolved = resolveCacheOptions({ ...options, policies: hook })
   // What can fail is resolved before anything opens, so that a refused cache leaves nothing behind.
   const keyRing = keyRingFor(resolved)
   const shared: { level: 'l2' | 'l3'; tier: Tier }[] = []
@@ -132,7 +143,10 @@ export type { Removal } from './cache/removal.js'
 export type { EvictionReason } from './tiers/memory.js'
 export type { Factory, FactoryContext } from './cache/factory.js'
 export { DEFAULT_LIST_PAGE_SIZE, type ListOptions, MAX_LIST_PAGE_SIZE } from './cache/listing.js'
-export type { CacheOptions, ResolvedCacheOptions } from './cache/options.js'
+export type { ResolvedCacheOptions } from './cache/options.js'
+export { Policy, definePolicy } from './policy/layer.js'
+export type { PolicyConfig, PolicyConfigInput } from './policy/config.js'
+export type { CallContext, EventTargets, PolicyDecision, PolicyHook, PolicyRequest, RefreshAhead } from './cache/policy-hook.js'
 export type { TierHealth } from './cache/tier-stack.js'
 export type { Limits } from './core/validate.js'
 export type { Level } from './core/level.js'

@@ -17,7 +17,7 @@ import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { Cache } from '../cache/cache.js'
 import { MAX_DURATION_MS } from '../core/duration.js'
 import type { TierErrorEvent } from '../cache/events.js'
-import type { CacheOptions } from '../cache/options.js'
+import type { CacheOptions } from '../index.js'
 import { CacheClosedError, InvalidDurationError, TierUnavailableError } from '../errors.js'
 import { createCache } from '../index.js'
 

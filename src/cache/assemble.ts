@@ -59,7 +59,7 @@ export function assembleCache(options: ResolvedCacheOptions, shared: SharedTiers
     now: assembly.now,
   })
   if (bus !== undefined) listen(bus, stack, events)
-  const cache = new Cache(new CacheCore(options, stack, instruments, events, crossProcess, assembly.now), options.namespace)
+  const cache = new Cache(new CacheCore(options, stack, instruments, events, crossProcess, assembly.now, options.policies), options.namespace)
   return cache
 }
 

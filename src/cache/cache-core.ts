@@ -4,7 +4,9 @@ import type { Instruments } from './instruments/instruments.js'
 import { GET_MANY, type NamespaceSeries, bump } from './instruments/series.js'
 import { SharedUsage } from './instruments/usage.js'
 import type { ResolvedCacheOptions } from './options.js'
+import type { PolicyHook } from './policy-hook.js'
 import { type CrossProcessLock, ReadThrough } from './read-through.js'
+import { RefreshTrigger } from './refresh-ahead.js'
 import { RemovalLog } from './removal-log.js'
 import type { TierStack } from './tier-stack.js'
 
@@ -15,6 +17,8 @@ export class CacheCore {
   readonly usage: SharedUsage
   /** The last removals that touched keys, for `explain`. */
   readonly removalLog: RemovalLog
+  /** Starts refreshes ahead of expiry from `getOrSet` hits. */
+  readonly refreshes: RefreshTrigger
   closed = false
 
   constructor(
@@ -25,10 +29,13 @@ export class CacheCore {
     readonly crossProcess?: CrossProcessLock,
     /** The clock of the shared tiers' counts (see usage.ts), epoch ms. @default Date.now */
     now?: () => number,
+    /** The policy layer (`createCache({ policies })`): named ttl policies and event rules. */
+    readonly policy?: PolicyHook,
   ) {
     this.readThrough = new ReadThrough(stack, instruments, events, options.limits, crossProcess)
     this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage], now)
     this.removalLog = new RemovalLog(events)
+    this.refreshes = new RefreshTrigger(this)
   }
 }
 

@@ -1,4 +1,4 @@
-import { CacheClosedError, ForbiddenError, InvalidOptionsError } from '../errors.js'
+import { CacheClosedError, ForbiddenError, InvalidOptionsError, UnknownEventError } from '../errors.js'
 import { type Entry, type Served, createEntry, servedFrom } from '../core/entry.js'
 import { type Limits, assertKey, assertNamespace, normalizeTags } from '../core/validate.js'
 import { GET_OPTIONS, GET_OR_SET_OPTIONS, type KnownOptions, SET_OPTIONS, callPolicy, checkOptions, knownOptions } from './call-policy.js'
@@ -6,6 +6,7 @@ import { type CacheCore, readServed } from './cache-core.js'
 import type { CacheEventName, CacheEvents } from './events.js'
 import { type Explanation, explainKey } from './explain.js'
 import type { Factory } from './factory.js'
+import type { EventTargets } from './policy-hook.js'
 import { readThroughServed } from './get-or-set.js'
 import { metricsOf, timedAnswer } from './instruments/report.js'
 import { GET, GET_MANY, GET_OR_SET, type NamespaceSeries, bump } from './instruments/series.js'
@@ -155,7 +156,7 @@ export class Cache {
     const { stack, options: defaults } = this.usable()
     assertKey(key, this.limits.maxKeyLength)
     checkOptions(options, SET_OPTIONS)
-    await stack.set(createEntry(this.stored, key, value, callPolicy(options, defaults, this.scope), this.limits.maxValueBytes))
+    await stack.set(createEntry(this.stored, key, value, callPolicy(options, defaults, this.scope, this.core.policy), this.limits.maxValueBytes))
   }
 
   /**
@@ -169,12 +170,15 @@ export class Cache {
    *   FactoryError (`cause` = the factory's error) or FactoryTimeoutError when no stale value can be
    *   served; CacheClosedError
    */
-  getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<V> {
+  getOrSet<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions<V>): Promise<V> {
     const series = this.series ?? this.seriesOfView()
     const started = --series.untilTimed > 0 || !series.timedNow() ? -1 : performance.now() // one call in metrics.sampleEvery
     const hit = typeof factory === 'function' ? this.freshInL1(key, options, GET_OR_SET_OPTIONS, GET_OR_SET) : undefined
     if (hit !== undefined) {
       series.saved++
+      if (options !== undefined && (options.refresh !== undefined || options.policy !== undefined)) {
+        this.core.refreshes.onHit(this.stored, this.scope, key, hit, factory, options, series)
+      }
       if (started >= 0) series.getOrSetDuration.observe((performance.now() - started) / 1000)
       return Promise.resolve(hit.value as V)
     }
@@ -183,13 +187,13 @@ export class Cache {
   }
 
   /** Like {@link getOrSet}, with how the value was served. */
-  getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions): Promise<Served<V>> {
+  getOrSetWithInfo<V>(key: string, factory: Factory<V>, options?: GetOrSetOptions<V>): Promise<Served<V>> {
     const series = this.seriesOfView()
     if (--series.untilTimed > 0 || !series.timedNow()) return this.served(key, factory, options, series)
     return timedAnswer(series, performance.now(), this.served(key, factory, options, series))
   }
 
-  private async served<V>(key: string, factory: Factory<V>, options: GetOrSetOptions | undefined, series: NamespaceSeries): Promise<Served<V>> {
+  private async served<V>(key: string, factory: Factory<V>, options: GetOrSetOptions<V> | undefined, series: NamespaceSeries): Promise<Served<V>> {
     return readThroughServed(this.usable(), this.stored, this.scope, key, factory, options, series)
   }
 
@@ -218,6 +222,31 @@ export class Cache {
     const namespace = options?.allNamespaces === true ? undefined : this.stored
     if (normalized.length > 0) this.core.instruments.invalidated('tags', namespace)
     await stack.deleteByTags(normalized, namespace)
+  }
+
+  /**
+   * Fires `event` of the policy layer's invalidation rules (`createCache({ policies })`, see
+   * docs/rules.md): removes the tags its rule names, with `params` filled in, and clears the
+   * namespaces it names, all in this view's scope, from every tier and every instance's L1. The tags
+   * are removed in the rule's `in` namespaces, else in every namespace (a public view) or in this
+   * view's namespace (a tenant's or a user's view). Resolves with what was invalidated.
+   * @example await cache.emit('flight.updated', { id: 'BA117' })
+   * @throws UnknownEventError (`TC_UNKNOWN_EVENT`) when no rule declares `event` (or the cache has no
+   *   policy layer); InvalidOptionsError (`TC_INVALID_OPTIONS`) when a parameter the rule needs is missing
+   */
+  async emit(event: string, params: Readonly<Record<string, string | number>> = {}): Promise<EventTargets> {
+    const { policy } = this.usable()
+    if (policy === undefined) throw new UnknownEventError(`no rule for event "${String(event)}": this cache has no policy layer (createCache({ policies }))`)
+    const targets = policy.targets(event, params)
+    const { tags, tagsIn } = targets
+    const tagRemovals =
+      tags.length === 0
+        ? []
+        : tagsIn !== undefined
+          ? tagsIn.map((name) => this.namespace(name).invalidateTags(tags))
+          : [this.invalidateTags(tags, { allNamespaces: this.scope === PUBLIC_SCOPE })]
+    await Promise.all([...tagRemovals, ...targets.namespaces.map((name) => this.namespace(name).clear())])
+    return targets
   }
 
   /** Removes every entry of this namespace from every tier. */

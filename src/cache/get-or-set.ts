@@ -21,13 +21,13 @@ export async function readThroughServed<V>(
   scope: Scope,
   key: string,
   factory: Factory<V>,
-  options: GetOrSetOptions | undefined,
+  options: GetOrSetOptions<V> | undefined,
   series: NamespaceSeries,
 ): Promise<Served<V>> {
   assertKey(key, core.options.limits.maxKeyLength)
   if (typeof factory !== 'function') throw new InvalidOptionsError(`getOrSet needs a factory function, got ${factory === null ? 'null' : typeof factory}`)
   checkOptions(options, GET_OR_SET_OPTIONS)
-  const policy = callPolicy(options, core.options, scope)
+  const policy = callPolicy(options, core.options, scope, core.policy)
   const fields = options?.publicFields
   if (fields !== undefined && scope.role === 'anon') {
     assertFields(fields) // before the factory runs
@@ -38,5 +38,11 @@ export async function readThroughServed<V>(
     }
   }
   bump(series.requests, GET_OR_SET)
-  return core.readThrough.run(stored, key, factory, policy, series)
+  const served = await core.readThrough.run(stored, key, factory, policy, series)
+  // A fresh hit below L1 (or a shared answer) may be due for a refresh ahead of expiry too.
+  if (policy.refresh !== undefined && !served.stale && served.source !== 'origin' && served.source !== 'fallback' && options !== undefined) {
+    const now = Date.now()
+    core.refreshes.onHit(stored, scope, key, { createdAt: now - served.ageMs, freshUntil: served.freshUntil, value: served.value }, factory, options, series)
+  }
+  return served
 }

@@ -5,6 +5,12 @@ import { MAX_DURATION_MS, toMs } from '../core/duration.js'
 import { type RedisClientLike, isRedisClientLike } from '../core/redis-client.js'
 import { namespaceSchema } from '../core/validate.js'
 import { metricsSchema } from './instruments/options.js'
+import type { PolicyHook } from './policy-hook.js'
+
+function isPolicyHook(value: unknown): value is PolicyHook {
+  const hook = value as Partial<PolicyHook> | null
+  return typeof hook === 'object' && hook !== null && typeof hook.decide === 'function' && typeof hook.targets === 'function' && typeof hook.l1Scale === 'function' && typeof hook.nextBoundary === 'function'
+}
 
 const durationInput = z.union([z.number(), z.string()])
 
@@ -159,6 +165,7 @@ export const cacheOptionsSchema = z
       .refine((ms) => ms > 0, 'tierTimeout must be positive')
       .default(2_000),
     metrics: metricsSchema.prefault({}),
+    policies: z.custom<PolicyHook>(isPolicyHook, 'must be a policy configuration or a Policy (definePolicy)').optional(),
   })
   .strict()
   .refine((o) => o.ttl + o.grace <= MAX_DURATION_MS, 'ttl + grace must be at most 100 years')
@@ -192,6 +199,7 @@ export const cacheOptionsSchema = z
  * | `security.tiers` | user entries in `['l2', 'l3']`, others everywhere | `{ public?, tenant?, user? }`: the levels that may hold entries of each scope (`[]`: not cached) |
  * | `security.retention` | none | `{ public?, tenant?, user? }`: longest an entry of that scope is kept (ttl + grace are cut to fit) |
  * | `security.ttlMultiplier` | `1` per role | `{ anon?, authenticated?, service? }`: ttl and grace of entries written by views of that role are multiplied by it |
+ * | `policies` | none | the policy layer (docs/policies.md): a configuration object or a `Policy` (`definePolicy`, `loadPolicy`): named ttl policies, seasons, context-aware keys, invalidation rules, warming |
  * | `metrics` | on | `MetricsOptions`: `{ maxNamespaces?, tenants?, costs?, sampleEvery? }` for `cache.metrics()`, or `false`: instruments off |
  */
 export type CacheOptions = z.input<typeof cacheOptionsSchema>

@@ -45,7 +45,14 @@ export interface PolicyDecision {
 /** What an event invalidates in the scope of the view that emits it. */
 export interface EventTargets {
   readonly tags: readonly string[]
+  /** Namespaces cleared whole. */
   readonly namespaces: readonly string[]
+  /**
+   * The namespaces where {@link tags} are removed. Undefined: every namespace for a public view; for
+   * a tenant's or a user's view, whose scope the tiers cannot search across namespaces, the view's
+   * own namespace.
+   */
+  readonly tagsIn?: readonly string[]
 }
 
 /** The policy layer, as `createCache` hands it to the engine. */

@@ -1,5 +1,5 @@
 import type { DistributedLock } from '../bus/lock.js'
-import { type Served, createEntry, servedFrom } from '../core/entry.js'
+import { type Entry, type Served, createEntry, servedFrom } from '../core/entry.js'
 import { type Limits, normalizeTags } from '../core/validate.js'
 import { FactoryError, FactoryTimeoutError } from '../errors.js'
 import type { CallPolicy } from './call-policy.js'
@@ -22,13 +22,15 @@ interface OriginCall {
   readonly key: string
   /** performance.now() when the factory was called; undefined before (or when nothing is timed). */
   started: number | undefined
+  /** How long the origin took, once it answered, ms. */
+  durationMs?: number
   called: boolean
   ended: boolean
 }
 
 /** What a factory call produced: a value from the origin, or one another process stored meanwhile. */
 type Produced<V> =
-  | { readonly kind: 'origin'; readonly value: V; readonly release: () => Promise<void> }
+  | { readonly kind: 'origin'; readonly value: V; readonly release: () => Promise<void>; readonly computeMs: number | undefined }
   | { readonly kind: 'found'; readonly found: Found }
 
 /** The lock that makes read-through single flight across processes. */
@@ -62,6 +64,10 @@ interface FlightAnswers<V> {
 export class ReadThrough {
   private readonly flights = new Map<string, Flight>()
   private readonly runs = new Set<FactoryRun<unknown>>()
+  /** Keys being refreshed ahead of expiry here (`namespace:key`). */
+  private readonly refreshing = new Set<string>()
+  /** The last origin call's duration per namespace, ms: δ for entries that carry none (read from a shared tier). */
+  private readonly computeMs = new Map<string, number>()
 
   constructor(
     private readonly stack: TierStack,
@@ -86,6 +92,63 @@ export class ReadThrough {
       return flight.answer as Promise<Served<V>>
     }
     return this.startFlight(flightKey, namespace, key, factory, policy, series)
+  }
+
+  /**
+   * Refreshes `(namespace, key)` ahead of its expiry, in the background: the caller already has its
+   * answer (the fresh entry created at `createdAt`). Skipped when a read-through or a refresh of the
+   * key is in flight here, or another process holds the key's lock (it is filling or refreshing it);
+   * with the lock, skipped too when the shared tiers already hold a newer entry (another process
+   * refreshed it meanwhile: that entry is backfilled instead). Writes every tier through a guarded
+   * fill. Never rejects: a failure is reported as `factory:error` and the current entry lives on.
+   */
+  async refreshAhead<V>(namespace: string, key: string, factory: Factory<V>, policy: CallPolicy, series: NamespaceSeries, createdAt: number, current: V): Promise<void> {
+    const flightKey = namespace + ':' + key
+    if (this.flights.has(flightKey) || this.refreshing.has(flightKey)) return
+    this.refreshing.add(flightKey)
+    const fill = this.stack.fillWithoutRead(namespace, key)
+    const run = new FactoryRun<V>(namespaceOf(namespace), key, current)
+    const call: OriginCall = { series, namespace, key, started: undefined, called: false, ended: false }
+    let release = noRelease
+    let renewal: NodeJS.Timeout | undefined
+    this.runs.add(run as FactoryRun<unknown>)
+    try {
+      const crossProcess = this.crossProcess
+      if (crossProcess !== undefined) {
+        const { lock, ttlMs } = crossProcess
+        let token: string | undefined
+        try {
+          token = await lock.acquire(flightKey, ttlMs)
+        } catch (error) {
+          this.events.emit('bus:error', { operation: 'lock', error })
+          token = ''
+        }
+        if (token === undefined) return
+        if (token !== '') {
+          const held = token
+          release = () => lock.release(flightKey, held).catch((error: unknown) => void this.events.emit('bus:error', { operation: 'lock', error }))
+          const found = await fill.lookAgain()
+          if (found !== undefined && found.entry.createdAt > createdAt) return
+          renewal = setInterval(() => void lock.extend(flightKey, held, ttlMs).catch(() => undefined), Math.max(1, Math.floor(ttlMs / 3)))
+        }
+      }
+      const produced = await this.callOrigin(factory, run, release, call)
+      if (produced.kind !== 'origin' || produced.value === undefined || run.skipped) return
+      await fill.store(this.entryOf(namespace, key, produced.value, run, policy, produced.computeMs))
+    } catch (error) {
+      this.events.emit('factory:error', { namespace, key, error, servedStale: false })
+    } finally {
+      clearInterval(renewal)
+      await release()
+      this.runs.delete(run as FactoryRun<unknown>)
+      this.refreshing.delete(flightKey)
+      fill.done()
+    }
+  }
+
+  /** How long the last origin call of `namespace` took here, ms; undefined before the first. */
+  computeMsOf(namespace: string): number | undefined {
+    return this.computeMs.get(namespace)
   }
 
   /** Aborts every running factory's signal with `reason`. */
@@ -174,7 +237,7 @@ export class ReadThrough {
           const error = new FactoryTimeoutError(`factory took longer than its hard timeout of ${ms} ms`)
           run.abort(error)
           events.emit('factory:error', { namespace, key, error, servedStale: stale !== undefined })
-          if (!serveStale('timeout')) answers.fail(error)
+          if (!serveStale('timeout')) this.failOrFallback(error, error, policy, answers)
         }, ms),
       )
     }
@@ -187,7 +250,7 @@ export class ReadThrough {
       // Given up before calling the origin (the hard timeout, while waiting on another process's lock).
       if (!call.called) call.series.saved++
       events.emit('factory:error', { namespace, key, error: cause, servedStale: stale !== undefined })
-      if (!serveStale('factory-error')) answers.fail(new FactoryError('factory failed and no stale value was available', { cause }))
+      if (!serveStale('factory-error')) this.failOrFallback(new FactoryError('factory failed and no stale value was available', { cause }), cause, policy, answers)
       return
     } finally {
       for (const timer of timers) clearTimeout(timer)
@@ -204,23 +267,34 @@ export class ReadThrough {
       if (value === undefined || run.skipped) {
         return answers.final({ value, source: 'origin', stale: false, ageMs: 0, freshUntil: now })
       }
-      const entry = createEntry(
-        namespace,
-        key,
-        value,
-        {
-          ttlMs: run.ttlMs ?? policy.ttlMs,
-          graceMs: run.graceMs ?? policy.graceMs,
-          tags: run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.limits),
-        },
-        this.limits.maxValueBytes,
-      )
+      const entry = this.entryOf(namespace, key, value, run, policy, produced.computeMs)
       await fill.store(entry)
       answers.final(servedFrom(entry, 'origin', entry.createdAt, false))
     } finally {
       // Only now: processes waiting on the lock read the value the moment it is released.
       await produced.release()
     }
+  }
+
+  /**
+   * Answers with the call's fallback value (source `fallback`, not cached) when it has one that
+   * succeeds, else fails with `error`. `cause` is what the fallback is told went wrong.
+   */
+  private failOrFallback<V>(error: unknown, cause: unknown, policy: CallPolicy, answers: FlightAnswers<V>): void {
+    const fallback = policy.fallback
+    if (fallback === undefined) return answers.fail(error)
+    Promise.resolve()
+      .then(() => fallback(cause))
+      .then(
+        (value) => answers.final({ value: value as V, source: 'fallback', stale: true, ageMs: 0, freshUntil: Date.now() }),
+        () => answers.fail(error),
+      )
+  }
+
+  /** The entry of a factory's result: the call's policy, with what the factory decided over it. */
+  private entryOf<V>(namespace: string, key: string, value: V, run: FactoryRun<V>, policy: CallPolicy, computeMs: number | undefined): Entry<V> {
+    const tags = run.tags === undefined ? policy.tags : normalizeTags(run.tags, this.limits)
+    return createEntry(namespace, key, value, { ttlMs: run.ttlMs ?? policy.ttlMs, graceMs: run.graceMs ?? policy.graceMs, tags }, this.limits.maxValueBytes, computeMs)
   }
 
   /**
@@ -272,7 +346,8 @@ export class ReadThrough {
   private async callOrigin<V>(factory: Factory<V>, run: FactoryRun<V>, release: () => Promise<void>, call: OriginCall): Promise<Produced<V>> {
     call.called = true
     call.series.originStarted++
-    if (this.instruments.on || this.events.heard['origin:call']) call.started = performance.now()
+    // Always timed: the duration is XFetch's δ (see refresh-ahead.ts) as well as a metric.
+    call.started = performance.now()
     let value: V
     try {
       value = await callFactory(factory, run)
@@ -281,7 +356,7 @@ export class ReadThrough {
       throw error
     }
     this.originEnded(call, 'ok')
-    return { kind: 'origin', value, release }
+    return { kind: 'origin', value, release, computeMs: call.durationMs }
   }
 
   /** Counts the outcome of the flight's origin call, the first time only (a hard timeout comes before the late result). */
@@ -291,6 +366,8 @@ export class ReadThrough {
     bump(call.series.origin, ORIGIN_INDEX[outcome])
     if (call.started === undefined) return
     const seconds = (performance.now() - call.started) / 1000
+    call.durationMs = seconds * 1000
+    if (outcome === 'ok') this.computeMs.set(call.namespace, seconds * 1000)
     if (this.instruments.on) call.series.originDuration.observe(seconds)
     if (this.events.heard['origin:call']) this.events.emit('origin:call', { namespace: call.namespace, key: call.key, outcome, durationMs: seconds * 1000 })
   }

@@ -127,6 +127,17 @@ export class TierStack {
     }
   }
 
+  /** A {@link Fill} without the first read, for a refresh ahead of expiry, which has the entry it replaces. */
+  fillWithoutRead(namespace: string, key: string): Fill {
+    const ticket = this.invalidations.issue()
+    return {
+      found: undefined,
+      lookAgain: async () => (await this.walk(namespace, [key], ticket, 'shared again', true))[0],
+      store: (entry) => this.write(entry, ticket),
+      done: () => ticket.release(),
+    }
+  }
+
   /** Counts and reports a stale entry served to a caller. */
   servedStale(found: Found, reason: 'requested' | 'factory-error' | 'timeout'): void {
     const { namespace, key } = found.entry

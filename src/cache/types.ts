@@ -1,4 +1,5 @@
 import type { Duration } from '../core/duration.js'
+import type { CallContext, RefreshAhead } from './policy-hook.js'
 
 // The shapes of the facade's arguments and answers (see cache.ts for the methods).
 
@@ -10,10 +11,21 @@ export interface SetOptions {
   readonly grace?: Duration
   /** Tags (surrogate keys) for {@link Cache.invalidateTags}. @default [] */
   readonly tags?: readonly string[]
+  /**
+   * A ttl policy of the cache's policy layer (`createCache({ policies })`, see docs/policies.md): the
+   * ttl and grace it computes for this call from the view's role and {@link context}. A `ttl` or
+   * `grace` given beside it wins; `security.ttlMultiplier` is not applied on top (the policy's role
+   * multipliers take its place), `security.retention` still is.
+   * @throws UnknownPolicyError (`TC_UNKNOWN_POLICY`) when the layer declares no such policy
+   * @default none: the cache's ttl and grace
+   */
+  readonly policy?: string
+  /** What the policy's multipliers read (`freshness`, `volatility`, `marketTier`, ...). Ignored without {@link policy}. */
+  readonly context?: CallContext
 }
 
-/** Options of {@link Cache.getOrSet}. */
-export interface GetOrSetOptions extends SetOptions {
+/** Options of {@link Cache.getOrSet}; `V` is the factory's value type. */
+export interface GetOrSetOptions<V = unknown> extends SetOptions {
   /**
    * For views of the `anon` role: the fields of the value that anonymous callers may see (top-level
    * names or dotted paths). The factory's result is cut down to them (see `project`) before it is
@@ -32,6 +44,19 @@ export interface GetOrSetOptions extends SetOptions {
    * value if one exists, else rejects with FactoryTimeoutError. @default the cache's `hardTimeout` (none)
    */
   readonly hardTimeout?: Duration
+  /**
+   * Refresh before expiry: a fresh entry due for it (a `threshold` fraction of its ttl passed, or
+   * XFetch with its `beta` says so) is refreshed in the background, at most once at a time across
+   * processes, while this call answers with the current value at once. `false` turns off the
+   * policy's. @default the policy's `refresh`, else none
+   */
+  readonly refresh?: RefreshAhead | false
+  /**
+   * Called when the factory fails (or passes `hardTimeout`) and no stale value exists: its value is
+   * answered with `source: 'fallback'` and not cached. If it throws too, the call rejects with the
+   * factory's error. @default none
+   */
+  readonly fallback?: (error: unknown) => V | Promise<V>
 }
 
 /** Whose entries {@link Cache.erase} and {@link Cache.exportSubject} reach: a tenant, or a user of it. */

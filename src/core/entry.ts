@@ -24,15 +24,23 @@ export interface Entry<V = unknown> {
    * backfill does not encode again; the memory tier drops it.
    */
   readonly payload?: Uint8Array
+  /**
+   * How long the origin took to produce the value, ms (XFetch's δ, see `RefreshAhead.beta`). Kept in
+   * L1 only: entries read from shared tiers have none.
+   */
+  readonly computeMs?: number
 }
 
 /** Where a value came from: a tier, or the origin (the factory). */
-export type Source = 'l1' | 'l2' | 'l3' | 'origin'
+export type Source = 'l1' | 'l2' | 'l3' | 'origin' | 'fallback'
 
 /** A value with how it was served. */
 export interface Served<V> {
   readonly value: V
-  /** The tier that answered, or `'origin'` when the factory produced the value. */
+  /**
+   * The tier that answered, `'origin'` when the factory produced the value, or `'fallback'` when the
+   * factory failed, nothing stale existed, and the call's `fallback` answered (not cached).
+   */
   readonly source: Source
   /** True when the value is past its ttl and served within grace (fail-safe or stale-while-revalidate). */
   readonly stale: boolean
@@ -75,7 +83,7 @@ export interface EntryPolicy {
  * @throws InvalidValueError when the value cannot be encoded; ValueTooLargeError when its encoding
  *   is larger than `maxValueBytes`
  */
-export function createEntry<V>(namespace: string, key: string, value: V, policy: EntryPolicy, maxValueBytes: number): Entry<V> {
+export function createEntry<V>(namespace: string, key: string, value: V, policy: EntryPolicy, maxValueBytes: number, computeMs?: number): Entry<V> {
   const payload = encodeValue(value)
   if (payload.byteLength > maxValueBytes) {
     throw new ValueTooLargeError(`encoded value is ${payload.byteLength} bytes; the limit is ${maxValueBytes}`)
@@ -91,5 +99,6 @@ export function createEntry<V>(namespace: string, key: string, value: V, policy:
     freshUntil: now + policy.ttlMs,
     staleUntil: now + policy.ttlMs + policy.graceMs,
     tags: policy.tags,
+    ...(computeMs === undefined ? {} : { computeMs }),
   }
 }

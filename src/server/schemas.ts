@@ -69,7 +69,7 @@ export const errorResponseSchema = z
   })
   .describe('Error')
 
-const sourceSchema = z.enum(['l1', 'l2', 'l3', 'origin']).describe('The tier that answered.')
+const sourceSchema = z.enum(['l1', 'l2', 'l3', 'origin', 'fallback']).describe('The tier that answered (`origin`: the origin, `fallback`: a fallback value).')
 
 /** The `Served` shape of a value: how it was served, with its age and freshness. */
 export const servedSchema = z.object({

@@ -6,7 +6,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { expect } from 'vitest'
 import { assembleCache } from '../../src/cache/assemble.js'
 import type { Cache } from '../../src/cache/cache.js'
-import { resolveCacheOptions } from '../../src/cache/options.js'
+import { type CacheOptions as EngineOptions, resolveCacheOptions } from '../../src/cache/options.js'
 import { type CacheOptions, KeyRing, createCache } from '../../src/index.js'
 import { type AuditLog, openAuditLog } from '../../src/security/audit/index.js'
 import { type CreatedKey, type CredentialStore, type NewKeyInput, openCredentialStore } from '../../src/security/credentials/index.js'
@@ -145,7 +145,7 @@ export async function openServer(
  * A cache over an L1 (unless `l1: false`) and `l3` as its shared tier, with a key ring of its own, so
  * that it can hold tenants' entries as the server needs.
  */
-export function scopedCacheOver(l3: Tier, options: CacheOptions = {}): Cache {
+export function scopedCacheOver(l3: Tier, options: EngineOptions = {}): Cache {
   const keyRing = KeyRing.from([{ id: 'k1', key: randomBytes(32) }])
   return assembleCache(resolveCacheOptions({ ...options, l3: false }), [{ level: 'l3', tier: l3 }], { keyRing })
 }

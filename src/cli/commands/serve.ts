@@ -174,7 +174,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
  * closes a client it was given). Nothing is left open when the cache is refused.
  */
 async function openCache(options: CacheOptions): Promise<{ cache: Cache; redis?: Redis; closeRedis(): Promise<void> }> {
-  const { l2 } = resolveCacheOptions(options)
+  const { l2 } = resolveCacheOptions({ ...options, policies: undefined })
   if (l2 === false || typeof l2.redis !== 'string') return { cache: createCache(options), closeRedis: async () => {} }
   // ioredis is an optional dependency: loaded only when Redis is asked for.
   const { closeClient, createClient } = await import('../../redis/client.js')
