@@ -11,6 +11,8 @@ export interface RuleInfo {
   readonly params: readonly string[]
   readonly tags: readonly string[]
   readonly namespaces: readonly string[]
+  /** Where the tags are removed; absent: every namespace of a public view, a tenant's or user's view's own. */
+  readonly in?: readonly string[]
   readonly description?: string
 }
 
@@ -24,6 +26,7 @@ interface CompiledRule {
   readonly info: RuleInfo
   readonly tags: readonly (readonly TemplatePart[])[]
   readonly namespaces: readonly (readonly TemplatePart[])[]
+  readonly in: readonly (readonly TemplatePart[])[] | undefined
 }
 
 /** A control character (C0, DEL, C1): no tag or namespace made from an event carries one (SQL text, logs). */
@@ -65,8 +68,9 @@ export class EventRules {
   }
 
   /**
-   * The tags and namespaces that `event` with `params` invalidates, each listed once. Params the
-   * rule does not declare are ignored: an event may carry more than its rule needs.
+   * The tags and namespaces that `event` with `params` invalidates, each listed once, and `tagsIn`,
+   * the namespaces the tags are removed in, when the rule names them (`in`). Params the rule does
+   * not declare are ignored: an event may carry more than its rule needs.
    * @throws UnknownEventError (`TC_UNKNOWN_EVENT`) for an event no rule declares
    * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for a declared param that `params` lacks, or
    *   a value that would not make a valid tag (empty, a control character, too long) or namespace
@@ -88,18 +92,9 @@ export class EventRules {
     for (const tag of tags) {
       if (tag.length > this.maxTagLength) throw new InvalidOptionsError(`event ${event}: its params make the tag ${tag.slice(0, 40)}…, longer than ${this.maxTagLength} characters`)
     }
-    const namespaces = [...new Set(rule.namespaces.map((parts) => expand(parts, values)))]
-    rule.namespaces.forEach((parts) => {
-      for (const part of parts) {
-        if ('param' in part && !NAMESPACE_VALUE.test(values.get(part.param) ?? '')) {
-          throw new InvalidOptionsError(`param ${part.param} of ${event} goes into a namespace: it must be of [A-Za-z0-9._-], not ${JSON.stringify(values.get(part.param))}`)
-        }
-      }
-    })
-    for (const namespace of namespaces) {
-      if (!NAMESPACE_PATTERN.test(namespace)) throw new InvalidOptionsError(`event ${event}: its params make the namespace ${namespace.slice(0, 40)}…, longer than 128 characters`)
-    }
-    return Object.freeze({ tags: Object.freeze(tags), namespaces: Object.freeze(namespaces) })
+    const namespaces = namespacesOf(event, rule.namespaces, values)
+    const tagsIn = rule.in === undefined ? undefined : namespacesOf(event, rule.in, values)
+    return Object.freeze({ tags: Object.freeze(tags), namespaces: Object.freeze(namespaces), ...(tagsIn === undefined ? {} : { tagsIn: Object.freeze(tagsIn) }) })
   }
 }
 
@@ -109,9 +104,28 @@ function compile(event: string, spec: EventRuleSpec): CompiledRule {
     params: spec.params,
     tags: spec.tags,
     namespaces: spec.namespaces,
+    ...(spec.in === undefined ? {} : { in: spec.in }),
     ...(spec.description === undefined ? {} : { description: spec.description }),
   }
-  return { info, tags: spec.tags.map(parsed), namespaces: spec.namespaces.map(parsed) }
+  return { info, tags: spec.tags.map(parsed), namespaces: spec.namespaces.map(parsed), in: spec.in?.map(parsed) }
+}
+
+/** Namespace templates filled in, each listed once. @throws InvalidOptionsError for a value that would not keep a namespace one */
+function namespacesOf(event: string, templates: readonly (readonly TemplatePart[])[], values: ReadonlyMap<string, string>): string[] {
+  for (const parts of templates) {
+    for (const part of parts) {
+      if (!('param' in part)) continue
+      const value = values.get(part.param) ?? ''
+      if (!NAMESPACE_VALUE.test(value)) {
+        throw new InvalidOptionsError(`param ${part.param} of ${event} goes into a namespace: it must be of [A-Za-z0-9._-], not ${JSON.stringify(value.slice(0, 80))}`)
+      }
+    }
+  }
+  const namespaces = [...new Set(templates.map((parts) => expand(parts, values)))]
+  for (const namespace of namespaces) {
+    if (!NAMESPACE_PATTERN.test(namespace)) throw new InvalidOptionsError(`event ${event}: its params make the namespace ${namespace.slice(0, 40)}…, longer than 128 characters`)
+  }
+  return namespaces
 }
 
 /** A param's value as templates write it: text as it is, a finite number in its shortest form. */

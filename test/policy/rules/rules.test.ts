@@ -11,6 +11,7 @@ const config = parsePolicyConfig({
     'route.repriced': { params: ['from', 'to'], tags: ['route:{from}-{to}', 'fares:{from}', 'fares:{to}'] },
     'tenant.rebranded': { namespaces: ['branding'] },
     'board.reloaded': { params: ['gate'], namespaces: ['board_{gate}'] },
+    'airline.renamed': { params: ['code'], tags: ['airline:{code}'], in: ['flights', 'airline_{code}', 'flights'] },
   },
 })
 const rules = new EventRules(config.rules)
@@ -51,7 +52,7 @@ describe('EventRules.targets', () => {
 
   it('refuses an unknown event, naming the known ones', () => {
     expect(refusal(() => rules.targets('flight.cancelled', { id: 'BA117' }), 'TC_UNKNOWN_EVENT')).toBe(
-      'no rule for event "flight.cancelled"; events: board.reloaded, flight.updated, route.repriced, template.updated, tenant.rebranded',
+      'no rule for event "flight.cancelled"; events: airline.renamed, board.reloaded, flight.updated, route.repriced, template.updated, tenant.rebranded',
     )
     expect(refusal(() => new EventRules(undefined).targets('x', {}), 'TC_UNKNOWN_EVENT')).toMatch(/declares no rules/)
   })
@@ -79,6 +80,12 @@ describe('EventRules.targets', () => {
     expect(rules.targets('board.reloaded', { gate: 'g'.repeat(122) }).namespaces[0]).toHaveLength(128)
   })
 
+  it('names where the tags are removed when the rule says (in), filled in like namespaces', () => {
+    expect(rules.targets('airline.renamed', { code: 'BA' })).toEqual({ tags: ['airline:BA'], namespaces: [], tagsIn: ['flights', 'airline_BA'] })
+    expect('tagsIn' in rules.targets('flight.updated', { id: 'BA117' })).toBe(false)
+    expect(refusal(() => rules.targets('airline.renamed', { code: 'B/A' }), 'TC_INVALID_OPTIONS')).toMatch(/param code of airline\.renamed goes into a namespace/)
+  })
+
   it('follows the cache\'s tag limit when given one', () => {
     const tight = new EventRules(config.rules, { maxTagLength: 12 })
     expect(tight.targets('flight.updated', { id: 'BA117' }).tags).toEqual(['flight:BA117'])
@@ -88,14 +95,15 @@ describe('EventRules.targets', () => {
 
 describe('EventRules.list', () => {
   it('lists every rule by event name, with its templates as configured', () => {
-    expect(rules.list().map((rule) => rule.event)).toEqual(['board.reloaded', 'flight.updated', 'route.repriced', 'template.updated', 'tenant.rebranded'])
-    expect(rules.list()[3]).toEqual({
+    expect(rules.list().map((rule) => rule.event)).toEqual(['airline.renamed', 'board.reloaded', 'flight.updated', 'route.repriced', 'template.updated', 'tenant.rebranded'])
+    expect(rules.list()[4]).toEqual({
       event: 'template.updated',
       params: ['id'],
       tags: ['template:{id}'],
       namespaces: ['recommendations'],
       description: 'a wedding template changed',
     })
+    expect(rules.list()[0]).toMatchObject({ event: 'airline.renamed', in: ['flights', 'airline_{code}', 'flights'] })
     expect(new EventRules(undefined).list()).toEqual([])
   })
 })
@@ -115,6 +123,9 @@ describe('the rules section', () => {
     expect(invalid({ 'a.b': { params: ['id'], tags: ['x:{}'] } })).toThrow(/has \{\}: a param name/)
     expect(invalid({ 'a.b': { params: ['id'], namespaces: ['flight:{id}'] } })).toThrow(/a namespace has only \[A-Za-z0-9._-\] besides its \{params\}/)
     expect(invalid({ 'a.b': { tags: [''] } })).toThrow()
+    expect(invalid({ 'a.b': { params: ['id'], tags: ['x'], in: ['a:{id}'] } })).toThrow(/a namespace has only/)
+    expect(invalid({ 'a.b': { tags: ['x'], in: ['a_{id}'] } })).toThrow(/uses \{id\}, which params does not declare/)
+    expect(invalid({ 'a.b': { namespaces: ['x'], in: ['a'] } })).toThrow(/in names where the tags are removed: give the rule tags/)
   })
 
   it('refuses rules that invalidate nothing, repeated params, bad event names and unknown fields', () => {
