@@ -7,6 +7,7 @@ import type { ResolvedCacheOptions } from './options.js'
 import type { PolicyHook } from './policy-hook.js'
 import { type CrossProcessLock, ReadThrough } from './read-through.js'
 import { RefreshTrigger } from './refresh-ahead.js'
+import { SeasonalCapacity } from './seasonal-capacity.js'
 import { RemovalLog } from './removal-log.js'
 import type { TierStack } from './tier-stack.js'
 
@@ -19,6 +20,8 @@ export class CacheCore {
   readonly removalLog: RemovalLog
   /** Starts refreshes ahead of expiry from `getOrSet` hits. */
   readonly refreshes: RefreshTrigger
+  /** L1's bounds following the policy's seasons, when there are both. */
+  readonly capacity: SeasonalCapacity | undefined
   closed = false
 
   constructor(
@@ -36,6 +39,8 @@ export class CacheCore {
     this.usage = new SharedUsage(stack.shared, () => [...instruments.seenStorage], now)
     this.removalLog = new RemovalLog(events)
     this.refreshes = new RefreshTrigger(this)
+    const l1 = stack.l1
+    this.capacity = l1 === undefined || policy === undefined || options.l1 === false ? undefined : new SeasonalCapacity(l1, policy, options.l1, now)
   }
 }
 

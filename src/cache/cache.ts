@@ -397,6 +397,7 @@ export class Cache {
   async close(): Promise<void> {
     if (this.core.closed) return
     this.core.closed = true
+    this.core.capacity?.stop()
     this.core.readThrough.abortAll(new CacheClosedError('cache closed'))
     await Promise.all([this.core.stack.close(), this.core.crossProcess?.lock.close()])
   }

@@ -213,6 +213,17 @@ export function routeSchemas(limits: EdgeLimits) {
       ttl: durationSchema.optional().describe('How long the value is fresh. Default: the cache ttl.'),
       grace: durationSchema.optional().describe('How long past its ttl the value may be served stale. Default: the cache grace.'),
       tags: tags.optional().describe('Tags for POST /v1/purge.'),
+      policy: z
+        .string()
+        .min(1)
+        .max(128)
+        .optional()
+        .describe("A ttl policy of the server's policy file (serve --policy): its ttl and grace for the caller's role and context. An explicit ttl or grace wins."),
+      context: z
+        .record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]))
+        .refine((context) => Object.keys(context).length <= 32, 'has more than 32 fields')
+        .optional()
+        .describe('What the policy reads: freshness, volatility, marketTier, ... Only with policy.'),
     }),
     deleteResponse: z.object({ deleted: z.boolean().describe('True when some tier held the key.') }),
     batchGetBody: z.strictObject({

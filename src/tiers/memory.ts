@@ -41,7 +41,9 @@ const ENTRY_OVERHEAD_BYTES = 160
 export class MemoryTier implements Tier {
   readonly kind = 'memory'
   readonly capabilities: TierCapabilities = { shared: false, durable: false }
-  private readonly lru: LRUCache<string, Entry>
+  private lru: LRUCache<string, Entry>
+  private maxEntries: number
+  private maxBytes: number
   private readonly keysByTag = new Map<string, Set<string>>()
   // namespace → key → the storage key the LRU holds. A hit then looks up a string whose hash is
   // already cached, instead of hashing a fresh `namespace:key` concatenation on every call.
@@ -54,18 +56,47 @@ export class MemoryTier implements Tier {
   private readonly onEvict: ((entry: Entry, reason: EvictionReason) => void) | undefined
 
   constructor(options: MemoryTierOptions = {}) {
-    const max = options.maxEntries ?? 10_000
     this.onEvict = options.onEvict
-    this.lru = new LRUCache<string, Entry>({
+    this.maxEntries = options.maxEntries ?? 10_000
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024
+    this.lru = this.newLru()
+  }
+
+  /** Most entries held now (see {@link resize}). */
+  get bounds(): { readonly maxEntries: number; readonly maxBytes: number } {
+    return { maxEntries: this.maxEntries, maxBytes: this.maxBytes }
+  }
+
+  /**
+   * Changes the bounds while the tier runs (seasonal capacity): the entries move to an LRU of the new
+   * bounds in their order of use, so that a smaller tier evicts its least recently used entries, as
+   * evictions (`onEvict` with reason `count` or `size`). O(entries held); meant for rare changes.
+   * @throws RangeError for bounds that are not positive integers
+   */
+  resize(bounds: { readonly maxEntries: number; readonly maxBytes: number }): void {
+    const { maxEntries, maxBytes } = bounds
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || !Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError('L1 bounds must be positive integers')
+    if (maxEntries === this.maxEntries && maxBytes === this.maxBytes) return
+    const held = [...this.lru.rentries()] as [string, Entry][]
+    this.maxEntries = maxEntries
+    this.maxBytes = maxBytes
+    // The old LRU is dropped, not cleared: clearing would dispose (unindex) entries that stay.
+    this.lru = this.newLru()
+    for (const [storageKey, entry] of held) this.lru.set(storageKey, entry)
+  }
+
+  private newLru(): LRUCache<string, Entry> {
+    const max = this.maxEntries
+    const lru: LRUCache<string, Entry> = new LRUCache<string, Entry>({
       max,
-      maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+      maxSize: this.maxBytes,
       sizeCalculation: (entry, storageKey) => entry.size + storageKey.length * 2 + ENTRY_OVERHEAD_BYTES,
       dispose: (entry, storageKey, reason) => {
         this.unindex(entry, storageKey)
         if (reason === 'evict') {
           // lru-cache evicts for the count only when full; otherwise the bytes made it.
           this.departed(storageKey, 'evicted', entry.tags)
-          this.onEvict?.(entry, this.lru.size >= max ? 'count' : 'size')
+          this.onEvict?.(entry, lru.size >= max ? 'count' : 'size')
         } else if (reason === 'delete' && this.deleting === 'expired') {
           this.departed(storageKey, 'expired', entry.tags)
           this.onEvict?.(entry, 'expired')
@@ -74,6 +105,7 @@ export class MemoryTier implements Tier {
         }
       },
     })
+    return lru
   }
 
   /** The key this tier files `(namespace, key)` under; namespaces cannot contain ':'. */

@@ -80,7 +80,7 @@ const acrossTenants = ' A service key may act for another tenant by naming it in
  * `X-Tiercache-Tenant`):
  * - `GET /v1/entries/:namespace/:key[?allowStale=true]` (role read) → 200 `Served`, or 404
  *   `TC_NOT_FOUND` when there is no fresh value (no value within grace, with `allowStale`);
- * - `PUT /v1/entries/:namespace/:key` (write) with `{ value, ttl?, grace?, tags? }` → 204, no body;
+ * - `PUT /v1/entries/:namespace/:key` (write) with `{ value, ttl?, grace?, tags?, policy?, context? }` → 204, no body;
  * - `DELETE /v1/entries/:namespace/:key` (write) → 200 `{ deleted }`;
  * - `POST /v1/entries/:namespace/batch-get` (read) with `{ keys, allowStale? }` → 200 `{ entries }`,
  *   one per key, in order;
@@ -145,11 +145,13 @@ export const entryRoutes: FastifyPluginAsyncZod<EntryRoutesOptions> = async (app
     async (request, reply) => {
       const { view, tenant } = callerOf(request)
       const { namespace, key } = request.params
-      const { value, ttl, grace, tags } = request.body
+      const { value, ttl, grace, tags, policy, context } = request.body
       const options: SetOptions = {
         ...(ttl === undefined ? {} : { ttl }),
         ...(grace === undefined ? {} : { grace }),
         ...(tags === undefined ? {} : { tags }),
+        ...(policy === undefined ? {} : { policy }),
+        ...(context === undefined ? {} : { context }),
       }
       // The cache validates everything (durations, configured limits, encoded size) before it
       // writes, so a rejected request leaves stored data as it was.
