@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { InvalidContextError, InvalidOptionsError } from '../../errors.js'
 import type { PolicyConfig } from '../config.js'
-import { type CalendarWindow, formatWindow, inWindow, monthDayOfDate, windowSchema } from './calendar.js'
+import { type CalendarWindow, dayIn, formatWindow, inWindow, isTimeZone, readDate, windowSchema } from './calendar.js'
 import { Market } from './places.js'
 import type { ContextRule, SeasonRule, ThresholdRule } from './schema.js'
 import { shown } from './shown.js'
@@ -37,18 +37,28 @@ export function bucketerOf(rule: ContextRule, config: PolicyConfig, where: strin
       return { rule: `market ${rule.market}`, bucket: (value, field) => market.bucketOf(value, field) }
     }
     case 'season':
-      return seasonBucketer(rule, seasonWindows(rule, config.seasons, where))
+      return seasonBucketer(rule, seasonsOf(rule, config.seasons, where))
     default:
       return thresholdBucketer(rule)
   }
 }
 
-/** What keys need of a season of the `seasons` section: its windows. Read loosely: the section has more (ttl, l1) that is not ours. */
-const configSeasonSchema = z.looseObject({ windows: z.array(windowSchema).min(1) })
+/** What keys need of a season of the `seasons` section: its windows and time zone. Read loosely: the section has more (ttl, l1) that is not ours. */
+const configSeasonSchema = z.looseObject({
+  windows: z.array(windowSchema).min(1),
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone this runtime knows').optional(),
+})
 
-/** The named windows a season rule matches dates against, in order: the first that holds a date wins. */
-function seasonWindows(rule: SeasonRule, seasons: PolicyConfig['seasons'], where: string): [string, readonly CalendarWindow[]][] {
-  if (rule.seasons.from === 'rule') return Object.entries(rule.seasons.windows)
+/** A season as a rule matches dates against it. */
+interface Season {
+  readonly name: string
+  readonly windows: readonly CalendarWindow[]
+  readonly timeZone: string
+}
+
+/** The seasons a season rule matches dates against, in order: the first that holds a date wins. */
+function seasonsOf(rule: SeasonRule, seasons: PolicyConfig['seasons'], where: string): Season[] {
+  if (rule.seasons.from === 'rule') return Object.entries(rule.seasons.windows).map(([name, windows]) => ({ name, windows, timeZone: rule.timeZone }))
   const declared: Readonly<Record<string, unknown>> = seasons ?? {}
   const names = rule.seasons.names === 'all' ? Object.keys(declared) : rule.seasons.names
   if (names.length === 0) throw new InvalidOptionsError(`${where}: season: true, but the configuration declares no seasons; declare them in seasons, or give the rule windows of its own`)
@@ -58,18 +68,18 @@ function seasonWindows(rule: SeasonRule, seasons: PolicyConfig['seasons'], where
     }
     const parsed = configSeasonSchema.safeParse(declared[name])
     if (!parsed.success) throw new InvalidOptionsError(`${where}: season ${name} has no windows keys can read: ${z.prettifyError(parsed.error)}`)
-    return [name, parsed.data.windows]
+    return { name, windows: parsed.data.windows, timeZone: parsed.data.timeZone ?? 'UTC' }
   })
 }
 
-function seasonBucketer(rule: SeasonRule, seasons: readonly [string, readonly CalendarWindow[]][]): Bucketer {
-  const described = seasons.map(([name, windows]) => `${name} ${windows.map(formatWindow).join(', ')}`)
+function seasonBucketer(rule: SeasonRule, seasons: readonly Season[]): Bucketer {
+  const described = seasons.map(({ name, windows, timeZone }) => `${name} ${windows.map(formatWindow).join(', ')}${timeZone === 'UTC' ? '' : ` ${timeZone}`}`)
   return {
     rule: `season (${described.join('; ')}; otherwise ${rule.otherwise})`,
     bucket(value, field) {
-      const day = monthDayOfDate(value, field)
-      for (const [name, windows] of seasons) {
-        const window = windows.find((candidate) => inWindow(day, candidate))
+      const date = readDate(value, field)
+      for (const { name, windows, timeZone } of seasons) {
+        const window = windows.find((candidate) => inWindow(dayIn(date, timeZone), candidate))
         if (window !== undefined) return { bucket: name, reason: `falls in ${name} (${formatWindow(window)})` }
       }
       return { bucket: rule.otherwise, reason: `in no season's window: ${rule.otherwise}` }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { type CalendarWindow, windowSchema } from './calendar.js'
+import { type CalendarWindow, isTimeZone, windowSchema } from './calendar.js'
 import { normalizePlace } from './places.js'
 
 /** Names of builders, markets and seasons: builders start keys (`venueSearch:v2:...`), so no `:` in them. */
@@ -70,6 +70,8 @@ export interface SeasonRule {
   readonly seasons: { readonly from: 'config'; readonly names: readonly string[] | 'all' } | { readonly from: 'rule'; readonly windows: Readonly<Record<string, readonly CalendarWindow[]>> }
   /** The bucket of a date in no window. @default 'off-season' */
   readonly otherwise: string
+  /** The time zone of the rule's own windows, for dates given as instants (config seasons name their own). @default 'UTC' */
+  readonly timeZone: string
   readonly optional: boolean
 }
 
@@ -102,6 +104,7 @@ const contextRuleSchema = z
       .optional(),
     windows: namedRecord('season', NAME, NAME_RULE, z.array(windowSchema).min(1, 'must list at least one window')).optional().describe('Seasons of the rule itself.'),
     otherwise: labelSchema.optional(),
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone this runtime knows, such as "UTC" or "America/Chicago"').optional(),
     tiers: thresholdsSchema.optional(),
     bands: thresholdsSchema.optional(),
     names: z.array(labelSchema).optional(),
@@ -123,6 +126,9 @@ const contextRuleSchema = z
     if (rule.otherwise !== undefined && rule.season === undefined && rule.windows === undefined) {
       ctx.addIssue({ code: 'custom', path: ['otherwise'], message: "otherwise goes with season or windows (a market's goes in keys.markets)" })
     }
+    if (rule.timeZone !== undefined && rule.windows === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['timeZone'], message: 'timeZone goes with windows (the seasons of the seasons section name their own)' })
+    }
   })
   .transform((rule): ContextRule => {
     const { optional } = rule
@@ -130,7 +136,7 @@ const contextRuleSchema = z
     if (rule.season !== undefined || rule.windows !== undefined) {
       const seasons =
         rule.windows !== undefined ? { from: 'rule' as const, windows: rule.windows } : { from: 'config' as const, names: rule.season === true ? ('all' as const) : (rule.season ?? []) }
-      return { kind: 'season', seasons, otherwise: rule.otherwise ?? 'off-season', optional }
+      return { kind: 'season', seasons, otherwise: rule.otherwise ?? 'off-season', timeZone: rule.timeZone ?? 'UTC', optional }
     }
     return { kind: rule.tiers !== undefined ? 'tiers' : 'bands', thresholds: rule.tiers ?? rule.bands ?? [], names: rule.names, optional }
   })

@@ -80,10 +80,50 @@ describe('a date into its season', () => {
     expect(bucketOf(every, '2026-01-06')).toBe('off-season')
   })
 
-  it('reads the day of an ISO date-time as written, and epoch ms in UTC', () => {
-    expect(bucketOf(every, '2025-03-31T23:30:00-05:00')).toBe('off-season')
+  it('reads a date, or a date-time without an offset, as written, and an instant in the season\'s time zone (UTC by default)', () => {
+    expect(bucketOf(every, '2025-03-31T23:30:00')).toBe('off-season')
+    expect(bucketOf(every, '2025-03-31T23:30:00-05:00')).toBe('peak') // 04:30 UTC on April 1
+    expect(bucketOf(every, '2025-04-01T01:00:00+02:00')).toBe('off-season') // 23:00 UTC on March 31
     expect(bucketOf(every, Date.UTC(2025, 3, 1))).toBe('peak')
     expect(bucketOf(every, Date.UTC(2025, 2, 31, 23, 59))).toBe('off-season')
+    const chicago = ruleOf(
+      { seasons: { peak: { windows: [{ from: '04-01', to: '10-31' }], timeZone: 'America/Chicago' } }, keys: { builders: { b: { context: { d: { season: true } } } } } },
+      'b',
+      'd',
+    )
+    expect(bucketOf(chicago, Date.UTC(2025, 3, 1, 3))).toBe('off-season') // 22:00 on March 31 in Chicago
+    expect(bucketOf(chicago, Date.UTC(2025, 3, 1, 6))).toBe('peak')
+    expect(bucketOf(chicago, '2025-03-31T23:30:00-05:00')).toBe('off-season')
+    expect(bucketOf(chicago, '2025-04-01')).toBe('peak')
+    expect(chicago.rule).toBe('season (peak 04-01..10-31 America/Chicago; otherwise off-season)')
+  })
+
+  it('matches one-off windows in their year only, and a yearly 02-29 as February 28 in a common year', () => {
+    const rule = ruleOf(
+      {
+        keys: {
+          builders: {
+            b: {
+              context: {
+                d: {
+                  windows: { expo: [{ from: '2026-05-01', to: '2026-05-03' }], leap: [{ from: '02-29', to: '03-01' }], late: [{ from: '12-31', to: '02-29' }] },
+                  timeZone: 'Europe/Paris',
+                },
+              },
+            },
+          },
+        },
+      },
+      'b',
+      'd',
+    )
+    expect(['2026-04-30', '2026-05-01', '2026-05-03', '2026-05-04', '2027-05-02'].map((day) => bucketOf(rule, day))).toEqual(['off-season', 'expo', 'expo', 'off-season', 'off-season'])
+    expect(bucketOf(rule, '2025-02-28')).toBe('leap')
+    expect(bucketOf(rule, '2024-02-28')).toBe('late')
+    expect(bucketOf(rule, '2024-02-29')).toBe('leap')
+    expect(bucketOf(rule, '2025-03-02')).toBe('off-season')
+    expect(bucketOf(rule, Date.UTC(2026, 3, 30, 23))).toBe('expo') // 01:00 on May 1 in Paris
+    expect(rule.rule).toBe('season (expo 2026-05-01..2026-05-03 Europe/Paris; leap 02-29..03-01 Europe/Paris; late 12-31..02-29 Europe/Paris; otherwise off-season)')
   })
 
   it('names only the seasons a rule lists, the first holding a date winning', () => {
@@ -108,7 +148,8 @@ describe('a date into its season', () => {
     expect(refused(every, '2025-02-29')).toMatch(/not a day/)
     expect(bucketOf(every, '2024-02-29')).toBe('off-season')
     expect(refused(every, true)).toMatch(/not a date/)
-    expect(refused(every, 8.64e15 + 1)).toMatch(/outside the range of dates/)
+    expect(refused(every, 8.64e15 + 1)).toMatch(/is not a date/)
+    expect(refused(every, '2025-06-14T10:00:00+25:99')).toMatch(/not a date-time/)
   })
 
   it('refuses a rule naming seasons the configuration lacks, or cannot read', () => {
@@ -119,8 +160,14 @@ describe('a date into its season', () => {
       /season peak has no windows keys can read/,
     )
     expect(() => parsePolicyConfig({ keys: { builders: { b: { context: { d: { windows: { x: [{ from: '02-30', to: '03-01' }] } } } } } } })).toThrow(
-      /"02-30" is not a day of the year/,
+      /"02-30" is not a day: give "MM-DD" \(every year\) or "YYYY-MM-DD" \(once\)/,
     )
+    const windows = (list: object[], extra: object = {}) => ({ keys: { builders: { b: { context: { d: { windows: { w: list }, ...extra } } } } } })
+    expect(() => parsePolicyConfig(windows([{ from: '2026-01-01', to: '02-01' }]))).toThrow(/both "MM-DD" \(every year\) or both "YYYY-MM-DD" \(once\)/)
+    expect(() => parsePolicyConfig(windows([{ from: '2026-02-01', to: '2026-01-01' }]))).toThrow(/must not end before it starts/)
+    expect(() => parsePolicyConfig(windows([{ from: '2025-02-29', to: '2025-03-01' }]))).toThrow(/"2025-02-29" is not a day/)
+    expect(() => parsePolicyConfig(windows([{ from: '01-01', to: '02-01' }], { timeZone: 'Mars/Olympus' }))).toThrow(/must be an IANA time zone/)
+    expect(() => parsePolicyConfig({ keys: { builders: { b: { context: { d: { season: true, timeZone: 'UTC' } } } } } })).toThrow(/timeZone goes with windows/)
   })
 })
 
