@@ -146,6 +146,8 @@ export { DEFAULT_LIST_PAGE_SIZE, type ListOptions, MAX_LIST_PAGE_SIZE } from './
 export type { ResolvedCacheOptions } from './cache/options.js'
 export { Policy, definePolicy } from './policy/layer.js'
 export type { PolicyConfig, PolicyConfigInput } from './policy/config.js'
+export type { ContextExplanation, KeyBuilder, KeyBuilderOptions, KeyExplanation, ParamExplanation } from './policy/keys/builder.js'
+export type { EventRules, EventRulesOptions, RuleInfo } from './policy/rules/rules.js'
 export type { CallContext, EventTargets, PolicyDecision, PolicyHook, PolicyRequest, RefreshAhead } from './cache/policy-hook.js'
 export type { TierHealth } from './cache/tier-stack.js'
 export type { Limits } from './core/validate.js'

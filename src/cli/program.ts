@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerClear } from './commands/clear.js'
 import { registerExplain } from './commands/explain.js'
+import { registerKey } from './commands/key.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
 import { registerPolicy } from './commands/policy.js'
@@ -23,7 +24,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `clear`,
+ * The `tiercache` program: `serve`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `key`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -43,6 +44,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerSubjects(program, ctx)
   registerReplay(program, ctx)
   registerKeys(program, ctx)
+  registerKey(program, ctx)
   registerClear(program, ctx)
   registerKeygen(program, ctx)
   registerEncryption(program, ctx)

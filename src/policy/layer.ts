@@ -1,5 +1,6 @@
 import type { PolicyDecision, PolicyHook, PolicyRequest, EventTargets } from '../cache/policy-hook.js'
 import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from './config.js'
+import { KeyBuilder } from './keys/builder.js'
 import { EventRules } from './rules/rules.js'
 import { TtlPolicies } from './ttl/policies.js'
 
@@ -13,12 +14,15 @@ export class Policy implements PolicyHook {
   readonly config: PolicyConfig
   readonly ttl: TtlPolicies
   readonly rules: EventRules
+  /** Context-aware keys: `keys.build('venueSearch', params, context)`. */
+  readonly keys: KeyBuilder
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when the configuration is invalid */
   constructor(input: PolicyConfigInput | PolicyConfig) {
     this.config = parsePolicyConfig(input)
     this.ttl = new TtlPolicies(this.config)
     this.rules = new EventRules(this.config.rules)
+    this.keys = new KeyBuilder(this.config)
   }
 
   decide(request: PolicyRequest): PolicyDecision {

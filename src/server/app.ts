@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Cache } from '../cache/cache.js'
+import type { Policy } from '../policy/layer.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { InvalidOptionsError, ListenFailedError, isTiercacheError } from '../errors.js'
 import { createPrometheusRegistry } from '../metrics/prometheus.js'
@@ -23,6 +24,7 @@ import { adminRoutes } from './routes/admin.js'
 import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
+import { eventRoutes } from './routes/events.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption, requestId } from './request-log.js'
@@ -101,6 +103,12 @@ export interface BuildServerOptions {
   readonly stats?: ServerStatsOptions
   /** See {@link ServerMetricsOptions}. @default { processMetrics: true } */
   readonly metrics?: ServerMetricsOptions
+  /**
+   * The policy layer the cache was created with (`createCache({ policies: policy })`): `GET /v1/rules`
+   * lists its invalidation rules. `POST /v1/events` emits through the cache (`cache.emit` of the
+   * caller's tenant view), whose rules it follows. @default none: `GET /v1/rules` answers `[]`
+   */
+  readonly policy?: Policy
 }
 
 /** Options of {@link startServer}. */
@@ -129,6 +137,8 @@ export interface StartServerOptions {
   readonly stats?: ServerStatsOptions
   /** See {@link BuildServerOptions.metrics}. @default { processMetrics: true } */
   readonly metrics?: ServerMetricsOptions
+  /** See {@link BuildServerOptions.policy}. */
+  readonly policy?: Policy
   /**
    * A second listener that serves `GET /metrics` only, without an API key, for Prometheus: e.g.
    * `{ host: '10.0.0.5', port: 9464 }` on an interface only the monitoring network reaches. Anyone
@@ -219,6 +229,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
         { name: 'entries', description: 'Read and write entries' },
         { name: 'admin', description: 'Purge by tags, clearing a namespace, statistics, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
+        { name: 'events', description: 'Invalidation rules: emit an event, list the rules' },
       ],
       components: {
         securitySchemes: {
@@ -248,6 +259,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     await app.register(adminRoutes, { cache, schemas, stats, audit })
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
+    await app.register(eventRoutes, { policy: options.policy, audit })
     await app.register(metricsRoutes, { registry, audit })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
@@ -283,6 +295,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
  * | `POST /v1/purge` `{ tags, namespace }` | write, across | 200 `{ purged }`: the entries carrying any tag |
  * | `POST /v1/invalidate` `{ tags, namespace }` | write, across | 200 `{ invalidated }`: the same as purge |
  * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
+ * | `POST /v1/events` `{ event, params?, namespace? }` | write, across | 200 `{ event, invalidated: { tags, namespaces, tagsIn? } }`: what the event's rule names, in the tenant's scope; 404 `TC_UNKNOWN_EVENT` |
+ * | `GET /v1/rules` | read | 200 `{ rules }`: the invalidation rules of `policy` |
  * | `GET /v1/stats[?range=&namespace=]` | read, across | 200 `StatsReport` (docs/stats.md) |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |

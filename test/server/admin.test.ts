@@ -235,6 +235,8 @@ describe('GET /openapi.json', () => {
         'GET /v1/audit',
         'POST /v1/erase',
         'GET /v1/export',
+        'POST /v1/events',
+        'GET /v1/rules',
         'GET /metrics',
         'GET /health',
       ].sort(),
