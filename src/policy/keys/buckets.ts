@@ -43,7 +43,7 @@ export function bucketerOf(rule: ContextRule, config: PolicyConfig, where: strin
   }
 }
 
-/** What keys need of a season of the `seasons` section: its windows and time zone. Read loosely: the section has more (ttl, l1) that is not ours. */
+/** What keys need of a season of the `seasons` section (validated there): its windows, as days keys can compare, and time zone. */
 const configSeasonSchema = z.looseObject({
   windows: z.array(windowSchema).min(1),
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone this runtime knows').optional(),

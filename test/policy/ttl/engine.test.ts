@@ -60,6 +60,6 @@ describe('createCache({ policies }) with the ttl policies', () => {
     const config = await loadPolicyConfig(file)
     expect(await storedTtl(open(new Policy(config)), 'q', { policy: 'search' })).toBe(300_000)
     // As the plain configuration too (createCache's type names only the input form, yet a validated one is taken back as is).
-    expect(await storedTtl(open(config as unknown as CacheOptions['policies']), 'q', { policy: 'search' })).toBe(300_000)
+    expect(await storedTtl(open(config), 'q', { policy: 'search' })).toBe(300_000)
   })
 })
