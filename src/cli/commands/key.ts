@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { type Command, Option } from 'commander'
 import { InvalidOptionsError } from '../../errors.js'
-import { type PolicyConfig, parsePolicyConfig } from '../../policy/config.js'
 import { type KeyExplanation, KeyBuilder } from '../../policy/keys/builder.js'
 import type { ParamSpec } from '../../policy/keys/schema.js'
+import { loadPolicyConfig } from '../../policy/load.js'
 import type { CliContext } from '../context.js'
 import { formatFields, formatTable } from '../format.js'
 
@@ -12,28 +11,6 @@ interface ExplainFlags {
   readonly param: readonly string[]
   readonly context: readonly string[]
   readonly json?: boolean
-}
-
-/**
- * Reads a policy configuration file: JSON, validated.
- * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when the file cannot be read, is not JSON, or is
- *   not a valid configuration
- */
-// TODO(lead): swap for loadPolicyConfig (src/policy/load.ts, helper "ttl"), which reads ES modules too.
-export async function readPolicyFile(path: string): Promise<PolicyConfig> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (cause) {
-    throw new InvalidOptionsError(`--policy-file: cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause })
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (cause) {
-    throw new InvalidOptionsError(`--policy-file: ${path} is not JSON: ${(cause as Error).message}`, { cause })
-  }
-  return parsePolicyConfig(json)
 }
 
 /** `--param name=value` (repeatable) into its pairs; a name given twice is refused. */
@@ -77,12 +54,12 @@ export function registerKey(program: Command, ctx: CliContext): void {
     .command('explain')
     .description('explain the key a builder makes for the given params and context: each field with its raw value, rule and bucket, the canonical text and the key')
     .argument('<builder>', 'the builder, as keys.builders names it')
-    .addOption(new Option('--policy-file <path>', 'the policy configuration (JSON)').makeOptionMandatory())
+    .addOption(new Option('--policy-file <path>', 'the policy configuration: .json, or an ES module (.js, .mjs) with a default export').makeOptionMandatory())
     .addOption(new Option('--param <name=value>', 'a request param (repeat for each); untyped params read JSON when the value is JSON').argParser(collect).default([]))
     .addOption(new Option('--context <name=value>', 'a context field (repeat for each), e.g. location=Austin date=2025-06-14').argParser(collect).default([]))
     .option('--json', 'print the explanation as JSON')
     .action(async (builder: string, flags: ExplainFlags) => {
-      const keys = new KeyBuilder(await readPolicyFile(flags.policyFile))
+      const keys = new KeyBuilder(await loadPolicyConfig(flags.policyFile))
       const specs = new Map(keys.paramsOf(builder).map((spec) => [spec.name, spec]))
       const params = Object.fromEntries([...pairsOf('--param', flags.param)].map(([name, text]) => [name, paramFromText(specs.get(name), text)]))
       const context = Object.fromEntries(pairsOf('--context', flags.context))

@@ -5,6 +5,8 @@ import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
 import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
+import type { Policy } from '../../policy/layer.js'
+import { loadPolicy } from '../../policy/load.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
 import { type CredentialStore, openCredentialStore } from '../../security/credentials/index.js'
 import type { Plans } from '../../security/rate-limit/index.js'
@@ -38,6 +40,7 @@ interface ServeFlags extends StorageFlags {
   readonly metricsTenants: number
   readonly metricsHost?: string
   readonly metricsPort?: number
+  readonly policyFile?: string
 }
 
 /** What `startServer` resolves. */
@@ -70,6 +73,10 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * `/v1/stats` shows a tenant its own figures; the stats history is recorded every minute in the SQL
  * tier's database under `--instance`, and read back by `/v1/stats` for every instance that shares it
  * (`--no-history`: none, and `/v1/stats` counts this process since it started).
+ *
+ * `--policy-file`/TIERCACHE_POLICY_FILE gives the policy layer (docs/policies.md): the ttl policies
+ * that routes name with `policy`, seasonal L1 capacity, the invalidation rules of `POST /v1/events`.
+ * It is read before anything opens; an invalid file exits 2 naming it.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -89,6 +96,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
     .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
     .addOption(new Option('--grace <duration>', 'default grace past the ttl, e.g. 1h (default 0)').argParser(durationFlag('--grace')))
+    .addOption(
+      new Option('--policy-file <path>', 'the policy configuration (docs/policies.md): .json, or an ES module (.js, .mjs) with a default export').env('TIERCACHE_POLICY_FILE'),
+    )
     .option('--namespace <namespace>', 'default namespace (default "default")')
     .addOption(
       new Option('--plans <json>', 'rate-limit plans by name, e.g. {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}')
@@ -116,7 +126,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const location = chooseL3(flags, command)
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
       if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
-      const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command))
+      const policy = flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile)
+      const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command, policy))
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
       let history: StatsHistory | undefined
@@ -141,6 +152,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
           cache,
           credentials,
           audit,
+          ...(policy === undefined ? {} : { policy }),
           rateLimits: flags.rateLimits ? rateLimitOptions(flags, redis) : false,
           host: flags.host,
           port: flags.port,
@@ -230,7 +242,7 @@ function rateLimitOptions(flags: ServeFlags, redis: Redis | undefined): RateLimi
 }
 
 /** The cache options the flags ask for; unset flags take the library's defaults. */
-function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
+function cacheOptions(flags: ServeFlags, command: Command, policy: Policy | undefined): CacheOptions {
   const l1 = {
     ...(flags.l1Entries === undefined ? {} : { maxEntries: flags.l1Entries }),
     ...(flags.l1Bytes === undefined ? {} : { maxBytes: flags.l1Bytes }),
@@ -244,6 +256,7 @@ function cacheOptions(flags: ServeFlags, command: Command): CacheOptions {
     l3: chooseL3(flags, command),
     // The server shows each tenant its own figures: its series must carry the tenant.
     metrics: { tenants: { max: flags.metricsTenants } },
+    ...(policy === undefined ? {} : { policies: policy }),
   }
 }
 
