@@ -4,6 +4,7 @@ import { type KeyExplanation, KeyBuilder } from '../../policy/keys/builder.js'
 import type { ParamSpec } from '../../policy/keys/schema.js'
 import { loadPolicyConfig } from '../../policy/load.js'
 import type { CliContext } from '../context.js'
+import { policyFileOption } from '../policy-file.js'
 import { formatFields, formatTable } from '../format.js'
 
 interface ExplainFlags {
@@ -54,7 +55,7 @@ export function registerKey(program: Command, ctx: CliContext): void {
     .command('explain')
     .description('explain the key a builder makes for the given params and context: each field with its raw value, rule and bucket, the canonical text and the key')
     .argument('<builder>', 'the builder, as keys.builders names it')
-    .addOption(new Option('--policy-file <path>', 'the policy configuration: .json, or an ES module (.js, .mjs) with a default export').makeOptionMandatory())
+    .addOption(policyFileOption('required'))
     .addOption(new Option('--param <name=value>', 'a request param (repeat for each); untyped params read JSON when the value is JSON').argParser(collect).default([]))
     .addOption(new Option('--context <name=value>', 'a context field (repeat for each), e.g. location=Austin date=2025-06-14').argParser(collect).default([]))
     .option('--json', 'print the explanation as JSON')

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander'
 import { InvalidOptionsError, Policy, type TtlExplanation, type TtlStep, loadPolicyConfig } from '../../index.js'
 import type { CliContext } from '../context.js'
+import { policyFileOption } from '../policy-file.js'
 import { formatFields, formatTable } from '../format.js'
 
 interface ExplainFlags {
@@ -38,7 +39,7 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
     .command('explain')
     .description('print each step of the ttl of a call naming <policy>: role, freshness, volatility, market tier, season, bounds, jitter')
     .argument('<policy>', 'the policy, as the configuration names it (e.g. flightStatus)')
-    .addOption(new Option('--policy-file <path>', 'the policy configuration: .json, or an ES module (.js, .mjs) with a default export').makeOptionMandatory())
+    .addOption(policyFileOption('required'))
     .addOption(new Option('--role <role>', "the calling view's role (none: no role factor)").choices(['anon', 'authenticated', 'service']))
     .addOption(new Option('--freshness <class>', 'context.freshness, e.g. realtime'))
     .addOption(new Option('--volatility <class>', "context.volatility (default: the policy's own)"))

@@ -12,6 +12,7 @@ import { type CredentialStore, openCredentialStore } from '../../security/creden
 import type { Plans } from '../../security/rate-limit/index.js'
 import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
+import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
 import { type FlagParser, bytesFlag, durationFlag, integerFlag, plansFlag, portFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
@@ -96,9 +97,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .addOption(new Option('--l1-bytes <size>', 'most bytes in the L1, e.g. 64MiB (default 64MiB)').argParser(bytesFlag('--l1-bytes')))
     .addOption(new Option('--ttl <duration>', "default ttl, e.g. 5m (default 5m)").argParser(durationFlag('--ttl')))
     .addOption(new Option('--grace <duration>', 'default grace past the ttl, e.g. 1h (default 0)').argParser(durationFlag('--grace')))
-    .addOption(
-      new Option('--policy-file <path>', 'the policy configuration (docs/policies.md): .json, or an ES module (.js, .mjs) with a default export').env('TIERCACHE_POLICY_FILE'),
-    )
+    .addOption(policyFileOption('optional'))
     .option('--namespace <namespace>', 'default namespace (default "default")')
     .addOption(
       new Option('--plans <json>', 'rate-limit plans by name, e.g. {"free":{"limit":1000,"windowMs":3600000},"unlimited":"unlimited"}')

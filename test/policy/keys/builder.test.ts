@@ -1,23 +1,13 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { isTiercacheError } from '../../../src/errors.js'
 import { parsePolicyConfig } from '../../../src/policy/config.js'
+import { refusal } from '../../helpers/refusal.js'
 import { KeyBuilder } from '../../../src/policy/keys/builder.js'
 import { definePolicy } from '../../../src/policy/layer.js'
 import { plannerConfig } from './fixtures.js'
 
 const keys = new KeyBuilder(parsePolicyConfig(plannerConfig))
 const june = { location: 'Austin', date: '2025-06-14', budget: 12000, guests: 80 }
-
-function refusal(run: () => unknown, code: 'TC_INVALID_OPTIONS' | 'TC_INVALID_CONTEXT'): string {
-  try {
-    run()
-  } catch (error) {
-    expect(isTiercacheError(error, code), String(error)).toBe(true)
-    return (error as Error).message
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('KeyBuilder.build', () => {
   it('makes <builder>:v<version>:<sha-256 of the canonical form, base64url>', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { isTiercacheError } from '../../../src/errors.js'
 import { parsePolicyConfig } from '../../../src/policy/config.js'
+import { refusal } from '../../helpers/refusal.js'
 import { definePolicy } from '../../../src/policy/layer.js'
 import { EventRules } from '../../../src/policy/rules/rules.js'
 
@@ -15,16 +15,6 @@ const config = parsePolicyConfig({
   },
 })
 const rules = new EventRules(config.rules)
-
-function refusal(run: () => unknown, code: 'TC_INVALID_OPTIONS' | 'TC_UNKNOWN_EVENT'): string {
-  try {
-    run()
-  } catch (error) {
-    expect(isTiercacheError(error, code), String(error)).toBe(true)
-    return (error as Error).message
-  }
-  throw new Error('expected a refusal')
-}
 
 describe('EventRules.targets', () => {
   it('expands the templates of the issue', () => {
