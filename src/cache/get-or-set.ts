@@ -42,7 +42,7 @@ export async function readThroughServed<V>(
   // A fresh hit below L1 (or a shared answer) may be due for a refresh ahead of expiry too.
   if (policy.refresh !== undefined && !served.stale && served.source !== 'origin' && served.source !== 'fallback' && options !== undefined) {
     const now = Date.now()
-    core.refreshes.onHit(stored, scope, key, { createdAt: now - served.ageMs, freshUntil: served.freshUntil, value: served.value }, factory, options, series)
+    core.refreshes.onHit(stored, scope, key, { createdAt: now - served.ageMs, freshUntil: served.freshUntil, value: served.value }, factory, options, series, now)
   }
   return served
 }

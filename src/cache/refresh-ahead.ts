@@ -11,15 +11,18 @@ import type { GetOrSetOptions } from './types.js'
  * expiry at `now`: past `threshold` of its ttl, or, with `beta`, when XFetch's test
  * `now - δ·β·ln(random) >= freshUntil` holds (δ = `deltaMs`, how long the value took to compute).
  * XFetch makes the refresh likelier the nearer the expiry and the costlier the value, so that one
- * reader, not a crowd, refreshes a hot key. `random` is in (0, 1].
+ * reader, not a crowd, refreshes a hot key. `random` answers a number in (0, 1]; it and `deltaMs`
+ * are asked only when the XFetch test runs (a hit on the threshold alone costs no random draw).
  *
  * @see A. Vattani, F. Chierichetti, K. Lowenstein, "Optimal Probabilistic Cache Stampede
  *   Prevention", PVLDB 8(8):886-897, 2015 (Algorithm 1)
  */
-export function dueForRefresh(createdAt: number, freshUntil: number, now: number, refresh: RefreshAhead, deltaMs: number | undefined, random: number): boolean {
+export function dueForRefresh(createdAt: number, freshUntil: number, now: number, refresh: RefreshAhead, deltaMs: () => number | undefined, random: () => number): boolean {
   const { threshold, beta } = refresh
   if (threshold !== undefined && now - createdAt >= threshold * (freshUntil - createdAt)) return true
-  return beta !== undefined && deltaMs !== undefined && deltaMs > 0 && now - deltaMs * beta * Math.log(random) >= freshUntil
+  if (beta === undefined) return false
+  const delta = deltaMs()
+  return delta !== undefined && delta > 0 && now - delta * beta * Math.log(random()) >= freshUntil
 }
 
 /** `Math.random()` in (0, 1]: ln(0) would refresh at once. */
@@ -45,12 +48,11 @@ export class RefreshTrigger {
    * when the call or its policy asks for one and the entry is due. Never throws: options that fail
    * to resolve fail the caller's own calls on a miss, not here.
    */
-  onHit<V>(stored: string, scope: Scope, key: string, hit: HitEntry, factory: Factory<V>, options: GetOrSetOptions<V>, series: NamespaceSeries): void {
-    const refresh = this.refreshOf(options, scope)
+  onHit<V>(stored: string, scope: Scope, key: string, hit: HitEntry, factory: Factory<V>, options: GetOrSetOptions<V>, series: NamespaceSeries, now: number): void {
+    const refresh = this.refreshOf(options, scope, now)
     if (refresh === undefined) return
     const { readThrough, options: defaults, policy: hook } = this.core
-    const now = Date.now()
-    if (!dueForRefresh(hit.createdAt, hit.freshUntil, now, refresh, hit.computeMs ?? readThrough.computeMsOf(stored), this.random())) return
+    if (!dueForRefresh(hit.createdAt, hit.freshUntil, now, refresh, () => hit.computeMs ?? readThrough.computeMsOf(stored), this.random)) return
     let policy
     try {
       policy = callPolicy(options, defaults, scope, hook, now)
@@ -60,7 +62,7 @@ export class RefreshTrigger {
     void readThrough.refreshAhead(stored, key, factory, policy, series, hit.createdAt, hit.value as V)
   }
 
-  private refreshOf(options: GetOrSetOptions, scope: Scope): RefreshAhead | undefined {
+  private refreshOf(options: GetOrSetOptions, scope: Scope, now: number): RefreshAhead | undefined {
     const own = options.refresh
     if (own !== undefined) return own === false ? undefined : own
     const name = options.policy
@@ -68,7 +70,7 @@ export class RefreshTrigger {
     let known = this.policyRefresh.get(name)
     if (known === undefined) {
       try {
-        known = this.core.policy.decide({ policy: name, role: scope.role, context: options.context, now: Date.now() }).refresh ?? null
+        known = this.core.policy.decide({ policy: name, role: scope.role, context: options.context, now }).refresh ?? null
       } catch {
         return undefined
       }

@@ -84,10 +84,9 @@ export class TierStack {
    * every cache call: no allocation unless a `tier:hit` listener is attached, and the clock read
    * twice more only for the sampled reads.
    */
-  freshInL1(namespace: string, key: string, series: NamespaceSeries): Entry | undefined {
+  freshInL1(namespace: string, key: string, series: NamespaceSeries, now: number): Entry | undefined {
     const l1 = this.l1
     if (l1 === undefined) return undefined
-    const now = Date.now()
     const entry = --this.instruments.untilL1Timed > 0 ? l1.peekKey(namespace, key, now) : this.peekL1Timed(l1, namespace, key, now)
     if (entry === undefined || !isFresh(entry, now)) return undefined
     bump(series.hits, 0)

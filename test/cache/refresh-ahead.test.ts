@@ -15,25 +15,25 @@ afterEach(() => {
 
 describe('dueForRefresh', () => {
   it('is due from the threshold fraction of the ttl on, not before', () => {
-    expect(dueForRefresh(0, 1000, 799, { threshold: 0.8 }, undefined, 0.5)).toBe(false)
-    expect(dueForRefresh(0, 1000, 800, { threshold: 0.8 }, undefined, 0.5)).toBe(true)
+    expect(dueForRefresh(0, 1000, 799, { threshold: 0.8 }, () => undefined, () => 0.5)).toBe(false)
+    expect(dueForRefresh(0, 1000, 800, { threshold: 0.8 }, () => undefined, () => 0.5)).toBe(true)
   })
 
   it('follows XFetch: due when now - δ·β·ln(random) reaches the expiry', () => {
     // δ = 100 ms, β = 1, 100 ms before expiry: due exactly when -ln(random) >= 1, i.e. random <= 1/e.
-    expect(dueForRefresh(0, 1000, 900, { beta: 1 }, 100, Math.exp(-1))).toBe(true)
-    expect(dueForRefresh(0, 1000, 900, { beta: 1 }, 100, Math.exp(-1) + 1e-9)).toBe(false)
+    expect(dueForRefresh(0, 1000, 900, { beta: 1 }, () => 100, () => Math.exp(-1))).toBe(true)
+    expect(dueForRefresh(0, 1000, 900, { beta: 1 }, () => 100, () => Math.exp(-1) + 1e-9)).toBe(false)
     // β = 2 doubles the reach: 200 ms before expiry with the same draw.
-    expect(dueForRefresh(0, 1000, 800, { beta: 2 }, 100, Math.exp(-1))).toBe(true)
-    expect(dueForRefresh(0, 1000, 800, { beta: 1 }, 100, Math.exp(-1))).toBe(false)
+    expect(dueForRefresh(0, 1000, 800, { beta: 2 }, () => 100, () => Math.exp(-1))).toBe(true)
+    expect(dueForRefresh(0, 1000, 800, { beta: 1 }, () => 100, () => Math.exp(-1))).toBe(false)
     // Without a δ there is nothing to scale: only the threshold can make it due.
-    expect(dueForRefresh(0, 1000, 999, { beta: 1 }, undefined, 1e-12)).toBe(false)
+    expect(dueForRefresh(0, 1000, 999, { beta: 1 }, () => undefined, () => 1e-12)).toBe(false)
   })
 
   it('refreshes earlier the nearer the expiry: the share of due reads grows towards it', () => {
     const share = (now: number) => {
       let due = 0
-      for (let i = 1; i <= 10_000; i++) if (dueForRefresh(0, 1000, now, { beta: 1 }, 100, i / 10_000)) due++
+      for (let i = 1; i <= 10_000; i++) if (dueForRefresh(0, 1000, now, { beta: 1 }, () => 100, () => i / 10_000)) due++
       return due / 10_000
     }
     // P(due) = exp(-(expiry - now) / (δ·β)).
