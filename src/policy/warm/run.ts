@@ -62,7 +62,7 @@ export interface WarmReport {
   readonly failures: readonly WarmFailure[]
   readonly startedAt: number
   readonly durationMs: number
-  /** True when the run was stopped (its signal aborted, or its warmer closed) before every key was tried. */
+  /** True when the run was stopped (its signal aborted, or its warmer closed) before it ended: sources cut short fail, keys not started are skipped. */
   readonly stopped: boolean
 }
 
@@ -151,7 +151,7 @@ export async function runWarm(plan: WarmPlan, options: RunWarmOptions = {}): Pro
     failures,
     startedAt,
     durationMs: Math.round(performance.now() - started),
-    stopped: skipped > 0,
+    stopped: stop.aborted,
   }
 }
 

@@ -30,23 +30,30 @@ function shown(url: string): string {
  *
  * @throws FactoryTimeoutError (`TC_FACTORY_TIMEOUT`) past `timeoutMs` (the signal is aborted then);
  *   FactoryError (`TC_FACTORY_ERROR`, `cause`: the error) when the source throws, the request fails,
- *   or the answer is not 2xx; a TiercacheError the source threw is rethrown as it is
+ *   the answer is not 2xx, or `stop` aborts (the source's signal is aborted then); a TiercacheError the source threw is rethrown as it is
  */
 export async function loadFromSource(source: WarmSource, context: Omit<WarmSourceContext, 'signal'>, timeoutMs: number, stop: AbortSignal, fetchImpl: FetchLike): Promise<unknown> {
   const controller = new AbortController()
-  const onStop = () => controller.abort(stop.reason)
-  stop.addEventListener('abort', onStop, { once: true })
   let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<never>((_, reject) => {
+  let onStop = () => {}
+  // Raced with the source, so that one that ignores its signal still cannot hold the run past its
+  // timeout, nor a warmer's close.
+  const cut = new Promise<never>((_, reject) => {
+    onStop = () => {
+      const error = new FactoryError(`the source of ${context.key.slice(0, 80)} was stopped: the run was stopped`)
+      controller.abort(error)
+      reject(error)
+    }
     timer = setTimeout(() => {
       const error = new FactoryTimeoutError(`the source of ${context.key.slice(0, 80)} took longer than ${timeoutMs} ms`)
       controller.abort(error)
       reject(error)
     }, timeoutMs)
   })
+  if (stop.aborted) onStop()
+  else stop.addEventListener('abort', onStop, { once: true })
   try {
-    // Raced, so that a source that ignores its signal still cannot hold the run past its timeout.
-    return await Promise.race([load(source, { ...context, signal: controller.signal }, fetchImpl), timedOut])
+    return await Promise.race([load(source, { ...context, signal: controller.signal }, fetchImpl), cut])
   } catch (error) {
     if (isTiercacheError(error)) throw error
     if (controller.signal.aborted && isTiercacheError(controller.signal.reason)) throw controller.signal.reason
@@ -55,7 +62,7 @@ export async function loadFromSource(source: WarmSource, context: Omit<WarmSourc
     clearTimeout(timer)
     stop.removeEventListener('abort', onStop)
     // The losing side of the race may still settle: nothing is listening to it.
-    timedOut.catch(() => undefined)
+    cut.catch(() => undefined)
   }
 }
 

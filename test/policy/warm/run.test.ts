@@ -160,10 +160,10 @@ describe('a warming run', () => {
     const done = warm(cache, { concurrency: 2, source: gated.source, keys: ['a', 'b', 'c', 'd'] }, { signal: controller.signal })
     await gated.startedAtLeast(2)
     controller.abort()
-    gated.releaseOne()
-    gated.releaseOne()
     const report = await done
-    expect(report).toMatchObject({ total: 4, loaded: 2, skipped: 2, stopped: true })
+    expect(report).toMatchObject({ total: 4, loaded: 0, failed: 2, skipped: 2, stopped: true })
+    expect(report.failures.map((failure) => failure.message)).toEqual([expect.stringMatching(/was stopped/), expect.stringMatching(/was stopped/)])
+    expect(gated.started).toEqual(['a', 'b'])
   })
 
   it('refuses an invalid job before loading anything', async () => {

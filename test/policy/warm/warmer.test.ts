@@ -130,6 +130,14 @@ describe('a warmer', () => {
     expect(run.status()).toMatchObject({ state: 'stopped', report: { total: 3, failed: 1, skipped: 2, stopped: true } })
     expect(() => warmer.start('j')).toThrow(expect.objectContaining({ code: 'TC_CACHE_CLOSED' }))
   })
+
+  it('closes at once even while a source ignores its signal (and its 30 s timeout is far off)', async () => {
+    const cache = memoryCache()
+    const warmer = new Warmer(cache, parsePolicyConfig({ warm: { jobs: { j: { source: () => new Promise(() => {}), keys: ['a'] } } } }))
+    const run = warmer.start('j')
+    await warmer.close()
+    expect(run.status()).toMatchObject({ state: 'stopped', report: { failed: 1, failures: [{ key: 'a', code: 'TC_FACTORY_ERROR' }] } })
+  })
 })
 
 describe('the schedule', () => {
@@ -176,7 +184,13 @@ describe('the schedule', () => {
     const config = parsePolicyConfig({
       warm: { jobs: { every5: { schedule: '*/5 * * * *', source: held.source, keys: ['a'] }, manual: { source: held.source, keys: ['m'] } } },
     })
-    const warmer = new Warmer(cache, config, { onRunEnd: (status) => ended.push(`${status.job}:${status.trigger}:${status.state}`) })
+    const runEnded = gate()
+    const warmer = new Warmer(cache, config, {
+      onRunEnd: (status) => {
+        ended.push(`${status.job}:${status.trigger}:${status.state}`)
+        runEnded.open()
+      },
+    })
     warmers.push(warmer)
     const clock = new ManualClock(T0)
     expect(warmer.schedule(clock)).toEqual({ every5: Date.parse('2026-03-01T00:05:00Z') })
@@ -186,6 +200,7 @@ describe('the schedule', () => {
     clock.advanceTo(Date.parse('2026-03-01T00:10:00Z'))
     expect(held.calls).toEqual(['a'])
     held.release()
+    await runEnded.promise
     await warmer.close()
     expect(ended).toEqual(['every5:schedule:done'])
     clock.advanceTo(Date.parse('2026-03-01T01:00:00Z'))
