@@ -43,6 +43,9 @@ export type ErrorCode =
   | 'TC_LISTEN_FAILED'
   | 'TC_UNKNOWN_POLICY'
   | 'TC_UNKNOWN_EVENT'
+  | 'TC_UNKNOWN_WARM_JOB'
+  | 'TC_UNKNOWN_WARM_RUN'
+  | 'TC_WARM_INCOMPLETE'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -157,6 +160,12 @@ export class ListenFailedError extends defineError('TC_LISTEN_FAILED', 500, 'Lis
 export class UnknownPolicyError extends defineError('TC_UNKNOWN_POLICY', 400, 'UnknownPolicyError') {}
 /** `emit` (or `POST /v1/events`) names an event that no invalidation rule declares. 404. */
 export class UnknownEventError extends defineError('TC_UNKNOWN_EVENT', 404, 'UnknownEventError') {}
+/** A warming job that the policy configuration's `warm` section does not declare (`POST /v1/warm`, `tiercache warm`). 404. */
+export class UnknownWarmJobError extends defineError('TC_UNKNOWN_WARM_JOB', 404, 'UnknownWarmJobError') {}
+/** A warming run id that this server does not know (never started, forgotten, or another tenant's): `GET /v1/warm/:id`. 404. */
+export class UnknownWarmRunError extends defineError('TC_UNKNOWN_WARM_RUN', 404, 'UnknownWarmRunError') {}
+/** A warming run ended with keys that failed to load (`tiercache warm` exits 1); its report lists each key's code. 502. */
+export class WarmIncompleteError extends defineError('TC_WARM_INCOMPLETE', 502, 'WarmIncompleteError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

@@ -174,4 +174,28 @@ export {
 export type { StorageLocation } from './security/credentials/location.js'
 export { loadPolicy, loadPolicyConfig } from './policy/load.js'
 export type { TtlExplanation, TtlStep } from './policy/ttl/policies.js'
+export {
+  HotKeys,
+  type HotKeySource,
+  type HotKeysOptions,
+  type SchedulerClock,
+  type WarmConfig,
+  type WarmFailure,
+  type WarmJob,
+  type WarmJobInput,
+  type WarmOptions,
+  type WarmProgress,
+  type WarmReport,
+  type WarmRunHandle,
+  type WarmRunState,
+  type WarmRunStatus,
+  type WarmSource,
+  type WarmSourceContext,
+  type WarmSourceFunction,
+  type WarmStartOptions,
+  Warmer,
+  type WarmerOptions,
+  trackHotKeys,
+  warm,
+} from './policy/warm/index.js'
 export * from './errors.js'

@@ -13,6 +13,7 @@ import { registerServe } from './commands/serve.js'
 import { registerStats } from './commands/stats.js'
 import { registerSubjects } from './commands/subjects.js'
 import { registerTop } from './commands/top.js'
+import { registerWarm } from './commands/warm.js'
 import { type CliContext, processContext } from './context.js'
 import { commanderErrorOutput, reportError } from './errors.js'
 
@@ -49,6 +50,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerKeygen(program, ctx)
   registerEncryption(program, ctx)
   registerPolicy(program, ctx)
+  registerWarm(program, ctx)
   return program
 }
 

@@ -27,6 +27,7 @@ import { entryRoutes } from './routes/entries.js'
 import { eventRoutes } from './routes/events.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
+import { warmRoutes } from './routes/warm.js'
 import { RequestLog, type ServerLoggerOptions, childLoggerFactory, loggerOption, requestId } from './request-log.js'
 import { edgeLimits, routeSchemas } from './schemas.js'
 import { zodSerializerCompiler } from './serializers.js'
@@ -260,6 +261,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     await app.register(auditRoutes, { log: options.audit })
     await app.register(subjectRoutes, { audit })
     await app.register(eventRoutes, { policy: options.policy, audit })
+    await app.register(warmRoutes, { cache, policy: options.policy, topKeys: stats.topKeys })
     await app.register(metricsRoutes, { registry, audit })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
@@ -297,6 +299,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
  * | `POST /v1/clear` `{ namespace }` | admin | 200 `{ cleared }`: every entry of the namespace |
  * | `POST /v1/events` `{ event, params?, namespace? }` | write, across | 200 `{ event, invalidated: { tags, namespaces, tagsIn? } }`: what the event's rule names, in the tenant's scope; 404 `TC_UNKNOWN_EVENT` |
  * | `GET /v1/rules` | read | 200 `{ rules }`: the invalidation rules of `policy` |
+ * | `POST /v1/warm` `{ job, keys? }` | admin | 202 `{ id, state, progress, joined, ... }`: a run of a warming job of `policy`, in the tenant's scope; 404 `TC_UNKNOWN_WARM_JOB` |
+ * | `GET /v1/warm/:id` | admin | 200 `{ id, job, state, progress, report? }`; 404 `TC_UNKNOWN_WARM_RUN` |
  * | `GET /v1/stats[?range=&namespace=]` | read, across | 200 `StatsReport` (docs/stats.md) |
  * | `GET /v1/audit[?since=&limit=]` | admin | 200 `{ events }` |
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |

@@ -237,6 +237,8 @@ describe('GET /openapi.json', () => {
         'GET /v1/export',
         'POST /v1/events',
         'GET /v1/rules',
+        'POST /v1/warm',
+        'GET /v1/warm/{id}',
         'GET /metrics',
         'GET /health',
       ].sort(),
