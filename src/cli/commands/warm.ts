@@ -5,6 +5,7 @@ import { loadPolicyConfig } from '../../policy/load.js'
 import type { WarmProgress, WarmReport } from '../../policy/warm/run.js'
 import { Warmer } from '../../policy/warm/warmer.js'
 import type { CliContext } from '../context.js'
+import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
 import { formatDuration, formatInteger } from '../format.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
@@ -49,7 +50,7 @@ export function registerWarm(program: Command, ctx: CliContext): void {
     .command('warm')
     .description('run a warming job of the policy configuration: load its keys into every tier')
     .argument('<job>', 'the job, as the warm section names it')
-    .addOption(new Option('--policy-file <path>', 'the policy configuration: .json, or an ES module (.js, .mjs) with a default export').makeOptionMandatory())
+    .addOption(policyFileOption('required'))
     .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
     .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis').env('REDIS_URL'))
