@@ -148,3 +148,11 @@ export function plansFlag(flag: string): FlagParser<Plans> {
     }
   }
 }
+
+/** `--redis-prefix`: the pattern of `l2.prefix`, checked here so that the message names the flag. */
+export function redisPrefixFlag(flag: string): FlagParser<string> {
+  return (value) => {
+    if (!/^[A-Za-z0-9._:/-]{1,64}$/.test(value)) throw new InvalidOptionsError(`${flag} must be 1 to 64 letters, digits, '.', '_', ':', '/' or '-'`)
+    return value
+  }
+}

@@ -44,10 +44,13 @@ export function listening(child: ChildProcess): Promise<string> {
   })
 }
 
-/** Runs the command in this process, capturing what it writes (for servers the test itself plays). */
-export async function inProcess(args: readonly string[]): Promise<Run> {
+/**
+ * Runs the command in this process, capturing what it writes (for servers the test itself plays);
+ * `terminal`: its stderr says it is a terminal (progress bars).
+ */
+export async function inProcess(args: readonly string[], options: { readonly terminal?: boolean } = {}): Promise<Run> {
   const stdout = new PassThrough()
-  const stderr = new PassThrough()
+  const stderr = options.terminal === true ? Object.assign(new PassThrough(), { isTTY: true }) : new PassThrough()
   let out = ''
   let err = ''
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))

@@ -9,9 +9,7 @@ import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli } from '../../src/cli/program.js'
 import { createCache } from '../../src/index.js'
 import { ensureBuilt } from '../consumer/project.js'
 import { TEST_REDIS_URL } from '../helpers/redis-server.js'
@@ -74,18 +72,6 @@ function spawned(args: readonly string[]): Promise<Run> {
   })
 }
 
-/** Runs in this process with a stderr that says it is a terminal. */
-async function onTerminal(args: readonly string[]): Promise<Run> {
-  const stdout = new PassThrough()
-  const stderr = Object.assign(new PassThrough(), { isTTY: true })
-  let out = ''
-  let err = ''
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
-  const code = await runCli(['node', 'tiercache', ...args], { stdout, stderr })
-  return { code, stdout: out, stderr: err }
-}
-
 describe('tiercache warm', () => {
   it('loads a job of a JSON configuration into the SQLite file, printing plain progress lines and the report (its own process)', async () => {
     const db = join(dir, 'spawned.db')
@@ -108,7 +94,7 @@ describe('tiercache warm', () => {
   })
 
   it('draws a progress bar on a terminal', async () => {
-    const run = await onTerminal(['warm', 'airports', '--policy-file', jsonPolicy, '--sqlite', join(dir, 'tty.db')])
+    const run = await inProcess(['warm', 'airports', '--policy-file', jsonPolicy, '--sqlite', join(dir, 'tty.db')], { terminal: true })
     expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toMatch(/warm airports \[.*\] \d+% \| \d+\/20 keys \| 0 failed/)
     expect(run.stdout).toMatch(/20 of 20 keys loaded/)

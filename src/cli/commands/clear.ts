@@ -4,6 +4,7 @@ import { namespaceOf } from '../../cache/scope.js'
 import { namespaceSchema } from '../../core/validate.js'
 import type { Tier } from '../../tiers/tier.js'
 import type { CliContext } from '../context.js'
+import { redisPrefixFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, describeStorage, postgresOption, sqliteOption } from '../storage.js'
 
 interface ClearFlags extends StorageFlags {
@@ -31,7 +32,7 @@ export function registerClear(program: Command, ctx: CliContext): void {
     .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
     .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis: clear it too').env('REDIS_URL'))
-    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache (l2.prefix)').default('tc'))
+    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache (l2.prefix)').argParser(redisPrefixFlag('--redis-prefix')).default('tc'))
     .option('--json', 'print what was cleared as JSON')
     .action(async (flags: ClearFlags & { readonly redisPrefix: string }, command: Command) => {
       const namespace = flags.namespace === undefined ? undefined : checkNamespace(flags.namespace)

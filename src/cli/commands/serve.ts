@@ -14,7 +14,7 @@ import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
 import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
-import { type FlagParser, bytesFlag, durationFlag, integerFlag, plansFlag, portFlag } from '../flags.js'
+import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -198,14 +198,6 @@ async function openCache(options: CacheOptions): Promise<{ cache: Cache; redis?:
   } catch (error) {
     await closeRedis()
     throw error
-  }
-}
-
-/** `--redis-prefix`: the pattern of `l2.prefix`, checked here so that the message names the flag. */
-function redisPrefixFlag(flag: string): FlagParser<string> {
-  return (value) => {
-    if (!/^[A-Za-z0-9._:/-]{1,64}$/.test(value)) throw new InvalidOptionsError(`${flag} must be 1 to 64 letters, digits, '.', '_', ':', '/' or '-'`)
-    return value
   }
 }
 

@@ -5,6 +5,7 @@ import { loadPolicyConfig } from '../../policy/load.js'
 import type { WarmProgress, WarmReport } from '../../policy/warm/run.js'
 import { Warmer } from '../../policy/warm/warmer.js'
 import type { CliContext } from '../context.js'
+import { redisPrefixFlag } from '../flags.js'
 import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
 import { formatDuration, formatInteger } from '../format.js'
@@ -54,7 +55,7 @@ export function registerWarm(program: Command, ctx: CliContext): void {
     .addOption(postgresOption('L3 in PostgreSQL (takes precedence over --sqlite from the environment)'))
     .addOption(sqliteOption('L3 in this SQLite file, when no PostgreSQL URL is given'))
     .addOption(new Option('--redis <url>', 'L2 in Redis').env('REDIS_URL'))
-    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache, as serve was given (default tc)'))
+    .addOption(new Option('--redis-prefix <prefix>', 'start of the Redis keys of the cache, as serve was given (default tc)').argParser(redisPrefixFlag('--redis-prefix')))
     .option('--namespace <namespace>', 'the namespace of a job that names none (default "default")')
     .option('--tenant <id>', "write in this tenant's scope, where the server's keys of the tenant read")
     .addOption(new Option('--key <key>', "load only this key, through the job's source (repeat it for more)").argParser(collect))
