@@ -156,3 +156,21 @@ export function redisPrefixFlag(flag: string): FlagParser<string> {
     return value
   }
 }
+
+/** `key=value`, added to the values before it, for a repeatable flag such as `--context`. */
+export function contextPairFlag(flag: string): (value: string, previous: Readonly<Record<string, string>>) => Record<string, string> {
+  return (value, previous) => {
+    const at = value.indexOf('=')
+    if (at <= 0) throw new InvalidOptionsError(`${flag} must be key=value, e.g. ${flag} freshness=realtime, not '${value}'`)
+    return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
+  }
+}
+
+/** An instant: a date (`2026-07-01`, UTC midnight) or an ISO time (`2026-07-01T12:00:00Z`), as epoch ms. */
+export function dateFlag(flag: string): FlagParser<number> {
+  return (value) => {
+    const ms = Date.parse(value.trim())
+    if (!Number.isFinite(ms)) throw new InvalidOptionsError(`${flag} must be a date (2026-07-01) or an ISO time (2026-07-01T12:00:00Z), not '${value}'`)
+    return ms
+  }
+}

@@ -68,3 +68,18 @@ export function formatFields(fields: readonly (readonly [string, string])[]): st
   const width = Math.max(...fields.map(([label]) => label.length))
   return fields.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
 }
+
+/** Milliseconds as a person reads them: `4050000` → `'1h 7m 30s'`, `28555` → `'28.555s'`, `250` → `'250ms'`. */
+export function formatSpan(ms: number): string {
+  if (ms === Infinity) return '∞'
+  if (ms < 1000) return `${ms}ms`
+  const parts: string[] = []
+  let rest = ms
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
+    const count = Math.floor(rest / size)
+    rest -= count * size
+    if (count > 0) parts.push(`${count}${unit}`)
+  }
+  if (rest > 0) parts.push(`${+(rest / 1000).toFixed(3)}s`)
+  return parts.join(' ')
+}

@@ -1,8 +1,9 @@
 import { type Command, Option } from 'commander'
-import { InvalidOptionsError, Policy, type TtlExplanation, type TtlStep, loadPolicyConfig } from '../../index.js'
+import { Policy, type TtlExplanation, type TtlStep, loadPolicyConfig } from '../../index.js'
 import type { CliContext } from '../context.js'
 import { policyFileOption } from '../policy-file.js'
-import { formatFields, formatTable } from '../format.js'
+import { contextPairFlag, dateFlag } from '../flags.js'
+import { formatFields, formatSpan, formatTable } from '../format.js'
 
 interface ExplainFlags {
   readonly policyFile: string
@@ -44,8 +45,8 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
     .addOption(new Option('--freshness <class>', 'context.freshness, e.g. realtime'))
     .addOption(new Option('--volatility <class>', "context.volatility (default: the policy's own)"))
     .addOption(new Option('--market-tier <tier>', "context.marketTier (default: the policy's own)"))
-    .addOption(new Option('--context <key=value>', 'another context field; repeatable').argParser(contextPair).default({}, 'none'))
-    .addOption(new Option('--date <date>', 'when the call happens, for the seasons: 2026-07-01 (UTC midnight) or an ISO time (default: now)').argParser(dateFlag))
+    .addOption(new Option('--context <key=value>', 'another context field; repeatable').argParser(contextPairFlag('--context')).default({}, 'none'))
+    .addOption(new Option('--date <date>', 'when the call happens, for the seasons: 2026-07-01 (UTC midnight) or an ISO time (default: now)').argParser(dateFlag('--date')))
     .option('--json', 'print JSON')
     .action(async (name: string, flags: ExplainFlags) => {
       const config = await loadPolicyConfig(flags.policyFile)
@@ -65,33 +66,6 @@ export function registerPolicy(program: Command, ctx: CliContext): void {
     })
 }
 
-/** `key=value` into the flag's object, for repeated `--context`. */
-function contextPair(value: string, previous: Readonly<Record<string, string>>): Record<string, string> {
-  const at = value.indexOf('=')
-  if (at <= 0) throw new InvalidOptionsError(`--context must be key=value, e.g. --context freshness=realtime, not '${value}'`)
-  return { ...previous, [value.slice(0, at).trim()]: value.slice(at + 1).trim() }
-}
-
-function dateFlag(value: string): number {
-  const ms = Date.parse(value.trim())
-  if (!Number.isFinite(ms)) throw new InvalidOptionsError(`--date must be a date (2026-07-01) or an ISO time (2026-07-01T12:00:00Z), not '${value}'`)
-  return ms
-}
-
-/** Milliseconds as a person reads them: `4050000` → `'1h 7m 30s'`, `28555` → `'28.555s'`, `250` → `'250ms'`. */
-export function formatSpan(ms: number): string {
-  if (ms === Infinity) return '∞'
-  if (ms < 1000) return `${ms}ms`
-  const parts: string[] = []
-  let rest = ms
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
-    const count = Math.floor(rest / size)
-    rest -= count * size
-    if (count > 0) parts.push(`${count}${unit}`)
-  }
-  if (rest > 0) parts.push(`${+(rest / 1000).toFixed(3)}s`)
-  return parts.join(' ')
-}
 
 function factorCell(step: TtlStep): string {
   if (step.step === 'ttl') return ''

@@ -1,10 +1,13 @@
 import { SingleBar } from 'cli-progress'
 import { type Command, Option } from 'commander'
-import { InvalidOptionsError } from '../../index.js'
+import { type ContextRole, InvalidOptionsError, loadPolicy } from '../../index.js'
 import type { CliContext } from '../context.js'
 import { CliError, ExitCode } from '../errors.js'
-import { bytesFlag, durationMsFlag, integerFlag, l3Flag } from '../flags.js'
+import { bytesFlag, contextPairFlag, dateFlag, durationMsFlag, integerFlag, l3Flag } from '../flags.js'
 import { formatInteger } from '../format.js'
+import { policyFileOption } from '../policy-file.js'
+import { formatComparison } from '../replay/compare-report.js'
+import { DEFAULT_REPLAY_RATE, type ReplayVariant, runComparison } from '../replay/compare.js'
 import { formatReport } from '../replay/report.js'
 import { DEFAULT_REPLAY_CONCURRENCY, DEFAULT_REPLAY_L1, type ReplayL3, type ReplayProgress, runReplay } from '../replay/run.js'
 import { DEFAULT_WORKLOAD_REQUESTS, DEFAULT_WORKLOAD_SEED, isWorkloadSpec } from '../replay/workload.js'
@@ -21,7 +24,18 @@ interface ReplayFlags {
   readonly seed: number
   readonly valueBytes: number
   readonly json?: boolean
+  readonly ttl?: readonly number[]
+  readonly policy?: readonly string[]
+  readonly policyFile?: string
+  readonly context: Readonly<Record<string, string>>
+  readonly role?: ContextRole
+  readonly rate: number
+  readonly start?: number
 }
+
+/** The flags that only a comparison (--ttl, --policy) takes, and those it refuses. */
+const COMPARISON_ONLY = ['policyFile', 'context', 'role', 'rate', 'start'] as const
+const NOT_IN_COMPARISON = ['concurrency', 'originLatency'] as const
 
 const HELP = `
 <trace> is a file with one key per line, plain text or gzip, or a workload:
@@ -34,9 +48,16 @@ order but a missed key enters L1 only when its answer arrives, and a request for
 whose origin call is in flight joins it (reported as "coalesced", not as a hit): use
 --concurrency 1 for figures comparable to a cache simulator's.
 
+With --ttl and/or --policy, the trace is replayed once per ttl and per policy, each on a fresh
+cache, and their hit ratios are printed side by side. Traces carry no timestamps: request i is
+made at --start + i / --rate on a virtual clock, one request at a time, and the origin answers at
+once. Policies are read from --policy-file; --role and --context give every call's context.
+
 Examples:
   tiercache replay ./traces/oltp.keys.gz --l1-entries 1000
-  tiercache replay zipf:0.99:1000000 --requests 2000000 --l3 none --json`
+  tiercache replay zipf:0.99:1000000 --requests 2000000 --l3 none --json
+  tiercache replay ./traces/oltp.keys.gz --l3 none --ttl 1m,1h --rate 1000
+  tiercache replay ./search.keys --policy search,quote --policy-file ./policies.json --start 2027-06-01`
 
 /**
  * `tiercache replay <trace>`: the sizing tool. Replays a trace or workload through a cache (see
@@ -64,9 +85,20 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .addOption(new Option('--seed <n>', 'seed of a zipf workload').argParser(integerFlag('--seed', 0)).default(DEFAULT_WORKLOAD_SEED))
     .addOption(new Option('--value-bytes <n>', 'size of each value').argParser(integerFlag('--value-bytes', 0, 1_000_000)).default(100))
     .option('--json', 'print the report as one JSON object')
+    .addOption(new Option('--ttl <list>', 'compare runs with these ttls, e.g. 1m,5m,1h').argParser(listFlag('--ttl', durationMsFlag('--ttl'))))
+    .addOption(new Option('--policy <list>', 'compare runs whose calls name these policies, e.g. search,quote').argParser(listFlag('--policy', (name) => name)))
+    .addOption(policyFileOption('optional'))
+    .addOption(new Option('--role <role>', "the role of the calls of a comparison").choices(['anon', 'authenticated', 'service']))
+    .addOption(new Option('--context <key=value>', 'a context field of the calls naming a policy; repeatable').argParser(contextPairFlag('--context')).default({}, 'none'))
+    .addOption(new Option('--rate <n>', 'requests per second of the virtual clock of a comparison').argParser(integerFlag('--rate', 1, 1_000_000_000)).default(DEFAULT_REPLAY_RATE))
+    .addOption(new Option('--start <date>', 'virtual time of the first request of a comparison, e.g. 2027-06-01 (default: now)').argParser(dateFlag('--start')))
     .addHelpText('after', HELP)
     .action(async (trace: string, flags: ReplayFlags, command: Command) => {
       checkFlags(trace, flags, command)
+      if (flags.ttl !== undefined || flags.policy !== undefined) {
+        await compare(trace, flags, ctx)
+        return
+      }
       const controller = new AbortController()
       const onSigint = () => controller.abort()
       process.once('SIGINT', onSigint)
@@ -96,8 +128,60 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     })
 }
 
+/** `tiercache replay <trace> --ttl ... --policy ...`: the runs side by side. */
+async function compare(trace: string, flags: ReplayFlags, ctx: CliContext): Promise<void> {
+  const variants: ReplayVariant[] = [...(flags.ttl ?? []).map((ttlMs) => ({ ttlMs })), ...(flags.policy ?? []).map((policy) => ({ policy }))]
+  if (flags.policy !== undefined && flags.policyFile === undefined) throw new InvalidOptionsError('--policy needs --policy-file (or TIERCACHE_POLICY_FILE)')
+  const controller = new AbortController()
+  const onSigint = () => controller.abort()
+  process.once('SIGINT', onSigint)
+  try {
+    const report = await runComparison({
+      trace,
+      workload: { requests: flags.requests, seed: flags.seed },
+      variants,
+      policies: flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile),
+      context: flags.context,
+      role: flags.role,
+      ratePerSecond: flags.rate,
+      startMs: flags.start,
+      l1: flags.l1 ? { maxEntries: flags.l1Entries, maxBytes: flags.l1Bytes } : false,
+      l3: flags.l3,
+      limit: flags.limit,
+      valueBytes: flags.valueBytes,
+      signal: controller.signal,
+    })
+    ctx.stdout.write((flags.json === true ? JSON.stringify(report, null, 2) : formatComparison(report)) + '\n')
+  } catch (error) {
+    if (controller.signal.aborted) throw new CliError('replay interrupted', ExitCode.interrupted, undefined, { cause: error })
+    throw error
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}
+
+/** A comma-separated list, each item parsed by `item`; repeating the flag adds to the list. */
+function listFlag<T>(flag: string, item: (value: string) => T): (value: string, previous: readonly T[] | undefined) => T[] {
+  return (value, previous) => {
+    const items = value.split(',').map((text) => text.trim())
+    if (items.some((text) => text === '')) throw new InvalidOptionsError(`${flag} must be a comma-separated list, not '${value}'`)
+    return [...(previous ?? []), ...items.map(item)]
+  }
+}
+
 function checkFlags(trace: string, flags: ReplayFlags, command: Command): void {
   const given = (name: string) => command.getOptionValueSource(name) === 'cli'
+  const flagName = (name: string) => '--' + name.replace(/[A-Z]/g, (letter) => '-' + letter.toLowerCase())
+  const comparing = flags.ttl !== undefined || flags.policy !== undefined
+  if (comparing) {
+    const refused = NOT_IN_COMPARISON.filter(given)
+    if (refused.length > 0) {
+      throw new InvalidOptionsError(`${refused.map(flagName).join(' and ')}: a comparison (--ttl, --policy) replays one request at a time on a virtual clock, with an origin that answers at once`)
+    }
+  } else {
+    const stray = COMPARISON_ONLY.filter(given)
+    if (stray.length > 0) throw new InvalidOptionsError(`${stray.map(flagName).join(' and ')} apply to a comparison: add --ttl or --policy`)
+  }
   if (!flags.l1 && (given('l1Entries') || given('l1Bytes'))) {
     throw new InvalidOptionsError('--no-l1 cannot be combined with --l1-entries or --l1-bytes')
   }

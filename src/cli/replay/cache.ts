@@ -9,6 +9,14 @@ import { type Cache, type CacheOptions, TierUnavailableError, createCache } from
  */
 export type ReplayL3 = 'temporary' | { readonly sqlite: string } | { readonly postgres: string } | false
 
+/** What a replay's cache differs by when runs compare ttls or policies. */
+export interface ReplayCacheOptions {
+  /** The cache's ttl. @default ten years: nothing expires during a replay */
+  readonly ttl?: number
+  /** The policy layer the runs' calls name. */
+  readonly policies?: CacheOptions['policies']
+}
+
 // Traces carry no timestamps: entries must not expire while a replay runs, however long it takes.
 const REPLAY_TTL = '3650d'
 
@@ -16,8 +24,8 @@ const REPLAY_TTL = '3650d'
  * Creates the replay's cache, opens its L3, runs `use`, then closes the cache, clearing the run's
  * namespace from a caller's L3, or deleting the temporary SQLite folder, whether `use` succeeded or not.
  *
- * The cache has a ttl long enough that nothing expires during a replay (traces carry no timestamps),
- * and a namespace of its own: `replay` in a temporary file, `replay-<time>-<pid>` in a caller's
+ * The cache has, unless `options` say otherwise, a ttl long enough that nothing expires during a
+ * replay (traces carry no timestamps), and a namespace of its own: `replay` in a temporary file, `replay-<time>-<pid>` in a caller's
  * database, so that entries already there cannot count as hits.
  * @throws TierUnavailableError (`TC_TIER_UNAVAILABLE`) when the L3 cannot be opened
  */
@@ -25,6 +33,7 @@ export async function withReplayCache<T>(
   l1: { readonly maxEntries: number; readonly maxBytes: number } | false,
   l3: ReplayL3,
   use: (cache: Cache) => Promise<T>,
+  options: ReplayCacheOptions = {},
 ): Promise<T> {
   let tempDir: string | undefined
   let cacheL3: CacheOptions['l3']
@@ -36,10 +45,10 @@ export async function withReplayCache<T>(
   }
   // A fixed namespace in a private file; a unique one, cleared afterwards, in a caller's database.
   const ownNamespace = l3 !== 'temporary' && l3 !== false
-  const namespace = ownNamespace ? `replay-${Date.now().toString(36)}-${process.pid}` : 'replay'
+  const namespace = ownNamespace ? `replay-${Date.now().toString(36)}-${process.pid}-${++runs}` : 'replay'
   let cache: Cache | undefined
   try {
-    cache = createCache({ namespace, ttl: REPLAY_TTL, l1, l3: cacheL3 })
+    cache = createCache({ namespace, ttl: options.ttl ?? REPLAY_TTL, l1, l3: cacheL3, policies: options.policies })
     await openL3(cache)
     return await use(cache)
   } finally {
@@ -49,6 +58,8 @@ export async function withReplayCache<T>(
     if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true })
   }
 }
+
+let runs = 0
 
 /**
  * Opens the L3 now, so that its migration is not timed, and fails when it cannot be opened: a replay

@@ -6,6 +6,16 @@
  * const report = await runReplay({ trace: 'zipf:0.99:100000', workload: { requests: 200_000 }, l3: false })
  * console.log(formatReport(report))
  */
+export {
+  type ComparisonOptions,
+  type ComparisonReport,
+  type ComparisonRun,
+  DEFAULT_REPLAY_RATE,
+  type ReplayVariant,
+  type RunTtl,
+  runComparison,
+} from './compare.js'
+export { formatComparison } from './compare-report.js'
 export { type LatencySummary, LatencyRecorder } from './latency.js'
 export { Xoshiro128, type RandomSource } from './random.js'
 export { type ReplayReport, type ReplaySetup, type ReplayTierReport, buildReport, formatReport } from './report.js'
