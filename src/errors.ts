@@ -46,6 +46,8 @@ export type ErrorCode =
   | 'TC_UNKNOWN_WARM_JOB'
   | 'TC_UNKNOWN_WARM_RUN'
   | 'TC_WARM_INCOMPLETE'
+  | 'TC_UPSTREAM_ERROR'
+  | 'TC_UPSTREAM_TIMEOUT'
 
 /** Base class of every error tiercache throws. */
 export class TiercacheError extends Error {
@@ -166,6 +168,11 @@ export class UnknownWarmJobError extends defineError('TC_UNKNOWN_WARM_JOB', 404,
 export class UnknownWarmRunError extends defineError('TC_UNKNOWN_WARM_RUN', 404, 'UnknownWarmRunError') {}
 /** A warming run ended with keys that failed to load (`tiercache warm` exits 1); its report lists each key's code. 502. */
 export class WarmIncompleteError extends defineError('TC_WARM_INCOMPLETE', 502, 'WarmIncompleteError') {}
+
+/** The AI gateway's upstream cannot be reached, or answered something that is not JSON. 502. */
+export class UpstreamError extends defineError('TC_UPSTREAM_ERROR', 502, 'UpstreamError') {}
+/** The AI gateway's upstream did not answer in time. 504. */
+export class UpstreamTimeoutError extends defineError('TC_UPSTREAM_TIMEOUT', 504, 'UpstreamTimeoutError') {}
 
 /** True when `error` is a {@link TiercacheError}, optionally with the given code. */
 export function isTiercacheError(error: unknown, code?: ErrorCode): error is TiercacheError {

@@ -20,7 +20,9 @@ import { handleError, installErrorHandling } from './errors.js'
 import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { METRICS_LISTENER, type MetricsListener, type MetricsListenerOptions, parseMetricsListenerOptions, startMetricsListener } from './metrics-listener.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
+import type { AiCache } from '../ai/index.js'
 import { adminRoutes } from './routes/admin.js'
+import { aiRoutes } from './routes/ai.js'
 import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
@@ -110,6 +112,11 @@ export interface BuildServerOptions {
    * caller's tenant view), whose rules it follows. @default none: `GET /v1/rules` answers `[]`
    */
   readonly policy?: Policy
+  /**
+   * The AI gateway (docs/ai.md): `POST /v1/ai/chat/completions` answers through it, storing in the
+   * caller's tenant view. Its upstream is closed with the app. @default none: no AI routes
+   */
+  readonly ai?: AiCache
 }
 
 /** Options of {@link startServer}. */
@@ -140,6 +147,8 @@ export interface StartServerOptions {
   readonly metrics?: ServerMetricsOptions
   /** See {@link BuildServerOptions.policy}. */
   readonly policy?: Policy
+  /** See {@link BuildServerOptions.ai}. */
+  readonly ai?: AiCache
   /**
    * A second listener that serves `GET /metrics` only, without an API key, for Prometheus: e.g.
    * `{ host: '10.0.0.5', port: 9464 }` on an interface only the monitoring network reaches. Anyone
@@ -263,6 +272,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     await app.register(eventRoutes, { policy: options.policy, audit })
     await app.register(warmRoutes, { cache, policy: options.policy, topKeys: stats.topKeys })
     await app.register(metricsRoutes, { registry, audit })
+    if (options.ai !== undefined) await app.register(aiRoutes, { ai: options.ai })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
     // The limiter may hold a Redis connection of its own.
@@ -274,6 +284,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
   app.addHook('onClose', async () => {
     stopLogging()
     await limits.close()
+    await options.ai?.upstream.close()
     // The audit log's close waits for the events being written; the cache goes last.
     if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()

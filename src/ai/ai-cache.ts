@@ -1,0 +1,190 @@
+import { z } from 'zod'
+import type { Cache } from '../cache/cache.js'
+import { type Duration, toMs } from '../core/duration.js'
+import { BadRequestError, InvalidOptionsError } from '../errors.js'
+import { chatKey } from './canonical.js'
+import { isDeterministic } from './determinism.js'
+import type { Upstream, UpstreamAnswer } from './upstream.js'
+
+/**
+ * How an answer was served, as the gateway's `x-tiercache-cache` header says it: from the cache
+ * (`HIT`, or `STALE` past its ttl because the upstream failed), from the upstream and stored (`MISS`),
+ * from the upstream and stored over a cached answer (`REFRESH`), or from the upstream without the
+ * cache (`BYPASS`: asked for, or a sampled request; see {@link AiCacheOptions.maxTemperature}).
+ */
+export type AiCacheStatus = 'HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
+
+/** Options of {@link createAiCache}. */
+export interface AiCacheOptions {
+  /** Where answers are stored: a cache or a view of one (its scope partitions the answers). */
+  readonly cache: Cache
+  /** The model API that answers misses (see `httpUpstream`). */
+  readonly upstream: Upstream
+  /**
+   * Requests up to this temperature are deterministic enough to cache; above it, only with a
+   * `seed`. A request without `temperature` has the provider's default, 1. @default 0
+   */
+  readonly maxTemperature?: number
+  /** What to do with a request above {@link maxTemperature} without a seed: `'bypass'` the cache, or `'cache'` its first answer. @default 'bypass' */
+  readonly sampled?: 'bypass' | 'cache'
+  /** How long an answer is fresh. @default '1h' */
+  readonly ttl?: Duration
+  /** How long past its ttl an answer is kept, to be served (`STALE`) when the upstream fails. @default 0 */
+  readonly grace?: Duration
+}
+
+/** Options of one call of {@link AiCache.chat}. */
+export interface AiCallOptions {
+  /** The kind of answer (`venue-recommendations`, `timeline`): its own namespace, `ai.<type>`. @default 'default' */
+  readonly cacheType?: string
+  /** Ask the upstream and store nothing. @default false */
+  readonly bypass?: boolean
+  /** Ask the upstream and store its answer over the cached one. @default false */
+  readonly refresh?: boolean
+  /** A cached answer older than this (ms) is refreshed as with {@link refresh}. @default none */
+  readonly maxAgeMs?: number
+  /** This answer's ttl. @default the AI cache's */
+  readonly ttl?: Duration
+  /** Tags of the stored answer, for `invalidateTags` (the documents a RAG answer used, say). @default [] */
+  readonly tags?: readonly string[]
+}
+
+/** An answer of the gateway: the upstream's status and body, or the cached body with status 200. */
+export interface AiAnswer {
+  readonly status: number
+  readonly body: unknown
+  readonly cache: AiCacheStatus
+  /** Milliseconds since the upstream produced the answer; 0 when it just did. */
+  readonly ageMs: number
+  /** Why the cache was bypassed: `'requested'` or `'sampled'`. */
+  readonly bypassReason?: 'requested' | 'sampled'
+}
+
+const CACHE_TYPE = /^[A-Za-z0-9_-]{1,64}$/
+
+const optionsSchema = z.object({
+  maxTemperature: z.number().min(0).max(2).default(0),
+  sampled: z.enum(['bypass', 'cache']).default('bypass'),
+  ttl: z.union([z.number(), z.string()]).default('1h'),
+  grace: z.union([z.number(), z.string()]).default(0),
+})
+
+/** A chat completion request as far as the gateway needs to read it; every other field is kept as sent. */
+const chatRequestSchema = z.looseObject({
+  model: z.string({ error: 'model is required: a string' }).min(1, 'model must not be empty'),
+  messages: z.array(z.unknown(), { error: 'messages is required: an array' }).min(1, 'messages must not be empty'),
+})
+
+/** Marks an upstream's error answer inside the read-through, so that it is returned and never stored. */
+class UpstreamRefusal extends Error {
+  constructor(readonly answer: UpstreamAnswer) {
+    super(`the upstream answered ${answer.status}`)
+  }
+}
+
+const isOk = (status: number) => status >= 200 && status < 300
+
+/**
+ * Caches an OpenAI-compatible API's answers (docs/ai.md): the key is the canonical form of every
+ * field that can change the answer (see `canonical.ts`), identical requests in flight make one
+ * upstream call (the cache's single flight, across processes with Redis), and only 2xx answers are
+ * stored.
+ */
+export class AiCache {
+  readonly #settings: z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number }
+
+  /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
+  constructor(
+    readonly cache: Cache,
+    readonly upstream: Upstream,
+    options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {},
+  ) {
+    const parsed = optionsSchema.safeParse(options)
+    if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
+    this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace') }
+  }
+
+  /** The same AI cache storing in `view` (a tenant's view, say): answers are partitioned by its scope. */
+  forView(view: Cache): AiCache {
+    return new AiCache(view, this.upstream, this.#settings)
+  }
+
+  /**
+   * Answers a chat completion request (`POST /chat/completions`, not streamed) from the cache or
+   * the upstream.
+   * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model` or `messages`, `stream: true`, or a bad option
+   * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) when the
+   *   upstream fails and no stale answer can stand in; an upstream's error answer is returned, not thrown
+   */
+  async chat(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
+    const request = parseChatRequest(body)
+    if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true')
+    const cacheType = options.cacheType ?? 'default'
+    if (!CACHE_TYPE.test(cacheType)) throw new BadRequestError('the cache type must be 1 to 64 of A-Z a-z 0-9 _ -')
+    const ask = () => this.upstream.post('/chat/completions', request)
+    if (options.bypass === true) return { ...(await ask()), cache: 'BYPASS', ageMs: 0, bypassReason: 'requested' }
+    if (this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)) {
+      return { ...(await ask()), cache: 'BYPASS', ageMs: 0, bypassReason: 'sampled' }
+    }
+    const view = this.cache.namespace(`ai.${cacheType}`)
+    const key = chatKey(request)
+    const write = {
+      ttl: options.ttl ?? this.#settings.ttlMs,
+      grace: this.#settings.graceMs,
+      tags: [`ai.model:${request.model}`, ...(options.tags ?? [])],
+    }
+    let refresh = options.refresh === true
+    if (!refresh && options.maxAgeMs !== undefined) {
+      const cached = await view.getWithInfo(key)
+      refresh = cached !== undefined && cached.ageMs > options.maxAgeMs
+    }
+    if (refresh) {
+      const answer = await ask()
+      if (isOk(answer.status)) await view.set(key, answer.body, write)
+      return { ...answer, cache: isOk(answer.status) ? 'REFRESH' : 'MISS', ageMs: 0 }
+    }
+    try {
+      const served = await view.getOrSetWithInfo(
+        key,
+        async ({ signal }) => {
+          const answer = await this.upstream.post('/chat/completions', request, signal)
+          if (!isOk(answer.status)) throw new UpstreamRefusal(answer)
+          return answer.body
+        },
+        write,
+      )
+      const cache: AiCacheStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
+      return { status: 200, body: served.value, cache, ageMs: served.source === 'origin' ? 0 : served.ageMs }
+    } catch (error) {
+      const cause = rootCause(error)
+      if (cause instanceof UpstreamRefusal) return { ...cause.answer, cache: 'MISS', ageMs: 0 }
+      throw cause
+    }
+  }
+}
+
+/**
+ * An AI cache in front of `upstream`, storing in `cache`.
+ * @example
+ * const ai = createAiCache({ cache: createCache(), upstream: httpUpstream({ baseUrl: 'https://api.openai.com/v1', apiKey }) })
+ * const answer = await ai.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], temperature: 0 })
+ * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options
+ */
+export function createAiCache(options: AiCacheOptions): AiCache {
+  const { cache, upstream, ...rest } = options
+  return new AiCache(cache, upstream, rest)
+}
+
+/** @throws BadRequestError (`TC_BAD_REQUEST`) naming what is missing */
+export function parseChatRequest(body: unknown): z.output<typeof chatRequestSchema> {
+  const parsed = chatRequestSchema.safeParse(body)
+  if (!parsed.success) throw new BadRequestError(`invalid chat completion request: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
+}
+
+/** The error a factory threw, under the cache's FactoryError wrapping. */
+function rootCause(error: unknown): unknown {
+  let current = error
+  while (current instanceof Error && current.name === 'FactoryError' && current.cause !== undefined) current = current.cause
+  return current
+}

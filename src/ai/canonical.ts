@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * The version of the canonical form: part of every AI storage key, raised whenever the form
+ * changes, so that entries keyed by an older form are never read as a newer one's.
+ */
+export const AI_KEY_VERSION = 1
+
+/**
+ * Fields of a chat completion request that do not change its answer, and so stay out of the key.
+ * A deny-list, not an allow-list: a field the list does not name (a new OpenAI parameter, a
+ * provider's own) is part of the key, so that no parameter is ever silently ignored.
+ *
+ * - `user`, `safety_identifier`, `metadata`: who asks and what for, not what is asked (tiercache reads
+ *   its context fields from `metadata`; they enter the key through the policy layer's buckets);
+ * - `stream`, `stream_options`: how the answer is delivered (a streamed and a non-streamed request
+ *   share an entry);
+ * - `store`, `service_tier`, `prompt_cache_key`, `prompt_cache_retention`: the provider's storage,
+ *   latency and billing, not the answer.
+ */
+export const ANSWER_NEUTRAL_FIELDS: ReadonlySet<string> = new Set([
+  'user',
+  'safety_identifier',
+  'metadata',
+  'stream',
+  'stream_options',
+  'store',
+  'service_tier',
+  'prompt_cache_key',
+  'prompt_cache_retention',
+])
+
+/** A JSON value. */
+export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json }
+
+/**
+ * JSON with object keys sorted (by UTF-16 code units) at every depth and no whitespace, so that two
+ * requests that differ only in key order or formatting have one form. Arrays keep their order: the
+ * order of messages, content parts and tools can change an answer. `undefined` members are dropped,
+ * as `JSON.stringify` drops them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
+  if (Array.isArray(value)) return `[${value.map((item: unknown) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`
+  const record = value as Readonly<Record<string, unknown>>
+  const members = Object.keys(record)
+    .filter((key) => record[key] !== undefined)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
+  return `{${members.join(',')}}`
+}
+
+/**
+ * A message as the key sees it: string content becomes the one text part it stands for
+ * (`"hi"` and `[{ "type": "text", "text": "hi" }]` ask the same thing).
+ */
+function canonicalMessage(message: unknown): unknown {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return message
+  const { content, ...rest } = message as Record<string, unknown>
+  return typeof content === 'string' ? { ...rest, content: [{ type: 'text', text: content }] } : message
+}
+
+/**
+ * The answer-changing part of a chat completion request, in canonical form: every field but
+ * {@link ANSWER_NEUTRAL_FIELDS}, messages normalized, plus the context fields the policy layer
+ * bucketed (which is how two requests for the same market and season share an answer).
+ */
+export function canonicalChatRequest(body: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>> = {}): string {
+  const kept: Record<string, unknown> = {}
+  for (const [field, value] of Object.entries(body)) {
+    if (ANSWER_NEUTRAL_FIELDS.has(field)) continue
+    kept[field] = field === 'messages' && Array.isArray(value) ? value.map(canonicalMessage) : value
+  }
+  return canonicalJson({ v: AI_KEY_VERSION, kind: 'chat', request: kept, context })
+}
+
+/**
+ * The storage key of a chat completion request: `chat:v<version>:<sha-256 of the canonical form,
+ * hex>`. The prompt never appears in a key, only its hash.
+ */
+export function chatKey(body: Readonly<Record<string, unknown>>, context?: Readonly<Record<string, string>>): string {
+  const digest = createHash('sha256').update(canonicalChatRequest(body, context)).digest('hex')
+  return `chat:v${AI_KEY_VERSION}:${digest}`
+}

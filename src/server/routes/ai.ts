@@ -1,0 +1,115 @@
+/**
+ * The AI gateway (docs/ai.md): `POST /v1/ai/chat/completions`, OpenAI-compatible, so that the
+ * official client works with `baseURL: '<server>/v1/ai'` and its tiercache API key as `apiKey`.
+ * Answers are stored in the caller's tenant view, so tenants never share one.
+ */
+import { Readable } from 'node:stream'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { type AiAnswer, type AiCache, type AiCallOptions, parseChatRequest } from '../../ai/index.js'
+import { toMs } from '../../core/duration.js'
+import { BadRequestError, isTiercacheError } from '../../errors.js'
+import { callerOf } from '../access.js'
+
+/** Options of {@link aiRoutes}. */
+export interface AiRoutesOptions {
+  readonly ai: AiCache
+}
+
+const security = [{ bearerAuth: [] }]
+
+/** The request headers the gateway reads, beside `Cache-Control`. */
+export const AI_HEADERS = {
+  cacheType: 'x-tiercache-cache-type',
+  bypass: 'x-tiercache-bypass',
+  refresh: 'x-tiercache-refresh',
+  ttl: 'x-tiercache-ttl',
+  tags: 'x-tiercache-tags',
+} as const
+
+const header = (request: FastifyRequest, name: string): string | undefined => {
+  const value = request.headers[name]
+  return typeof value === 'string' ? value.trim() : undefined
+}
+
+/**
+ * The call's options from its headers: `x-tiercache-bypass: true` or `Cache-Control: no-store`
+ * bypasses, `x-tiercache-refresh: true` or `Cache-Control: no-cache` refreshes, `Cache-Control:
+ * max-age=<s>` refreshes an older answer (RFC 9111 §5.2.1), `x-tiercache-ttl` (`5m`), and
+ * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`.
+ * @throws BadRequestError (`TC_BAD_REQUEST`) for a header that cannot be read
+ */
+export function callOptionsOf(request: FastifyRequest): AiCallOptions {
+  const cacheControl = (header(request, 'cache-control') ?? '').toLowerCase().split(',').map((directive) => directive.trim())
+  const flag = (name: string) => {
+    const value = header(request, name)
+    if (value === undefined) return false
+    if (value === 'true' || value === '1') return true
+    if (value === 'false' || value === '0') return false
+    throw new BadRequestError(`header ${name} must be true or false`)
+  }
+  const maxAge = cacheControl.find((directive) => directive.startsWith('max-age='))
+  const maxAgeSeconds = maxAge === undefined ? undefined : Number(maxAge.slice('max-age='.length))
+  if (maxAgeSeconds !== undefined && !(Number.isInteger(maxAgeSeconds) && maxAgeSeconds >= 0)) throw new BadRequestError('Cache-Control max-age must be whole seconds')
+  const ttl = header(request, AI_HEADERS.ttl)
+  let ttlMs: number | undefined
+  try {
+    ttlMs = ttl === undefined ? undefined : toMs(/^\d+$/.test(ttl) ? Number(ttl) : ttl, AI_HEADERS.ttl)
+  } catch (error) {
+    throw new BadRequestError(isTiercacheError(error) ? error.message : `header ${AI_HEADERS.ttl} must be a duration`, { cause: error })
+  }
+  const tags = header(request, AI_HEADERS.tags)
+  return {
+    cacheType: header(request, AI_HEADERS.cacheType),
+    bypass: flag(AI_HEADERS.bypass) || cacheControl.includes('no-store'),
+    refresh: flag(AI_HEADERS.refresh) || cacheControl.includes('no-cache'),
+    maxAgeMs: maxAgeSeconds === undefined ? undefined : maxAgeSeconds * 1000,
+    ttl: ttlMs,
+    tags: tags === undefined || tags === '' ? undefined : tags.split(',').map((tag) => tag.trim()),
+  }
+}
+
+function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
+  reply.header('x-tiercache-cache', answer.cache).header('age', String(Math.floor(answer.ageMs / 1000)))
+  if (answer.bypassReason !== undefined) reply.header('x-tiercache-bypass-reason', answer.bypassReason)
+  return reply.code(answer.status).send(answer.body)
+}
+
+/**
+ * Registers `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
+ * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
+ * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS` and `Age` (seconds). An upstream's
+ * error answer passes through with its status and body, and is not stored; an upstream that cannot
+ * be reached answers 502 `TC_UPSTREAM_ERROR`, one that times out 504 `TC_UPSTREAM_TIMEOUT`.
+ * `stream: true` requests are passed through to the upstream uncached (`BYPASS`, reason `stream`).
+ */
+export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai }) => {
+  app.post(
+    '/v1/ai/chat/completions',
+    {
+      config: { access: { role: 'write' } },
+      schema: {
+        summary: 'Create a chat completion, cached',
+        description:
+          'OpenAI-compatible chat completions through the cache: the key is the canonical form of every field that can change the answer, ' +
+          "partitioned by the key's tenant. Role write. Headers: x-tiercache-cache-type, x-tiercache-bypass, x-tiercache-refresh, " +
+          'x-tiercache-ttl, x-tiercache-tags, Cache-Control no-store / no-cache / max-age.',
+        tags: ['ai'],
+        security,
+        body: z.looseObject({}).describe('A chat completion request, as the OpenAI API takes it.'),
+      },
+    },
+    async (request, reply) => {
+      const { view } = callerOf(request)
+      const options = callOptionsOf(request)
+      const body = parseChatRequest(request.body)
+      if (body.stream === true) {
+        const stream = await ai.upstream.stream('/chat/completions', body)
+        reply.header('x-tiercache-cache', 'BYPASS').header('x-tiercache-bypass-reason', 'stream').header('content-type', stream.contentType)
+        return reply.code(stream.status).send(Readable.from(stream.body))
+      }
+      return send(reply, await ai.forView(view).chat(body, options))
+    },
+  )
+}

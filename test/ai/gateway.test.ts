@@ -1,0 +1,167 @@
+import OpenAI, { APIError } from 'openai'
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createAiCache, httpUpstream } from '../../src/ai/index.js'
+import { type Cache, createCache } from '../../src/index.js'
+import { startServer } from '../../src/server/index.js'
+import { type KeyStore, openKeyStore } from '../server/helpers.js'
+import { type FakeUpstream, startFakeUpstream } from './upstream-server.js'
+
+let upstream: FakeUpstream
+let store: KeyStore
+let cache: Cache
+let close: () => Promise<void>
+let url: string
+let acme: OpenAI
+let globex: OpenAI
+let acmeKey: string
+
+const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${url}/v1/ai`, maxRetries: 0 })
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream()
+  store = await openKeyStore()
+  cache = createCache({ l3: false })
+  const ai = createAiCache({ cache, upstream: httpUpstream({ baseUrl: upstream.url, apiKey: 'upstream-secret' }) })
+  const started = await startServer({ cache, credentials: store.credentials, ai, port: 0 })
+  url = started.url
+  close = () => started.app.close()
+  acmeKey = (await store.createKey()).key
+  acme = client(acmeKey)
+  globex = client((await store.createKey({ tenant: 'globex' })).key)
+})
+afterAll(async () => {
+  await close()
+  await cache.close()
+  await store.close()
+  await upstream.close()
+})
+beforeEach(async () => {
+  await cache.clear()
+  upstream.calls.length = 0
+})
+
+const ask = (content: string, extra: Partial<ChatCompletionCreateParamsNonStreaming> = {}): ChatCompletionCreateParamsNonStreaming => ({
+  model: 'gpt-test',
+  temperature: 0,
+  messages: [{ role: 'system', content: 'You plan weddings.' }, { role: 'user', content }],
+  ...extra,
+})
+
+describe('the AI gateway with the official openai client', () => {
+  it('a miss, then a hit: the upstream is called once, with its own key', async () => {
+    const first = await acme.chat.completions.create(ask('Venues in Austin?')).withResponse()
+    const second = await acme.chat.completions.create(ask('Venues in Austin?')).withResponse()
+    expect(first.response.headers.get('x-tiercache-cache')).toBe('MISS')
+    expect(second.response.headers.get('x-tiercache-cache')).toBe('HIT')
+    expect(second.data.choices[0]?.message.content).toBe('answer #1 to: Venues in Austin?')
+    expect(second.data).toEqual(first.data)
+    expect(upstream.calls).toHaveLength(1)
+    expect(upstream.calls[0]?.authorization).toBe('Bearer upstream-secret')
+    expect(upstream.calls[0]?.path).toBe('/v1/chat/completions')
+  })
+
+  it('100 identical concurrent requests make one upstream call', async () => {
+    upstream.hold()
+    const answers = Array.from({ length: 100 }, () => acme.chat.completions.create(ask('Florists in Napa?')))
+    await upstream.arrived(1)
+    upstream.release()
+    const contents = (await Promise.all(answers)).map((answer) => answer.choices[0]?.message.content)
+    expect(new Set(contents)).toEqual(new Set(['answer #1 to: Florists in Napa?']))
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('bypass asks the upstream and stores nothing; refresh stores the new answer', async () => {
+    await acme.chat.completions.create(ask('Caterers?'))
+    const bypassed = await acme.chat.completions.create(ask('Caterers?'), { headers: { 'cache-control': 'no-store' } }).withResponse()
+    expect(bypassed.response.headers.get('x-tiercache-cache')).toBe('BYPASS')
+    expect(bypassed.data.choices[0]?.message.content).toBe('answer #2 to: Caterers?')
+    expect((await acme.chat.completions.create(ask('Caterers?'))).choices[0]?.message.content).toBe('answer #1 to: Caterers?')
+    const refreshed = await acme.chat.completions.create(ask('Caterers?'), { headers: { 'x-tiercache-refresh': 'true' } }).withResponse()
+    expect(refreshed.response.headers.get('x-tiercache-cache')).toBe('REFRESH')
+    const after = await acme.chat.completions.create(ask('Caterers?')).withResponse()
+    expect(after.response.headers.get('x-tiercache-cache')).toBe('HIT')
+    expect(after.data.choices[0]?.message.content).toBe('answer #3 to: Caterers?')
+    expect(upstream.calls).toHaveLength(3)
+  })
+
+  it('a changed system prompt, tool or unknown field is another entry; key order and string parts are not', async () => {
+    await acme.chat.completions.create(ask('Budget?'))
+    await acme.chat.completions.create({ ...ask('Budget?'), messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Budget?' }] })
+    const tool = { type: 'function' as const, function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }
+    await acme.chat.completions.create(ask('Budget?', { tools: [tool] }))
+    await acme.chat.completions.create({ ...ask('Budget?'), provider_flag: 'x' } as ChatCompletionCreateParamsNonStreaming)
+    expect(upstream.calls).toHaveLength(4)
+    // The same request, fields in another order and the user message as a content part: a hit.
+    const reordered = await acme.chat.completions
+      .create({ messages: [{ role: 'system', content: 'You plan weddings.' }, { role: 'user', content: [{ type: 'text', text: 'Budget?' }] }], temperature: 0, model: 'gpt-test', user: 'someone' })
+      .withResponse()
+    expect(reordered.response.headers.get('x-tiercache-cache')).toBe('HIT')
+    expect(upstream.calls).toHaveLength(4)
+  })
+
+  it('two tenants asking the same question never share an entry', async () => {
+    const fromAcme = await acme.chat.completions.create(ask('Photographers?'))
+    const fromGlobex = await globex.chat.completions.create(ask('Photographers?')).withResponse()
+    expect(fromGlobex.response.headers.get('x-tiercache-cache')).toBe('MISS')
+    expect(fromGlobex.data.choices[0]?.message.content).not.toBe(fromAcme.choices[0]?.message.content)
+    expect(upstream.calls).toHaveLength(2)
+  })
+
+  it("passes an upstream's error through with its status and body, and caches nothing of it", async () => {
+    for (let i = 0; i < 2; i++) {
+      const error = await acme.chat.completions.create(ask('fail:503')).catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(APIError)
+      expect((error as APIError).status).toBe(503)
+      expect((error as APIError).message).toMatch(/failing as asked \(503\)/)
+    }
+    expect(upstream.calls).toHaveLength(2)
+  })
+
+  it('bypasses sampled requests (no temperature, no seed); a seed makes them cacheable', async () => {
+    const sampled = { model: 'gpt-test', messages: [{ role: 'user' as const, content: 'A poem?' }] }
+    const first = await acme.chat.completions.create(sampled).withResponse()
+    expect(first.response.headers.get('x-tiercache-cache')).toBe('BYPASS')
+    expect(first.response.headers.get('x-tiercache-bypass-reason')).toBe('sampled')
+    await acme.chat.completions.create({ ...sampled, seed: 7 })
+    const seeded = await acme.chat.completions.create({ ...sampled, seed: 7 }).withResponse()
+    expect(seeded.response.headers.get('x-tiercache-cache')).toBe('HIT')
+    expect(upstream.calls).toHaveLength(2)
+  })
+
+  it('passes a streamed request through, uncached', async () => {
+    const stream = await acme.chat.completions.create({ ...ask('Timeline?'), stream: true, stream_options: { include_usage: true } })
+    let text = ''
+    let usage: unknown
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? ''
+      usage ??= chunk.usage ?? undefined
+    }
+    expect(text).toBe('answer #1 to: Timeline?')
+    expect(usage).toMatchObject({ completion_tokens: text.length })
+  })
+
+  it('refuses a request without a key, and one without messages', async () => {
+    await expect(client('tc_nope_nope').chat.completions.create(ask('Hi'))).rejects.toMatchObject({ status: 401 })
+    await expect(acme.chat.completions.create({ model: 'gpt-test', messages: [] })).rejects.toMatchObject({ status: 400 })
+    expect(upstream.calls).toHaveLength(0)
+  })
+})
+
+describe('the AI gateway in front of an upstream that is down', () => {
+  it('answers 502 TC_UPSTREAM_ERROR', async () => {
+    const downCache = createCache({ l3: false })
+    const down = await startFakeUpstream()
+    await down.close()
+    const ai = createAiCache({ cache: downCache, upstream: httpUpstream({ baseUrl: down.url }) })
+    const started = await startServer({ cache: downCache, credentials: store.credentials, ai, port: 0 })
+    try {
+      const error = await new OpenAI({ apiKey: acmeKey, baseURL: `${started.url}/v1/ai`, maxRetries: 0 }).chat.completions.create(ask('Hi')).catch((caught: unknown) => caught)
+      expect((error as APIError).status).toBe(502)
+      expect((error as APIError).code).toBe('TC_UPSTREAM_ERROR')
+    } finally {
+      await started.app.close()
+      await downCache.close()
+    }
+  })
+})

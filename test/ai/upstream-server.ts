@@ -1,0 +1,102 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** What the fake upstream received: each call's path, body and headers. */
+export interface UpstreamCall {
+  readonly path: string
+  readonly body: Record<string, unknown>
+  readonly authorization: string | undefined
+}
+
+/**
+ * A small OpenAI-compatible upstream for tests: `POST /v1/chat/completions` answers
+ * `answer #<n> to: <last message text>` with usage, streamed as server-sent events when asked.
+ * A last message containing `fail:<status>` answers that status with an OpenAI error body. While
+ * `hold()` is on, answers wait until `release()`: the gate for concurrency tests.
+ */
+export interface FakeUpstream {
+  /** The base URL, as the openai client's `baseURL`: `http://127.0.0.1:<port>/v1`. */
+  readonly url: string
+  readonly calls: UpstreamCall[]
+  hold(): void
+  release(): void
+  /** Resolves once `n` calls have arrived. */
+  arrived(n: number): Promise<void>
+  close(): Promise<void>
+}
+
+function lastText(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : []
+  const content = messages.at(-1)?.content
+  if (typeof content === 'string') return content
+  if (Array.isArray(content)) return content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('')
+  return ''
+}
+
+async function readBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>
+}
+
+/** The words of `text`, as a stream's content deltas. */
+function chunksOf(text: string): string[] {
+  return text.split(/(?<= )/)
+}
+
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const calls: UpstreamCall[] = []
+  let held: Promise<void> | undefined
+  let open: (() => void) | undefined
+  const waiters: { n: number; resolve: () => void }[] = []
+
+  const answer = async (request: IncomingMessage, response: ServerResponse) => {
+    const body = await readBody(request)
+    calls.push({ path: request.url ?? '', body, authorization: request.headers.authorization })
+    for (const waiter of waiters.filter((w) => calls.length >= w.n)) waiter.resolve()
+    await held
+    const text = lastText(body)
+    const failure = /fail:(\d{3})/.exec(text)
+    if (failure !== null) {
+      response.writeHead(Number(failure[1]), { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ error: { message: `failing as asked (${failure[1]})`, type: 'server_error', code: null, param: null } }))
+      return
+    }
+    const content = `answer #${calls.length} to: ${text}`
+    const usage = { prompt_tokens: text.length, completion_tokens: content.length, total_tokens: text.length + content.length }
+    const base = { id: `chatcmpl-${calls.length}`, created: 1_700_000_000, model: String(body.model) }
+    if (body.stream === true) {
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      const event = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`)
+      event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
+      for (const piece of chunksOf(content)) event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })
+      event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+      event({ ...base, object: 'chat.completion.chunk', choices: [], usage })
+      response.end('data: [DONE]\n\n')
+      return
+    }
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null }], usage }))
+  }
+
+  const server: Server = createServer((request, response) => {
+    answer(request, response).catch((error: unknown) => {
+      response.writeHead(500).end(String(error))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    calls,
+    hold() {
+      held = new Promise((resolve) => (open = resolve))
+    },
+    release() {
+      open?.()
+      held = undefined
+    },
+    arrived: (n) => (calls.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
