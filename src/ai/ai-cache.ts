@@ -1,10 +1,12 @@
 import { z } from 'zod'
-import type { Cache } from '../cache/cache.js'
+import type { Cache, SetOptions } from '../cache/cache.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { BadRequestError, InvalidOptionsError } from '../errors.js'
 import { chatKey } from './canonical.js'
+import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
+import { type AiStreamAnswer, type Flights, type StreamPlan, streamChat } from './chat-stream.js'
 import { isDeterministic } from './determinism.js'
-import type { Upstream, UpstreamAnswer } from './upstream.js'
+import type { Upstream } from './upstream.js'
 
 /**
  * How an answer was served, as the gateway's `x-tiercache-cache` header says it: from the cache
@@ -75,15 +77,6 @@ const chatRequestSchema = z.looseObject({
   messages: z.array(z.unknown(), { error: 'messages is required: an array' }).min(1, 'messages must not be empty'),
 })
 
-/** Marks an upstream's error answer inside the read-through, so that it is returned and never stored. */
-class UpstreamRefusal extends Error {
-  constructor(readonly answer: UpstreamAnswer) {
-    super(`the upstream answered ${answer.status}`)
-  }
-}
-
-const isOk = (status: number) => status >= 200 && status < 300
-
 /**
  * Caches an OpenAI-compatible API's answers (docs/ai.md): the key is the canonical form of every
  * field that can change the answer (see `canonical.ts`), identical requests in flight make one
@@ -92,43 +85,96 @@ const isOk = (status: number) => status >= 200 && status < 300
  */
 export class AiCache {
   readonly #settings: z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number }
+  readonly #flights: Flights
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
   constructor(
     readonly cache: Cache,
     readonly upstream: Upstream,
     options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {},
+    flights: Flights = new Map(),
   ) {
     const parsed = optionsSchema.safeParse(options)
     if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
     this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace') }
+    this.#flights = flights
   }
 
   /** The same AI cache storing in `view` (a tenant's view, say): answers are partitioned by its scope. */
   forView(view: Cache): AiCache {
-    return new AiCache(view, this.upstream, this.#settings)
+    return new AiCache(view, this.upstream, this.#settings, this.#flights)
   }
 
   /**
    * Answers a chat completion request (`POST /chat/completions`, not streamed) from the cache or
-   * the upstream.
+   * the upstream. A cached streamed answer to the same request answers it too, assembled.
    * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model` or `messages`, `stream: true`, or a bad option
    * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) when the
    *   upstream fails and no stale answer can stand in; an upstream's error answer is returned, not thrown
    */
   async chat(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseChatRequest(body)
-    if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true')
+    if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true; use chatStream()')
+    const plan = await this.#plan(request, options)
+    if (plan.kind === 'bypass') return { ...(await this.upstream.post(CHAT_PATH, request)), cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
+    const { view, key, write } = plan
+    if (plan.refresh) {
+      const answer = await this.upstream.post(CHAT_PATH, request)
+      if (isOk(answer.status)) await view.set(key, { body: answer.body } satisfies ChatRecord, write)
+      return { ...answer, cache: isOk(answer.status) ? 'REFRESH' : 'MISS', ageMs: 0 }
+    }
+    try {
+      const served = await view.getOrSetWithInfo<ChatRecord>(
+        key,
+        async ({ signal }) => {
+          const answer = await this.upstream.post(CHAT_PATH, request, signal)
+          if (!isOk(answer.status)) throw new UpstreamRefusal(answer)
+          return { body: answer.body }
+        },
+        write,
+      )
+      const cache: AiCacheStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
+      return { status: 200, body: served.value.body, cache, ageMs: served.source === 'origin' ? 0 : served.ageMs }
+    } catch (error) {
+      const cause = rootCause(error)
+      if (cause instanceof UpstreamRefusal) return { ...cause.answer, cache: 'MISS', ageMs: 0 }
+      throw cause
+    }
+  }
+
+  /**
+   * Answers a streamed chat completion request (`stream: true`): a miss streams the upstream's
+   * events as they come and stores them once the stream ends with `[DONE]`; identical requests
+   * meanwhile follow that stream; a hit replays the stored events byte for byte (usage chunk
+   * included) when they were asked with the same `stream_options.include_usage`, and otherwise the
+   * cached completion written as a stream (so a non-streamed answer serves a streamed request).
+   * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model`, `messages` or `stream: true`, or a bad option
+   * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) when the
+   *   upstream fails before it streams and no stale answer can stand in
+   */
+  async chatStream(body: unknown, options: AiCallOptions = {}): Promise<AiStreamAnswer> {
+    const request = parseChatRequest(body)
+    if (request.stream !== true) throw new BadRequestError('chatStream() answers requests with stream: true; use chat()')
+    const plan = await this.#plan(request, options)
+    if (plan.kind === 'bypass') {
+      const answer = await this.upstream.stream(CHAT_PATH, request)
+      return { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
+    }
+    return streamChat(plan, this.upstream, this.#flights)
+  }
+
+  /** Where a request is stored and how, or why it bypasses the cache. */
+  async #plan(
+    request: z.output<typeof chatRequestSchema>,
+    options: AiCallOptions,
+  ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & { readonly kind: 'cache' })> {
     const cacheType = options.cacheType ?? 'default'
     if (!CACHE_TYPE.test(cacheType)) throw new BadRequestError('the cache type must be 1 to 64 of A-Z a-z 0-9 _ -')
-    const ask = () => this.upstream.post('/chat/completions', request)
-    if (options.bypass === true) return { ...(await ask()), cache: 'BYPASS', ageMs: 0, bypassReason: 'requested' }
-    if (this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)) {
-      return { ...(await ask()), cache: 'BYPASS', ageMs: 0, bypassReason: 'sampled' }
-    }
+    if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
+    if (this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)) return { kind: 'bypass', reason: 'sampled' }
     const view = this.cache.namespace(`ai.${cacheType}`)
     const key = chatKey(request)
-    const write = {
+    const write: SetOptions = {
       ttl: options.ttl ?? this.#settings.ttlMs,
       grace: this.#settings.graceMs,
       tags: [`ai.model:${request.model}`, ...(options.tags ?? [])],
@@ -138,28 +184,7 @@ export class AiCache {
       const cached = await view.getWithInfo(key)
       refresh = cached !== undefined && cached.ageMs > options.maxAgeMs
     }
-    if (refresh) {
-      const answer = await ask()
-      if (isOk(answer.status)) await view.set(key, answer.body, write)
-      return { ...answer, cache: isOk(answer.status) ? 'REFRESH' : 'MISS', ageMs: 0 }
-    }
-    try {
-      const served = await view.getOrSetWithInfo(
-        key,
-        async ({ signal }) => {
-          const answer = await this.upstream.post('/chat/completions', request, signal)
-          if (!isOk(answer.status)) throw new UpstreamRefusal(answer)
-          return answer.body
-        },
-        write,
-      )
-      const cache: AiCacheStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
-      return { status: 200, body: served.value, cache, ageMs: served.source === 'origin' ? 0 : served.ageMs }
-    } catch (error) {
-      const cause = rootCause(error)
-      if (cause instanceof UpstreamRefusal) return { ...cause.answer, cache: 'MISS', ageMs: 0 }
-      throw cause
-    }
+    return { kind: 'cache', view, key, request, write, refresh }
   }
 }
 
@@ -180,11 +205,4 @@ export function parseChatRequest(body: unknown): z.output<typeof chatRequestSche
   const parsed = chatRequestSchema.safeParse(body)
   if (!parsed.success) throw new BadRequestError(`invalid chat completion request: ${z.prettifyError(parsed.error)}`)
   return parsed.data
-}
-
-/** The error a factory threw, under the cache's FactoryError wrapping. */
-function rootCause(error: unknown): unknown {
-  let current = error
-  while (current instanceof Error && current.name === 'FactoryError' && current.cause !== undefined) current = current.cause
-  return current
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto'
 
 /**
  * The version of the canonical form: part of every AI storage key, raised whenever the form
- * changes, so that entries keyed by an older form are never read as a newer one's.
+ * changes (or the stored record's shape does), so that entries of an older version are never read
+ * as a newer one's. 2: answers stored as `{ body, stream? }`.
  */
-export const AI_KEY_VERSION = 1
+export const AI_KEY_VERSION = 2
 
 /**
  * Fields of a chat completion request that do not change its answer, and so stay out of the key.

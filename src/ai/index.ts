@@ -3,6 +3,8 @@
  * and for programs that call a model themselves.
  */
 export { type AiAnswer, AiCache, type AiCacheOptions, type AiCacheStatus, type AiCallOptions, createAiCache, parseChatRequest } from './ai-cache.js'
+export { type AiStreamAnswer } from './chat-stream.js'
+export { assembleStream, completionToSse } from './sse.js'
 export { AI_KEY_VERSION, ANSWER_NEUTRAL_FIELDS, canonicalChatRequest, canonicalJson, chatKey } from './canonical.js'
 export { DEFAULT_TEMPERATURE, isDeterministic } from './determinism.js'
 export { type HttpUpstreamOptions, type Upstream, type UpstreamAnswer, type UpstreamStream, httpUpstream } from './upstream.js'

@@ -35,7 +35,7 @@ describe('canonical chat keys', () => {
 
   it('keeps the prompt out of the key, and names its version', () => {
     const key = chatKey(base)
-    expect(key).toMatch(/^chat:v1:[0-9a-f]{64}$/)
+    expect(key).toMatch(/^chat:v2:[0-9a-f]{64}$/)
     expect(key).not.toContain('Austin')
     expect(ANSWER_NEUTRAL_FIELDS.has('temperature')).toBe(false)
   })

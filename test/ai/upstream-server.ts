@@ -11,14 +11,16 @@ export interface UpstreamCall {
 /**
  * A small OpenAI-compatible upstream for tests: `POST /v1/chat/completions` answers
  * `answer #<n> to: <last message text>` with usage, streamed as server-sent events when asked.
- * A last message containing `fail:<status>` answers that status with an OpenAI error body. While
- * `hold()` is on, answers wait until `release()`: the gate for concurrency tests.
+ * A last message containing `fail:<status>` answers that status with an OpenAI error body, and one
+ * containing `break-stream` ends its stream after the first event, without `[DONE]`. While `hold()` is on, answers wait
+ * until `release()` (with `hold('mid-stream')`, streams wait after their first event): the gate for
+ * concurrency tests.
  */
 export interface FakeUpstream {
   /** The base URL, as the openai client's `baseURL`: `http://127.0.0.1:<port>/v1`. */
   readonly url: string
   readonly calls: UpstreamCall[]
-  hold(): void
+  hold(where?: 'before' | 'mid-stream'): void
   release(): void
   /** Resolves once `n` calls have arrived. */
   arrived(n: number): Promise<void>
@@ -47,6 +49,7 @@ function chunksOf(text: string): string[] {
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const calls: UpstreamCall[] = []
   let held: Promise<void> | undefined
+  let heldWhere: 'before' | 'mid-stream' = 'before'
   let open: (() => void) | undefined
   const waiters: { n: number; resolve: () => void }[] = []
 
@@ -54,7 +57,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const body = await readBody(request)
     calls.push({ path: request.url ?? '', body, authorization: request.headers.authorization })
     for (const waiter of waiters.filter((w) => calls.length >= w.n)) waiter.resolve()
-    await held
+    if (heldWhere === 'before') await held
     const text = lastText(body)
     const failure = /fail:(\d{3})/.exec(text)
     if (failure !== null) {
@@ -69,6 +72,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       response.writeHead(200, { 'content-type': 'text/event-stream' })
       const event = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`)
       event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
+      if (heldWhere === 'mid-stream') await held
+      if (text.includes('break-stream')) {
+        response.end()
+        return
+      }
       for (const piece of chunksOf(content)) event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })
       event({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
       event({ ...base, object: 'chat.completion.chunk', choices: [], usage })
@@ -89,12 +97,14 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   return {
     url: `http://127.0.0.1:${port}/v1`,
     calls,
-    hold() {
+    hold(where = 'before') {
+      heldWhere = where
       held = new Promise((resolve) => (open = resolve))
     },
     release() {
       open?.()
       held = undefined
+      heldWhere = 'before'
     },
     arrived: (n) => (calls.length >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
     close: () => new Promise((resolve) => server.close(() => resolve())),

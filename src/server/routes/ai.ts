@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { type AiAnswer, type AiCache, type AiCallOptions, parseChatRequest } from '../../ai/index.js'
+import { type AiAnswer, type AiCache, type AiCallOptions, type AiStreamAnswer, parseChatRequest } from '../../ai/index.js'
 import { toMs } from '../../core/duration.js'
 import { BadRequestError, isTiercacheError } from '../../errors.js'
 import { callerOf } from '../access.js'
@@ -70,10 +70,14 @@ export function callOptionsOf(request: FastifyRequest): AiCallOptions {
   }
 }
 
-function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
+function headers(reply: FastifyReply, answer: AiAnswer | AiStreamAnswer): FastifyReply {
   reply.header('x-tiercache-cache', answer.cache).header('age', String(Math.floor(answer.ageMs / 1000)))
   if (answer.bypassReason !== undefined) reply.header('x-tiercache-bypass-reason', answer.bypassReason)
-  return reply.code(answer.status).send(answer.body)
+  return reply
+}
+
+function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
+  return headers(reply, answer).code(answer.status).send(answer.body)
 }
 
 /**
@@ -82,7 +86,8 @@ function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
  * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS` and `Age` (seconds). An upstream's
  * error answer passes through with its status and body, and is not stored; an upstream that cannot
  * be reached answers 502 `TC_UPSTREAM_ERROR`, one that times out 504 `TC_UPSTREAM_TIMEOUT`.
- * `stream: true` requests are passed through to the upstream uncached (`BYPASS`, reason `stream`).
+ * `stream: true` requests are answered as server-sent events: streamed from the upstream on a miss
+ * and stored once complete, replayed on a hit (see `AiCache.chatStream`).
  */
 export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai }) => {
   app.post(
@@ -104,12 +109,11 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
       const { view } = callerOf(request)
       const options = callOptionsOf(request)
       const body = parseChatRequest(request.body)
-      if (body.stream === true) {
-        const stream = await ai.upstream.stream('/chat/completions', body)
-        reply.header('x-tiercache-cache', 'BYPASS').header('x-tiercache-bypass-reason', 'stream').header('content-type', stream.contentType)
-        return reply.code(stream.status).send(Readable.from(stream.body))
-      }
-      return send(reply, await ai.forView(view).chat(body, options))
+      const cache = ai.forView(view)
+      if (body.stream !== true) return send(reply, await cache.chat(body, options))
+      const answer = await cache.chatStream(body, options)
+      headers(reply, answer).header('content-type', answer.contentType)
+      return reply.code(answer.status).send(Readable.from(answer.body))
     },
   )
 }

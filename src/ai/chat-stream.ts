@@ -1,0 +1,149 @@
+/**
+ * Streamed chat completions through the cache: a miss streams the upstream's bytes to the caller as
+ * they come and stores them once the terminal event (`[DONE]`) arrives; callers asking the same
+ * thing meanwhile follow that stream (one upstream call); a hit replays the stored bytes, or writes
+ * the cached completion as a stream when it was not streamed the same way.
+ */
+import type { Cache, SetOptions } from '../cache/cache.js'
+import type { Served } from '../core/entry.js'
+import { UpstreamError } from '../errors.js'
+import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
+import { assembleStream, completionToSse } from './sse.js'
+import { StreamFlight } from './stream-flight.js'
+import type { Upstream } from './upstream.js'
+
+/** How a streamed answer was served; see `AiCacheStatus`. */
+export type StreamStatus = 'HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
+
+/** A streamed request's answer: bytes to send as they come, with their status and content type. */
+export interface AiStreamAnswer {
+  readonly status: number
+  readonly contentType: string
+  readonly cache: StreamStatus
+  /** Milliseconds since the upstream produced the answer; 0 when it is producing it now. */
+  readonly ageMs: number
+  readonly bypassReason?: 'requested' | 'sampled'
+  readonly body: AsyncIterable<Uint8Array>
+}
+
+type Outcome = { readonly kind: 'served'; readonly served: Served<ChatRecord> } | { readonly kind: 'error'; readonly error: unknown }
+
+type RunningFlight = StreamFlight<Outcome> & { readonly done: Promise<void> }
+
+/** Flights in progress, by view, key and usage option: shared by every view of one AI cache. */
+export type Flights = Map<string, RunningFlight>
+
+/** What {@link streamChat} needs of a request, once the AI cache has planned it. */
+export interface StreamPlan {
+  readonly view: Cache
+  readonly key: string
+  readonly request: Readonly<Record<string, unknown>>
+  readonly write: SetOptions
+  /** Ask the upstream even when an answer is cached, and store the new one over it. */
+  readonly refresh: boolean
+}
+
+const encoder = new TextEncoder()
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
+}
+
+/** An upstream's error body: JSON as sent, or its text in the OpenAI error shape. */
+async function errorBodyOf(body: AsyncIterable<Uint8Array>): Promise<unknown> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of body) chunks.push(chunk)
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return { error: { message: text, type: 'upstream_error', param: null, code: null } }
+  }
+}
+
+export const includesUsage = (request: Readonly<Record<string, unknown>>): boolean => {
+  const options = request.stream_options
+  return typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true
+}
+
+/**
+ * Answers a streamed chat completion request (`stream: true`) from the cache, a stream in progress,
+ * or the upstream.
+ * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) when the
+ *   upstream fails before its stream starts and no stale answer can stand in; a failure after it
+ *   started ends the answer's body with that error, and nothing is stored
+ */
+export async function streamChat(plan: StreamPlan, upstream: Upstream, flights: Flights): Promise<AiStreamAnswer> {
+  const includeUsage = includesUsage(plan.request)
+  const flightKey = `${plan.view.scope.prefix}${plan.view.name}\u0000${plan.key}\u0000${includeUsage}`
+  const joined = plan.refresh ? undefined : flights.get(flightKey)
+  const flight = joined ?? startFlight(plan, upstream, includeUsage)
+  if (joined === undefined && !plan.refresh) {
+    flights.set(flightKey, flight)
+    void flight.done.finally(() => {
+      if (flights.get(flightKey) === flight) flights.delete(flightKey)
+    })
+  }
+  const start = await flight.ready
+  if (start.kind === 'stream') {
+    return { status: 200, contentType: start.contentType, cache: plan.refresh ? 'REFRESH' : 'MISS', ageMs: 0, body: flight.subscribe() }
+  }
+  if (start.outcome.kind === 'error') {
+    const cause = rootCause(start.outcome.error)
+    if (!(cause instanceof UpstreamRefusal)) throw cause
+    const { status, body } = cause.answer
+    return { status, contentType: 'application/json', cache: 'MISS', ageMs: 0, body: once(encoder.encode(JSON.stringify(body))) }
+  }
+  return replay(start.outcome.served, includeUsage)
+}
+
+/** A cached answer as a stream: the stored bytes when streamed the same way, else the completion written as one. */
+function replay(served: Served<ChatRecord>, includeUsage: boolean): AiStreamAnswer {
+  const { stream, body } = served.value
+  const same = stream !== undefined && stream.includeUsage === includeUsage
+  const text = same ? stream.sse : completionToSse(body, includeUsage)
+  const cache: StreamStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
+  return {
+    status: 200,
+    contentType: same ? stream.contentType : 'text/event-stream; charset=utf-8',
+    cache,
+    ageMs: served.source === 'origin' ? 0 : served.ageMs,
+    body: once(encoder.encode(text)),
+  }
+}
+
+function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean): RunningFlight {
+  const flight = new StreamFlight<Outcome>()
+  const produce = async ({ signal }: { readonly signal?: AbortSignal }): Promise<ChatRecord> => {
+    const answer = await upstream.stream(CHAT_PATH, plan.request, signal)
+    if (!isOk(answer.status)) throw new UpstreamRefusal({ status: answer.status, body: await errorBodyOf(answer.body) })
+    flight.open(answer.contentType)
+    for await (const chunk of answer.body) flight.push(chunk)
+    const bytes = flight.bytes()
+    const sse = bytes.toString('utf8')
+    const assembled = assembleStream(sse)
+    if (!assembled.complete) throw new UpstreamError('the upstream stream ended before its terminal event ([DONE]); nothing was stored')
+    flight.end()
+    // Bytes that are not UTF-8 would not come back the same from text: keep the completion only.
+    const exact = Buffer.from(sse, 'utf8').equals(bytes)
+    return { body: assembled.body, stream: exact ? { sse, contentType: answer.contentType, includeUsage } : undefined }
+  }
+  const settled: Promise<Served<ChatRecord>> = plan.refresh
+    ? produce({}).then(async (record) => {
+        await plan.view.set(plan.key, record, plan.write)
+        return { value: record, source: 'origin', stale: false, ageMs: 0, freshUntil: Date.now() }
+      })
+    : plan.view.getOrSetWithInfo(plan.key, produce, plan.write)
+  const done = settled.then(
+    (served) => {
+      // The stream broke and the fail-safe answered a stale entry: too late for those following it.
+      if (flight.opened && served.source !== 'origin') flight.fail(new UpstreamError('the upstream stream broke off'))
+      flight.settle({ kind: 'served', served })
+    },
+    (error: unknown) => {
+      flight.fail(rootCause(error))
+      flight.settle({ kind: 'error', error })
+    },
+  )
+  return Object.assign(flight, { done })
+}
