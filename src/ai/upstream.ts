@@ -45,6 +45,7 @@ export function httpUpstream(options: HttpUpstreamOptions): Upstream {
   const base = options.baseUrl.replace(/\/+$/, '')
   const timeoutMs = options.timeoutMs ?? 120_000
   const agent = new Agent({ headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+  let closing: Promise<void> | undefined
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`
 
@@ -76,7 +77,8 @@ export function httpUpstream(options: HttpUpstreamOptions): Upstream {
       const contentType = response.headers['content-type']
       return { status: response.statusCode, contentType: typeof contentType === 'string' ? contentType : 'application/octet-stream', body: response.body }
     },
-    close: () => agent.close(),
+    // Idempotent: the server closes it with the app, and a failed start closes it too.
+    close: () => (closing ??= agent.close()),
   }
 }
 

@@ -22,7 +22,8 @@ import {
 
 /** The body of every error answer. */
 export interface ErrorBody {
-  readonly error: { readonly code: string; readonly message: string }
+  /** On the AI gateway's routes also `type` and `param`, as the OpenAI API has them (see {@link errorBodyFor}). */
+  readonly error: { readonly code: string; readonly message: string; readonly type?: string; readonly param?: null }
 }
 
 /** The shape of one request-validation issue, as Fastify reports it (`error.validation[i]`). */
@@ -127,6 +128,20 @@ export function errorBody(error: TiercacheError): ErrorBody {
   return { error: { code: error.code, message: error.message } }
 }
 
+/** The prefix of the AI gateway's routes, whose clients (OpenAI SDKs) read errors in the OpenAI shape. */
+const AI_ROUTES = '/v1/ai/'
+
+/**
+ * The body of an error answer to `request`: {@link errorBody}, and on the AI gateway's routes the
+ * OpenAI API's error shape around the same code and message, `{ error: { message, type, param, code } }`
+ * (`type`: `invalid_request_error` for 4xx, `server_error` for 5xx), which is what OpenAI clients parse.
+ */
+export function errorBodyFor(request: FastifyRequest, error: TiercacheError): ErrorBody {
+  if (!request.url.startsWith(AI_ROUTES)) return errorBody(error)
+  const type = error.statusCode >= 500 ? 'server_error' : 'invalid_request_error'
+  return { error: { message: error.message, type, param: null, code: error.code } }
+}
+
 /**
  * Answers `error` as `{ error: { code, message } }` with its catalogue status, logging 5xx details.
  * Installed as the error handler and as Fastify's `frameworkErrors` handler (malformed URLs, which
@@ -141,7 +156,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   } else {
     logOf(request).info({ code: coded.code, statusCode: coded.statusCode }, 'request rejected')
   }
-  return reply.code(coded.statusCode).header('x-request-id', request.id).type('application/json').send(errorBody(coded))
+  return reply.code(coded.statusCode).header('x-request-id', request.id).type('application/json').send(errorBodyFor(request, coded))
 }
 
 /**
@@ -158,9 +173,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (allowed.length > 0) {
       logOf(request).info({ method: request.method, code: 'TC_METHOD_NOT_ALLOWED' }, 'method not allowed')
       const error = new MethodNotAllowedError(`${request.method} is not allowed here; this path allows ${allowed.join(', ')}`)
-      return reply.code(405).header('allow', allowed.join(', ')).header('x-request-id', request.id).type('application/json').send(errorBody(error))
+      return reply.code(405).header('allow', allowed.join(', ')).header('x-request-id', request.id).type('application/json').send(errorBodyFor(request, error))
     }
     logOf(request).info({ method: request.method, code: 'TC_NOT_FOUND' }, 'no such route')
-    return reply.code(404).header('x-request-id', request.id).type('application/json').send(errorBody(new NotFoundError(`no route ${request.method} for this path`)))
+    return reply.code(404).header('x-request-id', request.id).type('application/json').send(errorBodyFor(request, new NotFoundError(`no route ${request.method} for this path`)))
   })
 }

@@ -106,9 +106,14 @@ describe('the AI gateway with the official openai client', () => {
     expect(upstream.calls).toHaveLength(2)
   })
 
-  it('refuses a request without a key, and one without messages', async () => {
-    await expect(gateway.client('tc_nope_nope').chat.completions.create(ask('Hi'))).rejects.toMatchObject({ status: 401 })
-    await expect(acme.chat.completions.create({ model: 'gpt-test', messages: [] })).rejects.toMatchObject({ status: 400 })
+  it('refuses a request without a key, and one without messages, with errors in the OpenAI shape', async () => {
+    await expect(gateway.client('tc_nope_nope').chat.completions.create(ask('Hi'))).rejects.toMatchObject({
+      status: 401,
+      type: 'invalid_request_error',
+      code: 'TC_UNAUTHORIZED',
+      param: null,
+    })
+    await expect(acme.chat.completions.create({ model: 'gpt-test', messages: [] })).rejects.toMatchObject({ status: 400, type: 'invalid_request_error', code: 'TC_BAD_REQUEST' })
     expect(upstream.calls).toHaveLength(0)
   })
 })
@@ -124,6 +129,7 @@ describe('the AI gateway in front of an upstream that is down', () => {
       const error = await new OpenAI({ apiKey: acmeKey, baseURL: `${started.url}/v1/ai`, maxRetries: 0 }).chat.completions.create(ask('Hi')).catch((caught: unknown) => caught)
       expect((error as APIError).status).toBe(502)
       expect((error as APIError).code).toBe('TC_UPSTREAM_ERROR')
+      expect((error as APIError).type).toBe('server_error')
     } finally {
       await started.app.close()
       await downCache.close()

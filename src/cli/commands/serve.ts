@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
 import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
+import type { AiCache } from '../../ai/index.js'
 import type { Policy } from '../../policy/layer.js'
 import { loadPolicy } from '../../policy/load.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
@@ -14,7 +15,7 @@ import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
 import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
-import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag } from '../flags.js'
+import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag, urlFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -42,6 +43,7 @@ interface ServeFlags extends StorageFlags {
   readonly metricsHost?: string
   readonly metricsPort?: number
   readonly policyFile?: string
+  readonly aiUpstream?: string
 }
 
 /** What `startServer` resolves. */
@@ -78,6 +80,10 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * `--policy-file`/TIERCACHE_POLICY_FILE gives the policy layer (docs/policies.md): the ttl policies
  * that routes name with `policy`, seasonal L1 capacity, the invalidation rules of `POST /v1/events`.
  * It is read before anything opens; an invalid file exits 2 naming it.
+ *
+ * `--ai-upstream`/TIERCACHE_AI_UPSTREAM adds the AI gateway (docs/ai.md) in front of that
+ * OpenAI-compatible base URL, sending it the key in TIERCACHE_AI_UPSTREAM_KEY (environment only; the
+ * key is never stored, logged or answered).
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -121,6 +127,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(portFlag('--metrics-port')),
     )
     .addOption(new Option('--metrics-host <host>', 'interface of the --metrics-port listener; whoever reaches it reads every tenant\'s metrics (default 127.0.0.1)').env('TIERCACHE_METRICS_HOST'))
+    .addOption(
+      new Option('--ai-upstream <url>', `serve the AI gateway, /v1/ai, in front of this OpenAI-compatible API (e.g. https://api.openai.com/v1); its key is read from ${AI_UPSTREAM_KEY_ENV}`)
+        .env('TIERCACHE_AI_UPSTREAM')
+        .argParser(urlFlag('--ai-upstream')),
+    )
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
@@ -130,6 +141,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       let credentials: CredentialStore | undefined
       let audit: AuditLog | undefined
       let history: StatsHistory | undefined
+      let ai: AiCache | undefined
       let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
       // Until the server's logger exists, a lost audit event is reported on stderr.
       let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
@@ -145,10 +157,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
             onError: (error) => reportHistoryError(error),
           })
         }
+        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream)
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
         server = await startServer({
           cache,
+          ...(ai === undefined ? {} : { ai }),
           credentials,
           audit,
           ...(policy === undefined ? {} : { policy }),
@@ -161,7 +175,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
           ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
         })
       } catch (error) {
-        await Promise.all([history?.close(), credentials?.close(), audit?.close()])
+        await Promise.all([history?.close(), credentials?.close(), audit?.close(), ai?.upstream.close()])
         await cache.close().then(closeRedis)
         if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
           // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
@@ -177,6 +191,17 @@ export function registerServe(program: Command, ctx: CliContext): void {
       if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
       closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
     })
+}
+
+/** The variable that holds the AI upstream's API key: read from the environment only, so that it is never in a process listing. */
+export const AI_UPSTREAM_KEY_ENV = 'TIERCACHE_AI_UPSTREAM_KEY'
+
+/** The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}. */
+async function openAiCache(cache: Cache, baseUrl: string): Promise<AiCache> {
+  // Loaded on demand, as the server is: undici is only needed here.
+  const { createAiCache, httpUpstream } = await import('../../ai/index.js')
+  const apiKey = process.env[AI_UPSTREAM_KEY_ENV]
+  return createAiCache({ cache, upstream: httpUpstream({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) }) })
 }
 
 /**
