@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import type { Cache, SetOptions } from '../cache/cache.js'
+import type { CallContext } from '../cache/policy-hook.js'
+import type { Policy } from '../policy/layer.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { BadRequestError, InvalidOptionsError } from '../errors.js'
 import { chatKey } from './canonical.js'
@@ -33,12 +35,24 @@ export interface AiCacheOptions {
   readonly ttl?: Duration
   /** How long past its ttl an answer is kept, to be served (`STALE`) when the upstream fails. @default 0 */
   readonly grace?: Duration
+  /**
+   * The policy layer (docs/policies.md) that gives each cache type its ttl and its context key: a
+   * ttl policy named as the cache type sets its answers' ttl and grace (from the call's context, as
+   * for any entry), and a key builder named as it buckets the call's context into the key.
+   * @default none: every cache type has {@link ttl} and {@link grace}, and no context enters the key
+   */
+  readonly policy?: Policy
 }
 
 /** Options of one call of {@link AiCache.chat}. */
 export interface AiCallOptions {
-  /** The kind of answer (`venue-recommendations`, `timeline`): its own namespace, `ai.<type>`. @default 'default' */
+  /**
+   * The kind of answer (`venue-recommendations`, `timeline`): part of the key, tagged `ai.type:<type>`,
+   * and the name of its ttl policy and key builder in the policy layer. @default 'default'
+   */
   readonly cacheType?: string
+  /** The namespace the answer is stored in (one per application, say). @default 'ai' */
+  readonly namespace?: string
   /** Ask the upstream and store nothing. @default false */
   readonly bypass?: boolean
   /** Ask the upstream and store its answer over the cached one. @default false */
@@ -48,6 +62,23 @@ export interface AiCallOptions {
   /** This answer's ttl. @default the AI cache's */
   readonly ttl?: Duration
   /** Tags of the stored answer, for `invalidateTags` (the documents a RAG answer used, say). @default [] */
+  readonly tags?: readonly string[]
+  /**
+   * Context fields of the call (`market`, `date`, `budget`, ...): the fields the cache type's key
+   * builder declares are bucketed into the key, and the ttl policy reads its multipliers' fields.
+   * Fields the builder declares are also read from the request's `metadata`; these win over them.
+   * @default none
+   */
+  readonly context?: CallContext
+}
+
+/** What {@link AiCache.invalidate} removes: the union of the answers each given field selects. */
+export interface AiInvalidation {
+  /** @default 'ai' */
+  readonly namespace?: string
+  readonly cacheType?: string
+  readonly model?: string
+  /** Tags the answers were stored with (`x-tiercache-tags`, {@link AiCallOptions.tags}). */
   readonly tags?: readonly string[]
 }
 
@@ -63,6 +94,22 @@ export interface AiAnswer {
 }
 
 const CACHE_TYPE = /^[A-Za-z0-9_-]{1,64}$/
+
+/** @throws BadRequestError (`TC_BAD_REQUEST`) for a cache type that is not 1 to 64 of A-Z a-z 0-9 _ - */
+function checkCacheType(type: string): string {
+  if (!CACHE_TYPE.test(type)) throw new BadRequestError('the cache type must be 1 to 64 of A-Z a-z 0-9 _ -')
+  return type
+}
+
+/** The namespace of answers whose call names none. */
+export const DEFAULT_NAMESPACE = 'ai'
+
+/** The tag every answer of cache type `type` carries. */
+export const typeTag = (type: string): string => `ai.type:${type}`
+/** The tag every answer of `model` carries. */
+export const modelTag = (model: string): string => `ai.model:${model}`
+
+type Settings = z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number; readonly policy: Policy | undefined }
 
 const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
@@ -84,7 +131,7 @@ const chatRequestSchema = z.looseObject({
  * stored.
  */
 export class AiCache {
-  readonly #settings: z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number }
+  readonly #settings: Settings
   readonly #flights: Flights
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
@@ -96,7 +143,7 @@ export class AiCache {
   ) {
     const parsed = optionsSchema.safeParse(options)
     if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
-    this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace') }
+    this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy }
     this.#flights = flights
   }
 
@@ -163,29 +210,77 @@ export class AiCache {
     return streamChat(plan, this.upstream, this.#flights)
   }
 
+  /**
+   * Removes answers from every tier and every instance's L1: those of `cacheType`, of `model`, and
+   * those carrying any of `tags` (the union of what is given), in the namespace; with none of them,
+   * every answer of the namespace. In a tenant's view, only that tenant's answers.
+   * @throws InvalidNamespaceError, InvalidTagError for a bad namespace or tag; BadRequestError (`TC_BAD_REQUEST`) for a bad cache type
+   */
+  async invalidate(selector: AiInvalidation = {}): Promise<void> {
+    if (selector.cacheType !== undefined) checkCacheType(selector.cacheType)
+    const view = this.cache.namespace(selector.namespace ?? DEFAULT_NAMESPACE)
+    const tags = [
+      ...(selector.cacheType === undefined ? [] : [typeTag(selector.cacheType)]),
+      ...(selector.model === undefined ? [] : [modelTag(selector.model)]),
+      ...(selector.tags ?? []),
+    ]
+    await (tags.length === 0 ? view.clear() : view.invalidateTags(tags))
+  }
+
+  /**
+   * Removes the answer to `body` stored with `options` (the same cache type, namespace and context
+   * as when it was asked): for an answer reported wrong. Resolves true when one was held.
+   * @throws BadRequestError (`TC_BAD_REQUEST`) as {@link chat}
+   */
+  async retract(body: unknown, options: AiCallOptions = {}): Promise<boolean> {
+    const { view, key } = this.#place(parseChatRequest(body), options)
+    return view.delete(key)
+  }
+
   /** Where a request is stored and how, or why it bypasses the cache. */
   async #plan(
     request: z.output<typeof chatRequestSchema>,
     options: AiCallOptions,
   ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & { readonly kind: 'cache' })> {
-    const cacheType = options.cacheType ?? 'default'
-    if (!CACHE_TYPE.test(cacheType)) throw new BadRequestError('the cache type must be 1 to 64 of A-Z a-z 0-9 _ -')
+    const place = this.#place(request, options)
     if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
     if (this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)) return { kind: 'bypass', reason: 'sampled' }
-    const view = this.cache.namespace(`ai.${cacheType}`)
-    const key = chatKey(request)
-    const write: SetOptions = {
-      ttl: options.ttl ?? this.#settings.ttlMs,
-      grace: this.#settings.graceMs,
-      tags: [`ai.model:${request.model}`, ...(options.tags ?? [])],
-    }
     let refresh = options.refresh === true
     if (!refresh && options.maxAgeMs !== undefined) {
-      const cached = await view.getWithInfo(key)
+      const cached = await place.view.getWithInfo(place.key)
       refresh = cached !== undefined && cached.ageMs > options.maxAgeMs
     }
-    return { kind: 'cache', view, key, request, write, refresh }
+    return { kind: 'cache', ...place, request, refresh }
   }
+
+  /** The view, key and write options of a request. */
+  #place(request: z.output<typeof chatRequestSchema>, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
+    const cacheType = checkCacheType(options.cacheType ?? 'default')
+    const view = this.cache.namespace(options.namespace ?? DEFAULT_NAMESPACE)
+    const { policy, ttlMs, graceMs } = this.#settings
+    const context = contextOf(request, options.context, policy, cacheType)
+    const buckets = policy?.keys.names().includes(cacheType) === true ? policy.keys.build(cacheType, {}, context) : undefined
+    const key = chatKey(request, { type: cacheType, ...(buckets === undefined ? {} : { buckets }) })
+    const tags = [typeTag(cacheType), modelTag(request.model), ...(options.tags ?? [])]
+    // A ttl given with the call wins over the policy's; the policy's over the AI cache's own.
+    const write: SetOptions =
+      policy?.ttl.names().includes(cacheType) === true
+        ? { policy: cacheType, context, tags, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) }
+        : { ttl: options.ttl ?? ttlMs, grace: graceMs, tags }
+    return { view, key, write }
+  }
+}
+
+/** The call's context: the fields of `metadata` that the cache type's key builder declares, under the call's own. */
+function contextOf(request: Readonly<Record<string, unknown>>, given: CallContext | undefined, policy: Policy | undefined, cacheType: string): CallContext {
+  const metadata = request.metadata
+  if (policy === undefined || typeof metadata !== 'object' || metadata === null || !policy.keys.names().includes(cacheType)) return given ?? {}
+  const fromMetadata: Record<string, string | number | boolean> = {}
+  for (const field of policy.keys.contextFieldsOf(cacheType)) {
+    const value = (metadata as Record<string, unknown>)[field]
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fromMetadata[field] = value
+  }
+  return { ...fromMetadata, ...given }
 }
 
 /**

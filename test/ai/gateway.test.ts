@@ -106,6 +106,44 @@ describe('the AI gateway with the official openai client', () => {
     expect(upstream.calls).toHaveLength(2)
   })
 
+  it('invalidates by source tag, by cache type and by model, in the caller\'s tenant only', async () => {
+    const post = (path: string, key: string, body: unknown) =>
+      fetch(`${gateway.url}/v1/ai/${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const status = async (client: OpenAI, content: string, headers: Record<string, string> = {}) =>
+      (await client.chat.completions.create(ask(content), { headers }).withResponse()).response.headers.get('x-tiercache-cache')
+    await status(acme, 'Venues near doc 17?', { 'x-tiercache-tags': 'doc:17' })
+    await status(acme, 'Venues near doc 42?', { 'x-tiercache-tags': 'doc:42' })
+    await status(acme, 'A timeline?', { 'x-tiercache-cache-type': 'timeline' })
+    await status(globex, 'Venues near doc 17?', { 'x-tiercache-tags': 'doc:17' })
+
+    const removed = await post('invalidate', gateway.acmeKey, { tags: ['doc:17'] })
+    expect(removed.status).toBe(200)
+    expect(await status(acme, 'Venues near doc 17?', { 'x-tiercache-tags': 'doc:17' })).toBe('MISS')
+    expect(await status(acme, 'Venues near doc 42?')).toBe('HIT')
+    expect(await status(globex, 'Venues near doc 17?')).toBe('HIT')
+
+    await post('invalidate', gateway.acmeKey, { cacheType: 'timeline' })
+    expect(await status(acme, 'A timeline?', { 'x-tiercache-cache-type': 'timeline' })).toBe('MISS')
+    expect(await status(acme, 'Venues near doc 42?')).toBe('HIT')
+    await post('invalidate', gateway.acmeKey, { model: 'gpt-test' })
+    expect(await status(acme, 'Venues near doc 42?')).toBe('MISS')
+
+    const bad = await post('invalidate', gateway.acmeKey, { cacheType: 'no spaces' })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'TC_BAD_REQUEST', type: 'invalid_request_error' })
+  })
+
+  it('retracts a wrong answer: the next ask goes upstream', async () => {
+    const retract = (body: unknown) =>
+      fetch(`${gateway.url}/v1/ai/retract`, { method: 'POST', headers: { authorization: `Bearer ${acmeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    await acme.chat.completions.create(ask('Best month?'), { headers: { 'x-tiercache-cache-type': 'timeline' } })
+    expect(await (await retract({ request: ask('Best month?') })).json()).toEqual({ retracted: false })
+    expect(await (await retract({ request: ask('Best month?'), cacheType: 'timeline' })).json()).toEqual({ retracted: true })
+    const again = await acme.chat.completions.create(ask('Best month?'), { headers: { 'x-tiercache-cache-type': 'timeline' } }).withResponse()
+    expect(again.response.headers.get('x-tiercache-cache')).toBe('MISS')
+    expect(upstream.calls).toHaveLength(2)
+  })
+
   it('refuses a request without a key, and one without messages, with errors in the OpenAI shape', async () => {
     await expect(gateway.client('tc_nope_nope').chat.completions.create(ask('Hi'))).rejects.toMatchObject({
       status: 401,

@@ -157,7 +157,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
             onError: (error) => reportHistoryError(error),
           })
         }
-        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream)
+        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream, policy)
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
         server = await startServer({
@@ -196,12 +196,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
 /** The variable that holds the AI upstream's API key: read from the environment only, so that it is never in a process listing. */
 export const AI_UPSTREAM_KEY_ENV = 'TIERCACHE_AI_UPSTREAM_KEY'
 
-/** The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}. */
-async function openAiCache(cache: Cache, baseUrl: string): Promise<AiCache> {
+/** The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}; `policy` gives cache types their ttls and context keys. */
+async function openAiCache(cache: Cache, baseUrl: string, policy: Policy | undefined): Promise<AiCache> {
   // Loaded on demand, as the server is: undici is only needed here.
   const { createAiCache, httpUpstream } = await import('../../ai/index.js')
   const apiKey = process.env[AI_UPSTREAM_KEY_ENV]
-  return createAiCache({ cache, upstream: httpUpstream({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) }) })
+  const upstream = httpUpstream({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) })
+  return createAiCache({ cache, upstream, ...(policy === undefined ? {} : { policy }) })
 }
 
 /**

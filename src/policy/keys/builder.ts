@@ -121,6 +121,11 @@ export class KeyBuilder {
     return this.compiled(name).spec.params
   }
 
+  /** The context fields builder `name` declares, in order. @throws InvalidOptionsError for an unknown builder */
+  contextFieldsOf(name: string): readonly string[] {
+    return this.compiled(name).context.map(({ field }) => field)
+  }
+
   /**
    * The key of a request: `<builder>:v<version>:<hash>`, under 200 characters (the hash is 43).
    * @param params - the request's parameters: every declared one that is not optional, of its

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type AiAnswer, type AiCache, type AiCallOptions, type AiStreamAnswer, parseChatRequest } from '../../ai/index.js'
+import type { CallContext } from '../../cache/policy-hook.js'
 import { toMs } from '../../core/duration.js'
 import { BadRequestError, isTiercacheError } from '../../errors.js'
 import { callerOf } from '../access.js'
@@ -26,7 +27,26 @@ export const AI_HEADERS = {
   refresh: 'x-tiercache-refresh',
   ttl: 'x-tiercache-ttl',
   tags: 'x-tiercache-tags',
+  context: 'x-tiercache-context',
+  namespace: 'x-tiercache-namespace',
 } as const
+
+/** `x-tiercache-context`: a JSON object of strings, numbers and booleans. @throws BadRequestError */
+function contextHeader(request: FastifyRequest): CallContext | undefined {
+  const value = header(request, AI_HEADERS.context)
+  if (value === undefined) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch {
+    throw new BadRequestError(`header ${AI_HEADERS.context} must be a JSON object, such as {"market":"Austin","budget":12000}`)
+  }
+  const fields = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.entries(parsed) : undefined
+  if (fields === undefined || !fields.every(([, field]) => ['string', 'number', 'boolean'].includes(typeof field))) {
+    throw new BadRequestError(`header ${AI_HEADERS.context} must be a JSON object of strings, numbers and booleans`)
+  }
+  return Object.fromEntries(fields) as CallContext
+}
 
 const header = (request: FastifyRequest, name: string): string | undefined => {
   const value = request.headers[name]
@@ -37,7 +57,7 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
  * The call's options from its headers: `x-tiercache-bypass: true` or `Cache-Control: no-store`
  * bypasses, `x-tiercache-refresh: true` or `Cache-Control: no-cache` refreshes, `Cache-Control:
  * max-age=<s>` refreshes an older answer (RFC 9111 §5.2.1), `x-tiercache-ttl` (`5m`), and
- * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`.
+ * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`, `x-tiercache-context` (a JSON object), `x-tiercache-namespace`.
  * @throws BadRequestError (`TC_BAD_REQUEST`) for a header that cannot be read
  */
 export function callOptionsOf(request: FastifyRequest): AiCallOptions {
@@ -67,6 +87,8 @@ export function callOptionsOf(request: FastifyRequest): AiCallOptions {
     maxAgeMs: maxAgeSeconds === undefined ? undefined : maxAgeSeconds * 1000,
     ttl: ttlMs,
     tags: tags === undefined || tags === '' ? undefined : tags.split(',').map((tag) => tag.trim()),
+    context: contextHeader(request),
+    namespace: header(request, AI_HEADERS.namespace),
   }
 }
 
@@ -81,7 +103,8 @@ function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
 }
 
 /**
- * Registers `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
+ * Registers `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role write, in the caller's tenant),
+ * and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
  * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
  * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS` and `Age` (seconds). An upstream's
  * error answer passes through with its status and body, and is not stored; an upstream that cannot
@@ -99,7 +122,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
         description:
           'OpenAI-compatible chat completions through the cache: the key is the canonical form of every field that can change the answer, ' +
           "partitioned by the key's tenant. Role write. Headers: x-tiercache-cache-type, x-tiercache-bypass, x-tiercache-refresh, " +
-          'x-tiercache-ttl, x-tiercache-tags, Cache-Control no-store / no-cache / max-age.',
+          'x-tiercache-ttl, x-tiercache-tags, x-tiercache-context, x-tiercache-namespace, Cache-Control no-store / no-cache / max-age.',
         tags: ['ai'],
         security,
         body: z.looseObject({}).describe('A chat completion request, as the OpenAI API takes it.'),
@@ -114,6 +137,55 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
       const answer = await cache.chatStream(body, options)
       headers(reply, answer).header('content-type', answer.contentType)
       return reply.code(answer.status).send(Readable.from(answer.body))
+    },
+  )
+  app.post(
+    '/v1/ai/invalidate',
+    {
+      config: { access: { role: 'write' } },
+      schema: {
+        summary: 'Remove cached AI answers',
+        description:
+          "Removes the caller's tenant's answers of a cache type, of a model, and carrying any of the tags (the union); with none of them, " +
+          'every answer of the namespace. Role write.',
+        tags: ['ai'],
+        security,
+        body: z.strictObject({
+          namespace: z.string().optional().describe("The namespace of the answers. Default 'ai'."),
+          cacheType: z.string().optional(),
+          model: z.string().optional(),
+          tags: z.array(z.string()).max(1000).optional().describe('Tags given with x-tiercache-tags: the documents an answer used, say.'),
+        }),
+      },
+    },
+    async (request) => {
+      await ai.forView(callerOf(request).view).invalidate(request.body)
+      return { invalidated: request.body }
+    },
+  )
+
+  app.post(
+    '/v1/ai/retract',
+    {
+      config: { access: { role: 'write' } },
+      schema: {
+        summary: 'Retract a wrong cached AI answer',
+        description:
+          'Removes the answer stored for a chat completion request, as asked with the same cache type, namespace and context: ' +
+          'for an answer reported wrong. Role write.',
+        tags: ['ai'],
+        security,
+        body: z.strictObject({
+          request: z.looseObject({}).describe('The chat completion request whose answer is wrong.'),
+          cacheType: z.string().optional(),
+          namespace: z.string().optional(),
+          context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const { request: chat, ...options } = request.body
+      return { retracted: await ai.forView(callerOf(request).view).retract(chat, options) }
     },
   )
 }
