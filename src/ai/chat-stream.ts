@@ -23,7 +23,8 @@ export interface AiStreamAnswer {
   /** Milliseconds since the upstream produced the answer; 0 when it is producing it now. */
   readonly ageMs: number
   readonly bypassReason?: 'requested' | 'sampled'
-  readonly body: AsyncIterable<Uint8Array>
+  /** All the bytes (a replay, an error body), or the bytes as they come. */
+  readonly body: Uint8Array | AsyncIterable<Uint8Array>
 }
 
 type Outcome = { readonly kind: 'served'; readonly served: Served<ChatRecord> } | { readonly kind: 'error'; readonly error: unknown }
@@ -44,10 +45,6 @@ export interface StreamPlan {
 }
 
 const encoder = new TextEncoder()
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes
-}
 
 /** An upstream's error body: JSON as sent, or its text in the OpenAI error shape. */
 async function errorBodyOf(body: AsyncIterable<Uint8Array>): Promise<unknown> {
@@ -75,6 +72,8 @@ export const includesUsage = (request: Readonly<Record<string, unknown>>): boole
  */
 export async function streamChat(plan: StreamPlan, upstream: Upstream, flights: Flights): Promise<AiStreamAnswer> {
   const includeUsage = includesUsage(plan.request)
+  const held = plan.refresh ? undefined : plan.view.getWithInfoNow<ChatRecord>(plan.key)
+  if (held !== undefined) return replay(held, includeUsage)
   const flightKey = `${plan.view.scope.prefix}${plan.view.name}\u0000${plan.key}\u0000${includeUsage}`
   const joined = plan.refresh ? undefined : flights.get(flightKey)
   const flight = joined ?? startFlight(plan, upstream, includeUsage)
@@ -92,7 +91,7 @@ export async function streamChat(plan: StreamPlan, upstream: Upstream, flights: 
     const cause = rootCause(start.outcome.error)
     if (!(cause instanceof UpstreamRefusal)) throw cause
     const { status, body } = cause.answer
-    return { status, contentType: 'application/json', cache: 'MISS', ageMs: 0, body: once(encoder.encode(JSON.stringify(body))) }
+    return { status, contentType: 'application/json', cache: 'MISS', ageMs: 0, body: encoder.encode(JSON.stringify(body)) }
   }
   return replay(start.outcome.served, includeUsage)
 }
@@ -108,7 +107,7 @@ function replay(served: Served<ChatRecord>, includeUsage: boolean): AiStreamAnsw
     contentType: same ? stream.contentType : 'text/event-stream; charset=utf-8',
     cache,
     ageMs: served.source === 'origin' ? 0 : served.ageMs,
-    body: once(encoder.encode(text)),
+    body: encoder.encode(text),
   }
 }
 

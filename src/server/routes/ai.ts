@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { type AiAnswer, type AiCache, type AiCallOptions, type AiStreamAnswer, parseChatRequest } from '../../ai/index.js'
+import { type AiAnswer, type AiCache, type AiCallOptions, type AiStreamAnswer } from '../../ai/index.js'
 import type { CallContext } from '../../cache/policy-hook.js'
 import { toMs } from '../../core/duration.js'
 import { BadRequestError, isTiercacheError } from '../../errors.js'
@@ -131,12 +131,13 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
     async (request, reply) => {
       const { view } = callerOf(request)
       const options = callOptionsOf(request)
-      const body = parseChatRequest(request.body)
+      const { body } = request
       const cache = ai.forView(view)
       if (body.stream !== true) return send(reply, await cache.chat(body, options))
       const answer = await cache.chatStream(body, options)
       headers(reply, answer).header('content-type', answer.contentType)
-      return reply.code(answer.status).send(Readable.from(answer.body))
+      const bytes = answer.body
+      return reply.code(answer.status).send(bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Readable.from(bytes))
     },
   )
   app.post(
