@@ -6,6 +6,7 @@ import { type Duration, toMs } from '../core/duration.js'
 import { BadRequestError, InvalidOptionsError } from '../errors.js'
 import { chatKey } from './canonical.js'
 import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
+import { AiAccounting, type AnswerStatus, type Prices, type Saving } from './accounting.js'
 import { type AiStreamAnswer, type Flights, type StreamPlan, streamChat } from './chat-stream.js'
 import { isDeterministic } from './determinism.js'
 import type { Upstream } from './upstream.js'
@@ -42,6 +43,8 @@ export interface AiCacheOptions {
    * @default none: every cache type has {@link ttl} and {@link grace}, and no context enters the key
    */
   readonly policy?: Policy
+  /** Prices by model, for the money saved (see `Prices`). @default none: tokens are counted, money is not */
+  readonly prices?: Prices
 }
 
 /** Options of one call of {@link AiCache.chat}. */
@@ -91,6 +94,8 @@ export interface AiAnswer {
   readonly ageMs: number
   /** Why the cache was bypassed: `'requested'` or `'sampled'`. */
   readonly bypassReason?: 'requested' | 'sampled'
+  /** What serving it from the cache saved (the stored answer's usage, priced); absent when it came from the upstream. */
+  readonly saved?: Saving
 }
 
 const CACHE_TYPE = /^[A-Za-z0-9_-]{1,64}$/
@@ -110,6 +115,14 @@ export const typeTag = (type: string): string => `ai.type:${type}`
 export const modelTag = (model: string): string => `ai.model:${model}`
 
 type Settings = z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number; readonly policy: Policy | undefined }
+
+/** What every view of one AI cache shares: streams in flight, and the accounting. */
+interface Shared {
+  readonly flights: Flights
+  readonly accounting: AiAccounting
+}
+
+type ChatRequest = z.output<typeof chatRequestSchema>
 
 const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
@@ -132,24 +145,29 @@ const chatRequestSchema = z.looseObject({
  */
 export class AiCache {
   readonly #settings: Settings
-  readonly #flights: Flights
+  readonly #shared: Shared
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
   constructor(
     readonly cache: Cache,
     readonly upstream: Upstream,
     options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {},
-    flights: Flights = new Map(),
+    shared?: Shared,
   ) {
     const parsed = optionsSchema.safeParse(options)
     if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
     this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy }
-    this.#flights = flights
+    this.#shared = shared ?? { flights: new Map(), accounting: new AiAccounting(options.prices) }
+  }
+
+  /** What the answers saved, per namespace, tenant, model and cache type, in every view of this AI cache. */
+  get accounting(): AiAccounting {
+    return this.#shared.accounting
   }
 
   /** The same AI cache storing in `view` (a tenant's view, say): answers are partitioned by its scope. */
   forView(view: Cache): AiCache {
-    return new AiCache(view, this.upstream, this.#settings, this.#flights)
+    return new AiCache(view, this.upstream, this.#settings, this.#shared)
   }
 
   /**
@@ -162,6 +180,12 @@ export class AiCache {
   async chat(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseChatRequest(body)
     if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true; use chatStream()')
+    const answer = await this.#chat(request, options)
+    const saved = answer.cache === 'HIT' || answer.cache === 'STALE' ? this.accounting.savingOf(request.model, answer.body) : undefined
+    return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
+  }
+
+  async #chat(request: ChatRequest, options: AiCallOptions): Promise<AiAnswer> {
     const plan = await this.#plan(request, options)
     if (plan.kind === 'bypass') return { ...(await this.upstream.post(CHAT_PATH, request)), cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
     const { view, key, write } = plan
@@ -208,9 +232,17 @@ export class AiCache {
     const plan = await this.#plan(request, options)
     if (plan.kind === 'bypass') {
       const answer = await this.upstream.stream(CHAT_PATH, request)
-      return { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
+      return this.#counted(request, options, { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason })
     }
-    return streamChat(plan, this.upstream, this.#flights)
+    const saving = (completion: unknown) => this.accounting.savingOf(request.model, completion)
+    return this.#counted(request, options, await streamChat(plan, this.upstream, this.#shared.flights, saving))
+  }
+
+  /** Counts `answer` in {@link accounting}. */
+  #counted<A extends { readonly cache: AnswerStatus; readonly saved?: Saving }>(request: ChatRequest, options: AiCallOptions, answer: A): A {
+    const labels = { namespace: options.namespace ?? DEFAULT_NAMESPACE, tenant: this.cache.scope.tenantId ?? '_public', model: request.model, cacheType: options.cacheType ?? 'default' }
+    this.accounting.record(labels, answer.cache, answer.saved)
+    return answer
   }
 
   /**
@@ -242,7 +274,7 @@ export class AiCache {
 
   /** Where a request is stored and how, or why it bypasses the cache. */
   async #plan(
-    request: z.output<typeof chatRequestSchema>,
+    request: ChatRequest,
     options: AiCallOptions,
   ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & { readonly kind: 'cache' })> {
     const place = this.#place(request, options)
@@ -257,7 +289,7 @@ export class AiCache {
   }
 
   /** The view, key and write options of a request. */
-  #place(request: z.output<typeof chatRequestSchema>, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
+  #place(request: ChatRequest, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
     const cacheType = checkCacheType(options.cacheType ?? 'default')
     const view = this.cache.namespace(options.namespace ?? DEFAULT_NAMESPACE)
     const { policy, ttlMs, graceMs } = this.#settings

@@ -7,6 +7,7 @@
 import type { Cache, SetOptions } from '../cache/cache.js'
 import type { Served } from '../core/entry.js'
 import { UpstreamError } from '../errors.js'
+import type { Saving } from './accounting.js'
 import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
 import { assembleStream, completionToSse } from './sse.js'
 import { StreamFlight } from './stream-flight.js'
@@ -23,6 +24,8 @@ export interface AiStreamAnswer {
   /** Milliseconds since the upstream produced the answer; 0 when it is producing it now. */
   readonly ageMs: number
   readonly bypassReason?: 'requested' | 'sampled'
+  /** What serving it from the cache saved; absent when it came from the upstream. */
+  readonly saved?: Saving
   /** All the bytes (a replay, an error body), or the bytes as they come. */
   readonly body: Uint8Array | AsyncIterable<Uint8Array>
 }
@@ -70,10 +73,15 @@ export const includesUsage = (request: Readonly<Record<string, unknown>>): boole
  *   upstream fails before its stream starts and no stale answer can stand in; a failure after it
  *   started ends the answer's body with that error, and nothing is stored
  */
-export async function streamChat(plan: StreamPlan, upstream: Upstream, flights: Flights): Promise<AiStreamAnswer> {
+export async function streamChat(
+  plan: StreamPlan,
+  upstream: Upstream,
+  flights: Flights,
+  savingOf: (completion: unknown) => Saving | undefined,
+): Promise<AiStreamAnswer> {
   const includeUsage = includesUsage(plan.request)
   const held = plan.refresh ? undefined : plan.view.getWithInfoNow<ChatRecord>(plan.key)
-  if (held !== undefined) return replay(held, includeUsage)
+  if (held !== undefined) return replay(held, includeUsage, savingOf)
   const flightKey = `${plan.view.scope.prefix}${plan.view.name}\u0000${plan.key}\u0000${includeUsage}`
   const joined = plan.refresh ? undefined : flights.get(flightKey)
   const flight = joined ?? startFlight(plan, upstream, includeUsage)
@@ -93,11 +101,11 @@ export async function streamChat(plan: StreamPlan, upstream: Upstream, flights: 
     const { status, body } = cause.answer
     return { status, contentType: 'application/json', cache: 'MISS', ageMs: 0, body: encoder.encode(JSON.stringify(body)) }
   }
-  return replay(start.outcome.served, includeUsage)
+  return replay(start.outcome.served, includeUsage, savingOf)
 }
 
 /** A cached answer as a stream: the stored bytes when streamed the same way, else the completion written as one. */
-function replay(served: Served<ChatRecord>, includeUsage: boolean): AiStreamAnswer {
+function replay(served: Served<ChatRecord>, includeUsage: boolean, savingOf: (completion: unknown) => Saving | undefined): AiStreamAnswer {
   const { stream, body } = served.value
   const same = stream !== undefined && stream.includeUsage === includeUsage
   const text = same ? stream.sse : completionToSse(body, includeUsage)
@@ -107,6 +115,7 @@ function replay(served: Served<ChatRecord>, includeUsage: boolean): AiStreamAnsw
     contentType: same ? stream.contentType : 'text/event-stream; charset=utf-8',
     cache,
     ageMs: served.source === 'origin' ? 0 : served.ageMs,
+    ...(served.source === 'origin' ? {} : { saved: savingOf(body) }),
     body: encoder.encode(text),
   }
 }

@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions'
-import { type AiCacheOptions, createAiCache, httpUpstream } from '../../src/ai/index.js'
+import { type AiCache, type AiCacheOptions, createAiCache, httpUpstream } from '../../src/ai/index.js'
 import { type Cache, createCache } from '../../src/index.js'
 import { startServer } from '../../src/server/index.js'
 import { type KeyStore, openKeyStore } from '../server/helpers.js'
@@ -11,6 +11,7 @@ export interface Gateway {
   readonly upstream: FakeUpstream
   readonly store: KeyStore
   readonly cache: Cache
+  readonly ai: AiCache
   readonly url: string
   readonly acmeKey: string
   readonly acme: OpenAI
@@ -32,6 +33,7 @@ export async function startGateway(options: Omit<AiCacheOptions, 'cache' | 'upst
     upstream,
     store,
     cache,
+    ai,
     url: started.url,
     acmeKey,
     acme: client(acmeKey),

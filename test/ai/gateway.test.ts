@@ -16,7 +16,7 @@ let globex: OpenAI
 let acmeKey: string
 
 beforeAll(async () => {
-  gateway = await startGateway()
+  gateway = await startGateway({ prices: { 'gpt-test': { inputPerMillion: 2, outputPerMillion: 8 } } })
   ;({ upstream, store, acme, globex, acmeKey } = gateway)
 })
 afterAll(() => gateway.close())
@@ -36,6 +36,23 @@ describe('the AI gateway with the official openai client', () => {
     expect(upstream.calls).toHaveLength(1)
     expect(upstream.calls[0]?.authorization).toBe('Bearer upstream-secret')
     expect(upstream.calls[0]?.path).toBe('/v1/chat/completions')
+  })
+
+  it('says what a hit saved, in headers and in the accounting by tenant, model and cache type', async () => {
+    const headers = { 'x-tiercache-cache-type': 'savings' }
+    const first = await acme.chat.completions.create(ask('Saved?'), { headers }).withResponse()
+    const second = await acme.chat.completions.create(ask('Saved?'), { headers }).withResponse()
+    const usage = first.data.usage!
+    expect(first.response.headers.get('x-tiercache-tokens-saved')).toBeNull()
+    expect(second.response.headers.get('x-tiercache-tokens-saved')).toBe(String(usage.prompt_tokens + usage.completion_tokens))
+    const cost = (usage.prompt_tokens * 2 + usage.completion_tokens * 8) / 1e6
+    expect(Number(second.response.headers.get('x-tiercache-cost-saved'))).toBeCloseTo(cost, 6)
+    await globex.chat.completions.create(ask('Saved?'), { headers })
+    const row = gateway.ai.accounting.rows('acme').find((candidate) => candidate.cacheType === 'savings')
+    expect(row).toMatchObject({ namespace: 'ai', tenant: 'acme', model: 'gpt-test', promptTokensSaved: usage.prompt_tokens, completionTokensSaved: usage.completion_tokens })
+    expect(row?.answers).toMatchObject({ HIT: 1, MISS: 1 })
+    expect(row?.costSavedUsd).toBeCloseTo(cost, 9)
+    expect(gateway.ai.accounting.rows('globex').find((candidate) => candidate.cacheType === 'savings')?.answers).toMatchObject({ HIT: 0, MISS: 1 })
   })
 
   it('100 identical concurrent requests make one upstream call', async () => {

@@ -95,6 +95,10 @@ export function callOptionsOf(request: FastifyRequest): AiCallOptions {
 function headers(reply: FastifyReply, answer: AiAnswer | AiStreamAnswer): FastifyReply {
   reply.header('x-tiercache-cache', answer.cache).header('age', String(Math.floor(answer.ageMs / 1000)))
   if (answer.bypassReason !== undefined) reply.header('x-tiercache-bypass-reason', answer.bypassReason)
+  if (answer.saved !== undefined) {
+    reply.header('x-tiercache-tokens-saved', String(answer.saved.promptTokens + answer.saved.completionTokens))
+    if (answer.saved.costUsd !== undefined) reply.header('x-tiercache-cost-saved', answer.saved.costUsd.toFixed(6))
+  }
   return reply
 }
 
@@ -106,7 +110,9 @@ function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
  * Registers `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role write, in the caller's tenant),
  * and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
  * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
- * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS` and `Age` (seconds). An upstream's
+ * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS`, `Age` (seconds), and on a hit
+ * `x-tiercache-tokens-saved` (prompt and completion tokens) and `x-tiercache-cost-saved` (US dollars,
+ * when the model has a price). An upstream's
  * error answer passes through with its status and body, and is not stored; an upstream that cannot
  * be reached answers 502 `TC_UPSTREAM_ERROR`, one that times out 504 `TC_UPSTREAM_TIMEOUT`.
  * `stream: true` requests are answered as server-sent events: streamed from the upstream on a miss
