@@ -4,7 +4,7 @@ import type { CallContext } from '../cache/policy-hook.js'
 import type { Policy } from '../policy/layer.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { BadRequestError, InvalidOptionsError } from '../errors.js'
-import { chatKey } from './canonical.js'
+import { chatKey, embeddingsKey } from './canonical.js'
 import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
 import { AiAccounting, type AnswerStatus, type Prices, type Saving } from './accounting.js'
 import { type AiStreamAnswer, type Flights, type StreamPlan, streamChat } from './chat-stream.js'
@@ -122,7 +122,17 @@ interface Shared {
   readonly accounting: AiAccounting
 }
 
-type ChatRequest = z.output<typeof chatRequestSchema>
+/** A request to a model: its `model`, and every other field as sent. */
+type ModelRequest = Readonly<Record<string, unknown>> & { readonly model: string }
+
+/** An endpoint of the upstream, with how its requests are keyed. */
+interface Operation {
+  readonly path: string
+  readonly key: (request: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>>) => string
+}
+
+const CHAT: Operation = { path: CHAT_PATH, key: chatKey }
+const EMBEDDINGS: Operation = { path: '/embeddings', key: embeddingsKey }
 
 const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
@@ -180,17 +190,31 @@ export class AiCache {
   async chat(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseChatRequest(body)
     if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true; use chatStream()')
-    const answer = await this.#chat(request, options)
+    const answer = await this.#answer(CHAT, request, options)
     const saved = answer.cache === 'HIT' || answer.cache === 'STALE' ? this.accounting.savingOf(request.model, answer.body) : undefined
     return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
   }
 
-  async #chat(request: ChatRequest, options: AiCallOptions): Promise<AiAnswer> {
-    const plan = await this.#plan(request, options)
-    if (plan.kind === 'bypass') return { ...(await this.upstream.post(CHAT_PATH, request)), cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
+  /**
+   * Answers an embeddings request (`POST /embeddings`) from the cache or the upstream. Embeddings
+   * are deterministic: every request is cached, keyed by every field but `user`.
+   * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model` or `input`, or a bad option
+   * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) as {@link chat}
+   */
+  async embeddings(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
+    const request = parseEmbeddingsRequest(body)
+    const answer = await this.#answer(EMBEDDINGS, request, options)
+    const saved = answer.cache === 'HIT' || answer.cache === 'STALE' ? this.accounting.savingOf(request.model, answer.body) : undefined
+    return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
+  }
+
+  async #answer(operation: Operation, request: ModelRequest, options: AiCallOptions): Promise<AiAnswer> {
+    const plan = await this.#plan(operation, request, options)
+    const { path } = operation
+    if (plan.kind === 'bypass') return { ...(await this.upstream.post(path, request)), cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason }
     const { view, key, write } = plan
     if (plan.refresh) {
-      const answer = await this.upstream.post(CHAT_PATH, request)
+      const answer = await this.upstream.post(path, request)
       if (isOk(answer.status)) await view.set(key, { body: answer.body } satisfies ChatRecord, write)
       return { ...answer, cache: isOk(answer.status) ? 'REFRESH' : 'MISS', ageMs: 0 }
     }
@@ -201,7 +225,7 @@ export class AiCache {
       const served = await view.getOrSetWithInfo<ChatRecord>(
         key,
         async ({ signal }) => {
-          const answer = await this.upstream.post(CHAT_PATH, request, signal)
+          const answer = await this.upstream.post(path, request, signal)
           if (!isOk(answer.status)) throw new UpstreamRefusal(answer)
           return { body: answer.body }
         },
@@ -229,7 +253,7 @@ export class AiCache {
   async chatStream(body: unknown, options: AiCallOptions = {}): Promise<AiStreamAnswer> {
     const request = parseChatRequest(body)
     if (request.stream !== true) throw new BadRequestError('chatStream() answers requests with stream: true; use chat()')
-    const plan = await this.#plan(request, options)
+    const plan = await this.#plan(CHAT, request, options)
     if (plan.kind === 'bypass') {
       const answer = await this.upstream.stream(CHAT_PATH, request)
       return this.#counted(request, options, { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason })
@@ -239,7 +263,7 @@ export class AiCache {
   }
 
   /** Counts `answer` in {@link accounting}. */
-  #counted<A extends { readonly cache: AnswerStatus; readonly saved?: Saving }>(request: ChatRequest, options: AiCallOptions, answer: A): A {
+  #counted<A extends { readonly cache: AnswerStatus; readonly saved?: Saving }>(request: ModelRequest, options: AiCallOptions, answer: A): A {
     const labels = { namespace: options.namespace ?? DEFAULT_NAMESPACE, tenant: this.cache.scope.tenantId ?? '_public', model: request.model, cacheType: options.cacheType ?? 'default' }
     this.accounting.record(labels, answer.cache, answer.saved)
     return answer
@@ -268,18 +292,20 @@ export class AiCache {
    * @throws BadRequestError (`TC_BAD_REQUEST`) as {@link chat}
    */
   async retract(body: unknown, options: AiCallOptions = {}): Promise<boolean> {
-    const { view, key } = this.#place(parseChatRequest(body), options)
+    const { view, key } = this.#place(CHAT, parseChatRequest(body), options)
     return view.delete(key)
   }
 
   /** Where a request is stored and how, or why it bypasses the cache. */
   async #plan(
-    request: ChatRequest,
+    operation: Operation,
+    request: ModelRequest,
     options: AiCallOptions,
   ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & { readonly kind: 'cache' })> {
-    const place = this.#place(request, options)
+    const place = this.#place(operation, request, options)
     if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
-    if (this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)) return { kind: 'bypass', reason: 'sampled' }
+    const sampled = operation === CHAT && this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)
+    if (sampled) return { kind: 'bypass', reason: 'sampled' }
     let refresh = options.refresh === true
     if (!refresh && options.maxAgeMs !== undefined) {
       const cached = await place.view.getWithInfo(place.key)
@@ -289,13 +315,13 @@ export class AiCache {
   }
 
   /** The view, key and write options of a request. */
-  #place(request: ChatRequest, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
+  #place(operation: Operation, request: ModelRequest, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
     const cacheType = checkCacheType(options.cacheType ?? 'default')
     const view = this.cache.namespace(options.namespace ?? DEFAULT_NAMESPACE)
     const { policy, ttlMs, graceMs } = this.#settings
     const context = contextOf(request, options.context, policy, cacheType)
     const buckets = policy?.keys.names().includes(cacheType) === true ? policy.keys.build(cacheType, {}, context) : undefined
-    const key = chatKey(request, { type: cacheType, ...(buckets === undefined ? {} : { buckets }) })
+    const key = operation.key(request, { type: cacheType, ...(buckets === undefined ? {} : { buckets }) })
     const tags = [typeTag(cacheType), modelTag(request.model), ...(options.tags ?? [])]
     // A ttl given with the call wins over the policy's; the policy's over the AI cache's own.
     const write: SetOptions =
@@ -328,6 +354,19 @@ function contextOf(request: Readonly<Record<string, unknown>>, given: CallContex
 export function createAiCache(options: AiCacheOptions): AiCache {
   const { cache, upstream, ...rest } = options
   return new AiCache(cache, upstream, rest)
+}
+
+/** An embeddings request as far as the gateway needs to read it; every other field is kept as sent. */
+const embeddingsRequestSchema = z.looseObject({
+  model: z.string({ error: 'model is required: a string' }).min(1, 'model must not be empty'),
+  input: z.union([z.string(), z.array(z.unknown()).min(1, 'input must not be empty')], { error: 'input is required: a string or an array' }),
+})
+
+/** @throws BadRequestError (`TC_BAD_REQUEST`) naming what is missing */
+export function parseEmbeddingsRequest(body: unknown): z.output<typeof embeddingsRequestSchema> {
+  const parsed = embeddingsRequestSchema.safeParse(body)
+  if (!parsed.success) throw new BadRequestError(`invalid embeddings request: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
 }
 
 /** @throws BadRequestError (`TC_BAD_REQUEST`) naming what is missing */

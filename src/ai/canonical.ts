@@ -83,3 +83,17 @@ export function chatKey(body: Readonly<Record<string, unknown>>, context?: Reado
   const digest = createHash('sha256').update(canonicalChatRequest(body, context)).digest('hex')
   return `chat:v${AI_KEY_VERSION}:${digest}`
 }
+
+/** Fields of an embeddings request that do not change its answer: who asks. */
+export const EMBEDDINGS_NEUTRAL_FIELDS: ReadonlySet<string> = new Set(['user'])
+
+/**
+ * The storage key of an embeddings request: `emb:v<version>:<sha-256, hex>` of every field but
+ * {@link EMBEDDINGS_NEUTRAL_FIELDS} (the input, the model, `dimensions`, `encoding_format`, a
+ * provider's own), canonical, with the bucketed context.
+ */
+export function embeddingsKey(body: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>> = {}): string {
+  const kept = Object.fromEntries(Object.entries(body).filter(([field]) => !EMBEDDINGS_NEUTRAL_FIELDS.has(field)))
+  const digest = createHash('sha256').update(canonicalJson({ v: AI_KEY_VERSION, kind: 'embeddings', request: kept, context })).digest('hex')
+  return `emb:v${AI_KEY_VERSION}:${digest}`
+}

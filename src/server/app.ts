@@ -317,6 +317,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
  * | `POST /v1/erase` `{ userId? }` | admin | 200 `{ erased: 'user' \| 'tenant' }` |
  * | `GET /v1/export[?userId=]` | admin | 200 `application/x-ndjson`, one entry per line, streamed |
  * | `POST /v1/ai/chat/completions` (with `ai`) | write | the OpenAI API's chat completion, cached, streamed with `stream: true` (docs/ai.md); errors in the OpenAI shape |
+ * | `POST /v1/ai/embeddings` (with `ai`) | write | the OpenAI API's embeddings, cached |
+ * | `POST /v1/ai/invalidate` `{ namespace?, cacheType?, model?, tags? }`, `POST /v1/ai/retract` `{ request, ... }` (with `ai`) | write | 200 `{ invalidated }`, 200 `{ retracted }` |
  * | `GET /metrics` | admin and service | 200 `text/plain; version=0.0.4`: Prometheus metrics of every tenant (docs/metrics.md) |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |

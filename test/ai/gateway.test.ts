@@ -55,6 +55,21 @@ describe('the AI gateway with the official openai client', () => {
     expect(gateway.ai.accounting.rows('globex').find((candidate) => candidate.cacheType === 'savings')?.answers).toMatchObject({ HIT: 0, MISS: 1 })
   })
 
+  it('caches embeddings: a miss, then a hit with the same vectors; another input is another entry', async () => {
+    const first = await acme.embeddings.create({ model: 'emb-test', input: ['Barn venues', 'Lake venues'] }).withResponse()
+    const second = await acme.embeddings.create({ model: 'emb-test', input: ['Barn venues', 'Lake venues'], user: 'u1' }).withResponse()
+    expect([first.response.headers.get('x-tiercache-cache'), second.response.headers.get('x-tiercache-cache')]).toEqual(['MISS', 'HIT'])
+    expect(second.data.data.map((item) => item.embedding)).toEqual([
+      [11, 'B'.charCodeAt(0), 2, 1],
+      [11, 'L'.charCodeAt(0), 2, 1],
+    ])
+    expect(second.response.headers.get('x-tiercache-tokens-saved')).toBe('22')
+    const other = await acme.embeddings.create({ model: 'emb-test', input: 'Barn venues', dimensions: 4 }).withResponse()
+    expect(other.response.headers.get('x-tiercache-cache')).toBe('MISS')
+    expect(upstream.calls.map((call) => call.path)).toEqual(['/v1/embeddings', '/v1/embeddings'])
+    await expect(acme.embeddings.create({ model: 'emb-test' } as never)).rejects.toMatchObject({ status: 400, code: 'TC_BAD_REQUEST' })
+  })
+
   it('100 identical concurrent requests make one upstream call', async () => {
     upstream.hold()
     const answers = Array.from({ length: 100 }, () => acme.chat.completions.create(ask('Florists in Napa?')))

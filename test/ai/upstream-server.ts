@@ -10,7 +10,8 @@ export interface UpstreamCall {
 
 /**
  * A small OpenAI-compatible upstream for tests: `POST /v1/chat/completions` answers
- * `answer #<n> to: <last message text>` with usage, streamed as server-sent events when asked.
+ * `answer #<n> to: <last message text>` with usage, streamed as server-sent events when asked;
+ * `POST /v1/embeddings` answers small vectors (see `embed`).
  * A last message containing `fail:<status>` answers that status with an OpenAI error body, and one
  * containing `break-stream` ends its stream after the first event, without `[DONE]`. While `hold()` is on, answers wait
  * until `release()` (with `hold('mid-stream')`, streams wait after their first event): the gate for
@@ -46,6 +47,23 @@ function chunksOf(text: string): string[] {
   return text.split(/(?<= )/)
 }
 
+/**
+ * `POST /v1/embeddings`: for each input, a 4-dimensional vector of its length, its first character
+ * code, its word count and the call's number, as floats or base64 (as the openai client asks).
+ */
+function embed(body: Record<string, unknown>, call: number, response: ServerResponse): void {
+  const inputs = Array.isArray(body.input) ? (body.input as unknown[]) : [body.input]
+  const data = inputs.map((input, index) => {
+    const text = String(input)
+    const vector = new Float32Array([text.length, text.charCodeAt(0) || 0, text.split(/\s+/).length, call])
+    const embedding = body.encoding_format === 'base64' ? Buffer.from(vector.buffer).toString('base64') : [...vector]
+    return { object: 'embedding', index, embedding }
+  })
+  const tokens = inputs.reduce<number>((sum, input) => sum + String(input).length, 0)
+  response.writeHead(200, { 'content-type': 'application/json' })
+  response.end(JSON.stringify({ object: 'list', data, model: String(body.model), usage: { prompt_tokens: tokens, total_tokens: tokens } }))
+}
+
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const calls: UpstreamCall[] = []
   let held: Promise<void> | undefined
@@ -58,6 +76,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     calls.push({ path: request.url ?? '', body, authorization: request.headers.authorization })
     for (const waiter of waiters.filter((w) => calls.length >= w.n)) waiter.resolve()
     if (heldWhere === 'before') await held
+    if (request.url?.endsWith('/embeddings') === true) return embed(body, calls.length, response)
     const text = lastText(body)
     const failure = /fail:(\d{3})/.exec(text)
     if (failure !== null) {

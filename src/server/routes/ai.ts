@@ -107,8 +107,8 @@ function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
 }
 
 /**
- * Registers `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role write, in the caller's tenant),
- * and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
+ * Registers `POST /v1/ai/embeddings`, `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role
+ * write, in the caller's tenant), and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
  * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
  * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS`, `Age` (seconds), and on a hit
  * `x-tiercache-tokens-saved` (prompt and completion tokens) and `x-tiercache-cost-saved` (US dollars,
@@ -146,6 +146,23 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
       return reply.code(answer.status).send(bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Readable.from(bytes))
     },
   )
+  app.post(
+    '/v1/ai/embeddings',
+    {
+      config: { access: { role: 'write' } },
+      schema: {
+        summary: 'Create embeddings, cached',
+        description:
+          "OpenAI-compatible embeddings through the cache, keyed by every field but user, partitioned by the key's tenant. Role write. " +
+          'The headers of chat completions apply.',
+        tags: ['ai'],
+        security,
+        body: z.looseObject({}).describe('An embeddings request, as the OpenAI API takes it.'),
+      },
+    },
+    async (request, reply) => send(reply, await ai.forView(callerOf(request).view).embeddings(request.body, callOptionsOf(request))),
+  )
+
   app.post(
     '/v1/ai/invalidate',
     {
