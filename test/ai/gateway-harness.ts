@@ -24,7 +24,8 @@ export interface Gateway {
 export async function startGateway(options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {}): Promise<Gateway> {
   const upstream = await startFakeUpstream()
   const store = await openKeyStore()
-  const cache = createCache({ l3: false })
+  // An L3, for user-scoped answers, which L1 does not hold.
+  const cache = createCache({ l3: { sqlite: ':memory:' } })
   const ai = createAiCache({ cache, upstream: httpUpstream({ baseUrl: upstream.url, apiKey: 'upstream-secret' }), ...options })
   const started = await startServer({ cache, credentials: store.credentials, ai, port: 0 })
   const client = (apiKey: string) => new OpenAI({ apiKey, baseURL: `${started.url}/v1/ai`, maxRetries: 0 })

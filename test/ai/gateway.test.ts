@@ -176,6 +176,20 @@ describe('the AI gateway with the official openai client', () => {
     expect(upstream.calls).toHaveLength(2)
   })
 
+  it('keeps user-scoped answers apart per user, and the tenant\'s apart from them', async () => {
+    const asUser = (user: string) => ({ 'x-tiercache-scope': 'user', 'x-tiercache-user': user })
+    const status = async (headers: Record<string, string>, extra: Partial<ChatCompletionCreateParamsNonStreaming> = {}) =>
+      (await acme.chat.completions.create(ask('My saved venues?', extra), { headers }).withResponse()).response.headers.get('x-tiercache-cache')
+    expect(await status(asUser('ann'))).toBe('MISS')
+    expect(await status(asUser('ann'))).toBe('HIT')
+    expect(await status(asUser('bob'))).toBe('MISS')
+    expect(await status({})).toBe('MISS')
+    // The request's own user field names the user when no header does.
+    expect(await status({ 'x-tiercache-scope': 'user' }, { user: 'ann' })).toBe('HIT')
+    await expect(acme.chat.completions.create(ask('My saved venues?'), { headers: { 'x-tiercache-scope': 'user' } })).rejects.toMatchObject({ status: 400, code: 'TC_BAD_REQUEST' })
+    expect(upstream.calls).toHaveLength(3)
+  })
+
   it('refuses a request without a key, and one without messages, with errors in the OpenAI shape', async () => {
     await expect(gateway.client('tc_nope_nope').chat.completions.create(ask('Hi'))).rejects.toMatchObject({
       status: 401,

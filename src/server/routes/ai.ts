@@ -29,7 +29,27 @@ export const AI_HEADERS = {
   tags: 'x-tiercache-tags',
   context: 'x-tiercache-context',
   namespace: 'x-tiercache-namespace',
+  scope: 'x-tiercache-scope',
+  user: 'x-tiercache-user',
 } as const
+
+/**
+ * The AI cache in the caller's scope: its tenant's, or with `x-tiercache-scope: user` its user's
+ * (the user of `x-tiercache-user`, else of the request's `safety_identifier` or `user` field), so
+ * that one user's answers never reach another, and `POST /v1/erase` of the user removes them.
+ * @throws BadRequestError (`TC_BAD_REQUEST`) for another scope, or user scope without a user
+ */
+function cacheOf(request: FastifyRequest, ai: AiCache, userId?: string): AiCache {
+  const { view, tenant } = callerOf(request)
+  const scope = header(request, AI_HEADERS.scope)
+  if (scope === undefined && userId === undefined) return ai.forView(view)
+  if (scope !== undefined && scope !== 'user' && scope !== 'tenant') throw new BadRequestError(`header ${AI_HEADERS.scope} must be user or tenant`)
+  if (scope === 'tenant') return ai.forView(view)
+  const body = (request.body ?? {}) as { readonly user?: unknown; readonly safety_identifier?: unknown }
+  const user = userId ?? header(request, AI_HEADERS.user) ?? [body.safety_identifier, body.user].find((field): field is string => typeof field === 'string' && field !== '')
+  if (user === undefined) throw new BadRequestError(`user scope needs a user: the header ${AI_HEADERS.user}, or the request's safety_identifier or user field`)
+  return ai.forView(ai.cache.withContext({ role: view.scope.role ?? 'authenticated', tenantId: tenant, userId: user }, { scope: 'user' }))
+}
 
 /** `x-tiercache-context`: a JSON object of strings, numbers and booleans. @throws BadRequestError */
 function contextHeader(request: FastifyRequest): CallContext | undefined {
@@ -57,7 +77,8 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
  * The call's options from its headers: `x-tiercache-bypass: true` or `Cache-Control: no-store`
  * bypasses, `x-tiercache-refresh: true` or `Cache-Control: no-cache` refreshes, `Cache-Control:
  * max-age=<s>` refreshes an older answer (RFC 9111 §5.2.1), `x-tiercache-ttl` (`5m`), and
- * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`, `x-tiercache-context` (a JSON object), `x-tiercache-namespace`.
+ * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`, `x-tiercache-context` (a JSON object), `x-tiercache-namespace`; `x-tiercache-scope` and
+ * `x-tiercache-user` are read by `cacheOf`.
  * @throws BadRequestError (`TC_BAD_REQUEST`) for a header that cannot be read
  */
 export function callOptionsOf(request: FastifyRequest): AiCallOptions {
@@ -135,10 +156,9 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
       },
     },
     async (request, reply) => {
-      const { view } = callerOf(request)
       const options = callOptionsOf(request)
       const { body } = request
-      const cache = ai.forView(view)
+      const cache = cacheOf(request, ai)
       if (body.stream !== true) return send(reply, await cache.chat(body, options))
       const answer = await cache.chatStream(body, options)
       headers(reply, answer).header('content-type', answer.contentType)
@@ -160,7 +180,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
         body: z.looseObject({}).describe('An embeddings request, as the OpenAI API takes it.'),
       },
     },
-    async (request, reply) => send(reply, await ai.forView(callerOf(request).view).embeddings(request.body, callOptionsOf(request))),
+    async (request, reply) => send(reply, await cacheOf(request, ai).embeddings(request.body, callOptionsOf(request))),
   )
 
   app.post(
@@ -179,11 +199,13 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
           cacheType: z.string().optional(),
           model: z.string().optional(),
           tags: z.array(z.string()).max(1000).optional().describe('Tags given with x-tiercache-tags: the documents an answer used, say.'),
+          userId: z.string().optional().describe("The user whose user-scoped answers to remove; without it, the tenant's."),
         }),
       },
     },
     async (request) => {
-      await ai.forView(callerOf(request).view).invalidate(request.body)
+      const { userId, ...selector } = request.body
+      await cacheOf(request, ai, userId).invalidate(selector)
       return { invalidated: request.body }
     },
   )
@@ -204,12 +226,13 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
           cacheType: z.string().optional(),
           namespace: z.string().optional(),
           context: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+          userId: z.string().optional().describe('The user of a user-scoped answer.'),
         }),
       },
     },
     async (request) => {
-      const { request: chat, ...options } = request.body
-      return { retracted: await ai.forView(callerOf(request).view).retract(chat, options) }
+      const { request: chat, userId, ...options } = request.body
+      return { retracted: await cacheOf(request, ai, userId).retract(chat, options) }
     },
   )
 }
