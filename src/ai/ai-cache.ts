@@ -7,8 +7,9 @@ import { BadRequestError, InvalidOptionsError } from '../errors.js'
 import { chatKey, embeddingsKey } from './canonical.js'
 import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
 import { AiAccounting, type AnswerStatus, type Prices, type Saving } from './accounting.js'
-import { type AiStreamAnswer, type Flights, type StreamPlan, streamChat } from './chat-stream.js'
+import { type AiStreamAnswer, type Flights, type StreamPlan, includesUsage, replay, streamChat } from './chat-stream.js'
 import { isDeterministic } from './determinism.js'
+import { SemanticLayer, type SemanticLookup, type SemanticOptions } from './semantic-layer.js'
 import type { Upstream } from './upstream.js'
 
 /**
@@ -17,7 +18,7 @@ import type { Upstream } from './upstream.js'
  * from the upstream and stored over a cached answer (`REFRESH`), or from the upstream without the
  * cache (`BYPASS`: asked for, or a sampled request; see {@link AiCacheOptions.maxTemperature}).
  */
-export type AiCacheStatus = 'HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
+export type AiCacheStatus = 'HIT' | 'SEMANTIC-HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
 
 /** Options of {@link createAiCache}. */
 export interface AiCacheOptions {
@@ -45,6 +46,12 @@ export interface AiCacheOptions {
   readonly policy?: Policy
   /** Prices by model, for the money saved (see `Prices`). @default none: tokens are counted, money is not */
   readonly prices?: Prices
+  /**
+   * Semantic matching, opt-in (docs/ai.md): a chat request whose key misses may be answered with
+   * the cached answer of a differently worded question in the same partition (`SEMANTIC-HIT`).
+   * @default none: exact matching only
+   */
+  readonly semantic?: SemanticOptions
 }
 
 /** Options of one call of {@link AiCache.chat}. */
@@ -73,6 +80,8 @@ export interface AiCallOptions {
    * @default none
    */
   readonly context?: CallContext
+  /** Whether the semantic layer may answer this call (when the AI cache has one). @default true */
+  readonly semantic?: boolean
 }
 
 /** What {@link AiCache.invalidate} removes: the union of the answers each given field selects. */
@@ -96,6 +105,8 @@ export interface AiAnswer {
   readonly bypassReason?: 'requested' | 'sampled'
   /** What serving it from the cache saved (the stored answer's usage, priced); absent when it came from the upstream. */
   readonly saved?: Saving
+  /** For a `SEMANTIC-HIT`: the cosine similarity of the question to the cached one that answered. */
+  readonly similarity?: number
 }
 
 const CACHE_TYPE = /^[A-Za-z0-9_-]{1,64}$/
@@ -105,6 +116,8 @@ function checkCacheType(type: string): string {
   if (!CACHE_TYPE.test(type)) throw new BadRequestError('the cache type must be 1 to 64 of A-Z a-z 0-9 _ -')
   return type
 }
+
+const servedFromCache = (status: AiCacheStatus): boolean => status === 'HIT' || status === 'SEMANTIC-HIT' || status === 'STALE'
 
 /** The namespace of answers whose call names none. */
 export const DEFAULT_NAMESPACE = 'ai'
@@ -116,10 +129,19 @@ export const modelTag = (model: string): string => `ai.model:${model}`
 
 type Settings = z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number; readonly policy: Policy | undefined }
 
-/** What every view of one AI cache shares: streams in flight, and the accounting. */
+/** What every view of one AI cache shares: streams in flight, the accounting, the semantic layer. */
 interface Shared {
   readonly flights: Flights
   readonly accounting: AiAccounting
+  readonly semantic: SemanticLayer | undefined
+}
+
+/** Where a request is stored: the view, the key, the write options, and the context the key holds (cache type, buckets). */
+interface Place {
+  readonly view: Cache
+  readonly key: string
+  readonly write: SetOptions
+  readonly keyContext: Readonly<Record<string, string>>
 }
 
 /** A request to a model: its `model`, and every other field as sent. */
@@ -167,7 +189,11 @@ export class AiCache {
     const parsed = optionsSchema.safeParse(options)
     if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
     this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy }
-    this.#shared = shared ?? { flights: new Map(), accounting: new AiAccounting(options.prices) }
+    this.#shared = shared ?? {
+      flights: new Map(),
+      accounting: new AiAccounting(options.prices),
+      semantic: options.semantic === undefined ? undefined : new SemanticLayer(options.semantic),
+    }
   }
 
   /** What the answers saved, per namespace, tenant, model and cache type, in every view of this AI cache. */
@@ -191,7 +217,7 @@ export class AiCache {
     const request = parseChatRequest(body)
     if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true; use chatStream()')
     const answer = await this.#answer(CHAT, request, options)
-    const saved = answer.cache === 'HIT' || answer.cache === 'STALE' ? this.accounting.savingOf(request.model, answer.body) : undefined
+    const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
     return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
   }
 
@@ -204,7 +230,7 @@ export class AiCache {
   async embeddings(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseEmbeddingsRequest(body)
     const answer = await this.#answer(EMBEDDINGS, request, options)
-    const saved = answer.cache === 'HIT' || answer.cache === 'STALE' ? this.accounting.savingOf(request.model, answer.body) : undefined
+    const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
     return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
   }
 
@@ -221,6 +247,12 @@ export class AiCache {
     // A fresh L1 hit, without the read-through's promises: the gateway's hot path.
     const held = view.getWithInfoNow<ChatRecord>(key)
     if (held !== undefined) return { status: 200, body: held.value.body, cache: 'HIT', ageMs: held.ageMs }
+    const semantic = operation === CHAT ? await this.#semantic(plan, options) : undefined
+    const hit = semantic?.hit
+    if (hit !== undefined) {
+      const cache = hit.similarity === undefined ? 'HIT' : 'SEMANTIC-HIT'
+      return { status: 200, body: hit.served.value.body, cache, ageMs: hit.served.ageMs, ...(hit.similarity === undefined ? {} : { similarity: hit.similarity }) }
+    }
     try {
       const served = await view.getOrSetWithInfo<ChatRecord>(
         key,
@@ -231,6 +263,7 @@ export class AiCache {
         },
         write,
       )
+      if (served.source === 'origin') await semantic?.stored(served.value.body)
       const cache: AiCacheStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
       return { status: 200, body: served.value.body, cache, ageMs: served.source === 'origin' ? 0 : served.ageMs }
     } catch (error) {
@@ -259,7 +292,28 @@ export class AiCache {
       return this.#counted(request, options, { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason })
     }
     const saving = (completion: unknown) => this.accounting.savingOf(request.model, completion)
-    return this.#counted(request, options, await streamChat(plan, this.upstream, this.#shared.flights, saving))
+    const semantic = await this.#semantic(plan, options)
+    const hit = semantic?.hit
+    if (hit !== undefined) {
+      const answer = replay(hit.served, includesUsage(request), saving)
+      return this.#counted(request, options, hit.similarity === undefined ? answer : { ...answer, cache: 'SEMANTIC-HIT', similarity: hit.similarity })
+    }
+    const streamPlan = semantic === undefined ? plan : { ...plan, onStored: semantic.stored }
+    return this.#counted(request, options, await streamChat(streamPlan, this.upstream, this.#shared.flights, saving))
+  }
+
+  /** The semantic layer's lookup for a planned chat request, when the AI cache has one and the call does not turn it off. */
+  async #semantic(plan: StreamPlan & { readonly keyContext: Readonly<Record<string, string>> }, options: AiCallOptions): Promise<SemanticLookup | undefined> {
+    const layer = this.#shared.semantic
+    if (layer === undefined || options.semantic === false) return undefined
+    const { view, key, write, request } = plan
+    const askFresh = async () => {
+      const fresh = await this.upstream.post(CHAT_PATH, request)
+      if (!isOk(fresh.status)) return undefined
+      await view.set(key, { body: fresh.body } satisfies ChatRecord, write)
+      return fresh.body
+    }
+    return layer.lookup(view, key, request, plan.keyContext, askFresh)
   }
 
   /** Counts `answer` in {@link accounting}. */
@@ -288,12 +342,22 @@ export class AiCache {
 
   /**
    * Removes the answer to `body` stored with `options` (the same cache type, namespace and context
-   * as when it was asked): for an answer reported wrong. Resolves true when one was held.
+   * as when it was asked): for an answer reported wrong. With semantic matching, also the cached
+   * answer nearest to it in its partition (the one a `SEMANTIC-HIT` served), whose neighbourhood the
+   * matcher tightens. Resolves true when an answer was held.
    * @throws BadRequestError (`TC_BAD_REQUEST`) as {@link chat}
    */
   async retract(body: unknown, options: AiCallOptions = {}): Promise<boolean> {
-    const { view, key } = this.#place(CHAT, parseChatRequest(body), options)
-    return view.delete(key)
+    const request = parseChatRequest(body)
+    const { view, key, keyContext } = this.#place(CHAT, request, options)
+    const own = await view.delete(key)
+    const layer = this.#shared.semantic
+    if (layer === undefined) return own
+    // A semantic hit answered from another question's entry: that is the one to remove.
+    const probe = await layer.probe(view, request, keyContext)
+    const neighbour = probe === undefined ? undefined : await layer.retract(probe)
+    const other = neighbour !== undefined && neighbour !== key && (await view.delete(neighbour))
+    return own || other
   }
 
   /** Where a request is stored and how, or why it bypasses the cache. */
@@ -301,7 +365,7 @@ export class AiCache {
     operation: Operation,
     request: ModelRequest,
     options: AiCallOptions,
-  ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & { readonly kind: 'cache' })> {
+  ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & Place & { readonly kind: 'cache' })> {
     const place = this.#place(operation, request, options)
     if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
     const sampled = operation === CHAT && this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)
@@ -315,20 +379,21 @@ export class AiCache {
   }
 
   /** The view, key and write options of a request. */
-  #place(operation: Operation, request: ModelRequest, options: AiCallOptions): { readonly view: Cache; readonly key: string; readonly write: SetOptions } {
+  #place(operation: Operation, request: ModelRequest, options: AiCallOptions): Place {
     const cacheType = checkCacheType(options.cacheType ?? 'default')
     const view = this.cache.namespace(options.namespace ?? DEFAULT_NAMESPACE)
     const { policy, ttlMs, graceMs } = this.#settings
     const context = contextOf(request, options.context, policy, cacheType)
     const buckets = policy?.keys.names().includes(cacheType) === true ? policy.keys.build(cacheType, {}, context) : undefined
-    const key = operation.key(request, { type: cacheType, ...(buckets === undefined ? {} : { buckets }) })
+    const keyContext = { type: cacheType, ...(buckets === undefined ? {} : { buckets }) }
+    const key = operation.key(request, keyContext)
     const tags = [typeTag(cacheType), modelTag(request.model), ...(options.tags ?? [])]
     // A ttl given with the call wins over the policy's; the policy's over the AI cache's own.
     const write: SetOptions =
       policy?.ttl.names().includes(cacheType) === true
         ? { policy: cacheType, context, tags, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) }
         : { ttl: options.ttl ?? ttlMs, grace: graceMs, tags }
-    return { view, key, write }
+    return { view, key, write, keyContext }
   }
 }
 

@@ -97,3 +97,31 @@ export function embeddingsKey(body: Readonly<Record<string, unknown>>, context: 
   const digest = createHash('sha256').update(canonicalJson({ v: AI_KEY_VERSION, kind: 'embeddings', request: kept, context })).digest('hex')
   return `emb:v${AI_KEY_VERSION}:${digest}`
 }
+
+/** What the semantic layer needs of a chat request: the partition it may match in, and the text it embeds. */
+export interface SemanticParts {
+  /** sha-256 (hex) of the canonical request with the last message's content left out. */
+  readonly partition: string
+  /** The text of the last message. */
+  readonly text: string
+}
+
+/**
+ * Splits a chat request for semantic matching: the text of its last message, when that message is
+ * the user's and holds text only, and a hash of everything else (model, system prompt, history,
+ * tools, parameters, context), so that only requests equal in all of it but the wording of the
+ * question can match. Undefined for a request that cannot be matched (the last message a tool's
+ * result, an image in it, no text).
+ */
+export function semanticParts(body: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>> = {}): SemanticParts | undefined {
+  const messages = body.messages
+  if (!Array.isArray(messages) || messages.length === 0) return undefined
+  const last = canonicalMessage(messages[messages.length - 1]) as { role?: unknown; content?: unknown } | null
+  if (last === null || typeof last !== 'object' || last.role !== 'user' || !Array.isArray(last.content)) return undefined
+  const parts = last.content as { type?: unknown; text?: unknown }[]
+  if (parts.length === 0 || !parts.every((part) => part !== null && part.type === 'text' && typeof part.text === 'string')) return undefined
+  const text = parts.map((part) => part.text as string).join('')
+  if (text.trim() === '') return undefined
+  const rest = canonicalChatRequest({ ...body, messages: [...messages.slice(0, -1), { ...last, content: null }] }, context)
+  return { partition: createHash('sha256').update(`semantic:${rest}`).digest('hex'), text }
+}

@@ -14,7 +14,7 @@ import { StreamFlight } from './stream-flight.js'
 import type { Upstream } from './upstream.js'
 
 /** How a streamed answer was served; see `AiCacheStatus`. */
-export type StreamStatus = 'HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
+export type StreamStatus = 'HIT' | 'SEMANTIC-HIT' | 'STALE' | 'MISS' | 'REFRESH' | 'BYPASS'
 
 /** A streamed request's answer: bytes to send as they come, with their status and content type. */
 export interface AiStreamAnswer {
@@ -26,6 +26,8 @@ export interface AiStreamAnswer {
   readonly bypassReason?: 'requested' | 'sampled'
   /** What serving it from the cache saved; absent when it came from the upstream. */
   readonly saved?: Saving
+  /** For a `SEMANTIC-HIT`: the cosine similarity of the question to the cached one that answered. */
+  readonly similarity?: number
   /** All the bytes (a replay, an error body), or the bytes as they come. */
   readonly body: Uint8Array | AsyncIterable<Uint8Array>
 }
@@ -45,6 +47,8 @@ export interface StreamPlan {
   readonly write: SetOptions
   /** Ask the upstream even when an answer is cached, and store the new one over it. */
   readonly refresh: boolean
+  /** Called with the completion once the upstream's stream is stored (the semantic layer indexes it). */
+  readonly onStored?: (completion: unknown) => Promise<void>
 }
 
 const encoder = new TextEncoder()
@@ -105,7 +109,7 @@ export async function streamChat(
 }
 
 /** A cached answer as a stream: the stored bytes when streamed the same way, else the completion written as one. */
-function replay(served: Served<ChatRecord>, includeUsage: boolean, savingOf: (completion: unknown) => Saving | undefined): AiStreamAnswer {
+export function replay(served: Served<ChatRecord>, includeUsage: boolean, savingOf: (completion: unknown) => Saving | undefined): AiStreamAnswer {
   const { stream, body } = served.value
   const same = stream !== undefined && stream.includeUsage === includeUsage
   const text = same ? stream.sse : completionToSse(body, includeUsage)
@@ -147,6 +151,8 @@ function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean
       // The stream broke and the fail-safe answered a stale entry: too late for those following it.
       if (flight.opened && served.source !== 'origin') flight.fail(new UpstreamError('the upstream stream broke off'))
       flight.settle({ kind: 'served', served })
+      // The semantic layer's bookkeeping: its failure must not fail an answer already given.
+      if (served.source === 'origin') void plan.onStored?.(served.value.body).catch(() => {})
     },
     (error: unknown) => {
       flight.fail(rootCause(error))

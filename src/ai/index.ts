@@ -9,3 +9,5 @@ export { AI_KEY_VERSION, ANSWER_NEUTRAL_FIELDS, canonicalChatRequest, canonicalJ
 export { DEFAULT_TEMPERATURE, isDeterministic } from './determinism.js'
 export { type HttpUpstreamOptions, type Upstream, type UpstreamAnswer, type UpstreamStream, httpUpstream } from './upstream.js'
 export { AiAccounting, type AiUsageRow, type AnswerLabels, type AnswerStatus, type ModelPrice, OTHER_MODEL, type Prices, type Saving } from './accounting.js'
+export { type SemanticOptions } from './semantic-layer.js'
+export * from './semantic/index.js'

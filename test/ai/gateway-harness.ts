@@ -18,6 +18,8 @@ export interface Gateway {
   readonly globex: OpenAI
   /** An openai client of the gateway with `apiKey`. */
   client(apiKey: string): OpenAI
+  /** Erases both tenants' answers (every tier) and the upstream's calls: a clean slate for the next test. */
+  reset(): Promise<void>
   close(): Promise<void>
 }
 
@@ -40,6 +42,10 @@ export async function startGateway(options: Omit<AiCacheOptions, 'cache' | 'upst
     acme: client(acmeKey),
     globex: client((await store.createKey({ tenant: 'globex' })).key),
     client,
+    async reset() {
+      await Promise.all([cache.erase({ tenantId: 'acme' }), cache.erase({ tenantId: 'globex' })])
+      upstream.calls.length = 0
+    },
     async close() {
       await started.app.close()
       await cache.close()

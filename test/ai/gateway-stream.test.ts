@@ -11,10 +11,7 @@ beforeAll(async () => {
   acme = gateway.acme
 })
 afterAll(() => gateway.close())
-beforeEach(async () => {
-  await gateway.cache.clear()
-  gateway.upstream.calls.length = 0
-})
+beforeEach(() => gateway.reset())
 
 const streamed = (content: string, includeUsage = true): ChatCompletionCreateParamsStreaming => ({
   ...ask(content),

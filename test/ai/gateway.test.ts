@@ -20,10 +20,7 @@ beforeAll(async () => {
   ;({ upstream, store, acme, globex, acmeKey } = gateway)
 })
 afterAll(() => gateway.close())
-beforeEach(async () => {
-  await gateway.cache.clear()
-  upstream.calls.length = 0
-})
+beforeEach(() => gateway.reset())
 
 describe('the AI gateway with the official openai client', () => {
   it('a miss, then a hit: the upstream is called once, with its own key', async () => {

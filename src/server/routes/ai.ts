@@ -30,6 +30,7 @@ export const AI_HEADERS = {
   context: 'x-tiercache-context',
   namespace: 'x-tiercache-namespace',
   scope: 'x-tiercache-scope',
+  semantic: 'x-tiercache-semantic',
   user: 'x-tiercache-user',
 } as const
 
@@ -77,7 +78,7 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
  * The call's options from its headers: `x-tiercache-bypass: true` or `Cache-Control: no-store`
  * bypasses, `x-tiercache-refresh: true` or `Cache-Control: no-cache` refreshes, `Cache-Control:
  * max-age=<s>` refreshes an older answer (RFC 9111 §5.2.1), `x-tiercache-ttl` (`5m`), and
- * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`, `x-tiercache-context` (a JSON object), `x-tiercache-namespace`; `x-tiercache-scope` and
+ * `x-tiercache-tags` (comma-separated), `x-tiercache-cache-type`, `x-tiercache-context` (a JSON object), `x-tiercache-namespace`, `x-tiercache-semantic: false`; `x-tiercache-scope` and
  * `x-tiercache-user` are read by `cacheOf`.
  * @throws BadRequestError (`TC_BAD_REQUEST`) for a header that cannot be read
  */
@@ -110,12 +111,14 @@ export function callOptionsOf(request: FastifyRequest): AiCallOptions {
     tags: tags === undefined || tags === '' ? undefined : tags.split(',').map((tag) => tag.trim()),
     context: contextHeader(request),
     namespace: header(request, AI_HEADERS.namespace),
+    semantic: header(request, AI_HEADERS.semantic) === undefined ? undefined : flag(AI_HEADERS.semantic),
   }
 }
 
 function headers(reply: FastifyReply, answer: AiAnswer | AiStreamAnswer): FastifyReply {
   reply.header('x-tiercache-cache', answer.cache).header('age', String(Math.floor(answer.ageMs / 1000)))
   if (answer.bypassReason !== undefined) reply.header('x-tiercache-bypass-reason', answer.bypassReason)
+  if (answer.similarity !== undefined) reply.header('x-tiercache-similarity', answer.similarity.toFixed(4))
   if (answer.saved !== undefined) {
     reply.header('x-tiercache-tokens-saved', String(answer.saved.promptTokens + answer.saved.completionTokens))
     if (answer.saved.costUsd !== undefined) reply.header('x-tiercache-cost-saved', answer.saved.costUsd.toFixed(6))
@@ -131,7 +134,8 @@ function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
  * Registers `POST /v1/ai/embeddings`, `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role
  * write, in the caller's tenant), and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
  * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
- * `x-tiercache-cache: HIT | STALE | MISS | REFRESH | BYPASS`, `Age` (seconds), and on a hit
+ * `x-tiercache-cache: HIT | SEMANTIC-HIT | STALE | MISS | REFRESH | BYPASS`, `Age` (seconds),
+ * `x-tiercache-similarity` for a semantic hit, and on a hit
  * `x-tiercache-tokens-saved` (prompt and completion tokens) and `x-tiercache-cost-saved` (US dollars,
  * when the model has a price). An upstream's
  * error answer passes through with its status and body, and is not stored; an upstream that cannot
