@@ -207,6 +207,26 @@ export class AiCache {
   }
 
   /**
+   * Wraps a function that calls a model itself (a provider's SDK, say) in this AI cache: the
+   * wrapped function answers a chat completion request from the cache, or calls `fn` on a miss and
+   * stores what it returns, with the semantics of {@link chat} (keys, single flight, bypass of
+   * sampled requests, semantic matching). What `fn` throws is thrown, and nothing is stored.
+   * @example
+   * const create = ai.wrap((request: ChatCompletionCreateParamsNonStreaming) => openai.chat.completions.create(request))
+   * const completion = await create({ model: 'gpt-4o-mini', temperature: 0, messages }, { cacheType: 'timeline' })
+   * @throws BadRequestError (`TC_BAD_REQUEST`) as {@link chat}, from the wrapped function
+   */
+  wrap<Request extends object, Completion>(fn: (request: Request, signal?: AbortSignal) => Promise<Completion>): (request: Request, options?: AiCallOptions) => Promise<Completion> {
+    const upstream: Upstream = {
+      post: async (_path, body, signal) => ({ status: 200, body: await fn(body as Request, signal) }),
+      stream: () => Promise.reject(new BadRequestError('a wrapped function answers requests without stream: true')),
+      close: async () => {},
+    }
+    const wrapped = new AiCache(this.cache, upstream, this.#settings, this.#shared)
+    return async (request, options) => (await wrapped.chat(request, options)).body as Completion
+  }
+
+  /**
    * Answers a chat completion request (`POST /chat/completions`, not streamed) from the cache or
    * the upstream. A cached streamed answer to the same request answers it too, assembled.
    * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model` or `messages`, `stream: true`, or a bad option
