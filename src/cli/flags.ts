@@ -3,6 +3,8 @@
  * from environment variables alike, and throw InvalidOptionsError (`TC_INVALID_OPTIONS`, exit code
  * 2) naming the flag.
  */
+import { z } from 'zod'
+import type { Prices } from '../ai/index.js'
 import { InvalidOptionsError, isTiercacheError, toMs } from '../index.js'
 import { type Plans, parsePlans } from '../security/rate-limit/index.js'
 import type { ReplayL3 } from './replay/run.js'
@@ -172,5 +174,40 @@ export function dateFlag(flag: string): FlagParser<number> {
     const ms = Date.parse(value.trim())
     if (!Number.isFinite(ms)) throw new InvalidOptionsError(`${flag} must be a date (2026-07-01) or an ISO time (2026-07-01T12:00:00Z), not '${value}'`)
     return ms
+  }
+}
+
+const perMillion = z.number({ error: 'must be a number: US dollars per million tokens' }).nonnegative('must be 0 or more')
+
+/** Prices by model: `{ "<model>": { inputPerMillion, outputPerMillion } }`, both US dollars per million tokens. */
+const pricesSchema = z.record(
+  z.string().min(1),
+  z.strictObject(
+    { inputPerMillion: perMillion, outputPerMillion: perMillion },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'must be { "inputPerMillion": n, "outputPerMillion": n }' : undefined) },
+  ),
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object of models' : issue.code === 'invalid_key' ? 'a model name must not be empty' : undefined) },
+)
+
+/**
+ * The AI gateway's prices by model as JSON, `{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}`
+ * (US dollars per million tokens), as `serve --ai-prices` takes them (TIERCACHE_AI_PRICES).
+ */
+export function pricesFlag(flag: string): FlagParser<Prices> {
+  const example = '{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}'
+  return (value) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(value)
+    } catch {
+      throw new InvalidOptionsError(`${flag} must be JSON such as ${example}`)
+    }
+    const prices = pricesSchema.safeParse(parsed)
+    if (prices.success) return prices.data
+    const problems = prices.error.issues.map((issue) => {
+      const path = issue.path.map(String).filter((part) => part !== '')
+      return `${path.length === 0 ? '' : `${path.join('.')}: `}${issue.message}`
+    })
+    throw new InvalidOptionsError(`${flag}: ${problems.join('; ')} (e.g. ${example})`)
   }
 }

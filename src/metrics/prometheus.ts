@@ -18,11 +18,13 @@ import { z } from 'zod'
 import type { Labels, MetricFamily, MetricsSnapshot } from '../cache/instruments/snapshot.js'
 import { parseOptions } from '../core/options.js'
 import { InvalidOptionsError } from '../errors.js'
+import { AI_METRIC_CATALOGUE, type AiUsageSource, registerAiMetrics } from './ai-usage.js'
 import { type CatalogueEntry, METRIC_CATALOGUE } from './catalogue.js'
 import { processMetrics } from './process.js'
 
 export type { HistogramFamily, HistogramSample, Labels, MetricFamily, MetricsSnapshot, Sample, ScalarFamily } from '../cache/instruments/snapshot.js'
 export { METRIC_CATALOGUE, type CatalogueEntry } from './catalogue.js'
+export { AI_ANSWER_STATUSES, AI_METRIC_CATALOGUE, type AiAnswerStatus, type AiUsageFigures, type AiUsageSource } from './ai-usage.js'
 
 /** What a registry reads: a `Cache` (or anything with its `metrics()`). */
 export interface MetricsSource {
@@ -57,6 +59,13 @@ export interface PrometheusRegistryOptions<R extends AnyRegistry = Registry> {
    * @default false
    */
   readonly processMetrics?: boolean | { readonly prefix?: string }
+  /**
+   * What an AI cache saved (`aiCache.accounting`, from `tiercache/ai`): adds
+   * `tiercache_ai_answers_total`, `tiercache_ai_tokens_saved_total` and
+   * `tiercache_ai_cost_saved_usd_total`, read from it when scraped (docs/metrics.md, AI gateway).
+   * @default none: no AI families
+   */
+  readonly ai?: AiUsageSource
 }
 
 const sourceSchema = z.custom<MetricsSource>(
@@ -75,6 +84,9 @@ const optionsSchema = z
     processMetrics: z
       .union([z.boolean(), z.strictObject({ prefix: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a valid metric name prefix').optional() })])
       .default(false),
+    ai: z
+      .custom<AiUsageSource>((value) => typeof (value as Partial<AiUsageSource> | null | undefined)?.rows === 'function', "must be an AI cache's accounting (an object with a rows() method)")
+      .optional(),
   })
   .strict()
   .refine((options) => (options.cache === undefined) !== (options.caches === undefined), 'give exactly one of cache and caches')
@@ -245,13 +257,18 @@ export function createPrometheusRegistry(options: PrometheusRegistryOptions<AnyR
   const prefix = parsed.processMetrics === false ? undefined : parsed.processMetrics === true ? '' : (parsed.processMetrics.prefix ?? '')
   // Checked before anything is registered, so that a refused call leaves the registry as it was.
   const process = prefix === undefined ? [] : processMetrics(prefix, registry.contentType)
-  const names = [...METRIC_CATALOGUE.map((entry) => entry.name), ...process.map((metric) => (metric as unknown as { name: string }).name)]
+  const names = [
+    ...METRIC_CATALOGUE.map((entry) => entry.name),
+    ...(parsed.ai === undefined ? [] : AI_METRIC_CATALOGUE.map((entry) => entry.name)),
+    ...process.map((metric) => (metric as unknown as { name: string }).name),
+  ]
   const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined)
   if (taken.length > 0) {
     throw new InvalidOptionsError(`the registry already holds ${taken.join(', ')}: expose several caches with one call (caches), and collect process metrics once`)
   }
   const read = sharedRead(sources)
   for (const entry of METRIC_CATALOGUE) collectorOf(entry, registry, read)
+  if (parsed.ai !== undefined) registerAiMetrics(registry, parsed.ai)
   for (const metric of process) registry.registerMetric(metric)
   return registry
 }

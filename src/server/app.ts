@@ -114,7 +114,8 @@ export interface BuildServerOptions {
   readonly policy?: Policy
   /**
    * The AI gateway (docs/ai.md): `POST /v1/ai/chat/completions` answers through it, storing in the
-   * caller's tenant view. Its upstream is closed with the app. @default none: no AI routes
+   * caller's tenant view. What it saved (its `accounting`) is in `GET /v1/stats` (an `ai` section) and
+   * `GET /metrics` (`tiercache_ai_*`). Its upstream is closed with the app. @default none: no AI routes
    */
   readonly ai?: AiCache
 }
@@ -252,8 +253,12 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
 
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
-  const stats = new ServerStats(cache, options.stats)
-  const registry = createPrometheusRegistry({ cache, processMetrics: options.metrics?.processMetrics ?? true })
+  const stats = new ServerStats(cache, options.stats, options.ai?.accounting)
+  const registry = createPrometheusRegistry({
+    cache,
+    processMetrics: options.metrics?.processMetrics ?? true,
+    ...(options.ai === undefined ? {} : { ai: options.ai.accounting }),
+  })
   try {
     const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
     // One onRequest hook for every check, each a step of the request's cost: a request without Host

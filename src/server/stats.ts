@@ -4,6 +4,8 @@
  */
 import type { Cache } from '../cache/cache.js'
 import { CacheClosedError } from '../errors.js'
+import type { AiUsageSource } from '../metrics/ai-usage.js'
+import { aiStatsOf } from '../metrics/stats/ai.js'
 import { type ReportScope, buildReport } from '../metrics/stats/build.js'
 import type { StatsHistory } from '../metrics/stats/history.js'
 import type { StatsRange, StatsReport } from '../metrics/stats/report.js'
@@ -39,9 +41,14 @@ export class ServerStats {
   private flushedAt = Number.NEGATIVE_INFINITY
   private flushing: Promise<unknown> | undefined
 
+  /**
+   * @param ai - the AI cache's accounting (`aiCache.accounting`): reports then have an `ai` section,
+   *   the scope's rows (a tenant's, or every tenant's in a deployment report)
+   */
   constructor(
     private readonly cache: Cache,
     private readonly options: ServerStatsOptions = {},
+    private readonly ai?: AiUsageSource,
   ) {
     this.topKeys = new TopKeys(options.topKeys)
   }
@@ -56,7 +63,7 @@ export class ServerStats {
     const tenant = 'tenant' in scope ? scope.tenant : undefined
     await this.freshen()
     const [live, history] = await Promise.all([cache.metrics(), options.history?.window({ range, ...(tenant === undefined ? {} : { tenant }) })])
-    return buildReport({
+    const report = buildReport({
       scope,
       range,
       ...(namespace === undefined ? {} : { namespace }),
@@ -67,6 +74,9 @@ export class ServerStats {
       topKeys: this.topKeys,
       ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
     })
+    if (this.ai === undefined) return report
+    const ai = aiStatsOf(this.ai.rows(tenant), { ...(namespace === undefined ? {} : { namespace }), withTenant: tenant === undefined })
+    return { ...report, ai }
   }
 
   /** Flushes the history when no report did for `freshnessMs`; concurrent reports share one flush. */

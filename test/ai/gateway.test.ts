@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createAiCache, httpUpstream } from '../../src/ai/index.js'
 import { createCache } from '../../src/index.js'
 import { startServer } from '../../src/server/index.js'
-import type { KeyStore } from '../server/helpers.js'
+import { type KeyStore, openKeyStore } from '../server/helpers.js'
 import { type Gateway, ask, startGateway } from './gateway-harness.js'
 import { type FakeUpstream, startFakeUpstream } from './upstream-server.js'
 
@@ -215,5 +215,25 @@ describe('the AI gateway in front of an upstream that is down', () => {
       await started.app.close()
       await downCache.close()
     }
+  })
+  it('answers 504 TC_UPSTREAM_TIMEOUT when the upstream is too slow, and stores nothing', async () => {
+    const slowCache = createCache({ l3: false })
+    // A store of its own: a server closes its store when it closes.
+    const ownStore = await openKeyStore()
+    const ai = createAiCache({ cache: slowCache, upstream: httpUpstream({ baseUrl: upstream.url, timeoutMs: 200 }) })
+    const started = await startServer({ cache: slowCache, credentials: ownStore.credentials, ai, port: 0 })
+    const slow = new OpenAI({ apiKey: (await ownStore.createKey()).key, baseURL: `${started.url}/v1/ai`, maxRetries: 0 })
+    upstream.hold()
+    try {
+      const error = await slow.chat.completions.create(ask('Slow?')).catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ status: 504, code: 'TC_UPSTREAM_TIMEOUT', type: 'server_error' })
+    } finally {
+      upstream.release()
+    }
+    const again = await slow.chat.completions.create(ask('Slow?')).withResponse()
+    expect(again.response.headers.get('x-tiercache-cache')).toBe('MISS')
+    await started.app.close()
+    await slowCache.close()
+    await ownStore.close()
   })
 })

@@ -32,7 +32,9 @@ describe('tiercache serve --ai-upstream', () => {
     expect(created.code, created.stderr).toBe(0)
     const { key } = JSON.parse(created.stdout) as { key: string }
     const port = await freePort()
-    const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', db, '--log-level', 'debug', '--ai-upstream', upstream.url], {
+    const prices = JSON.stringify({ 'gpt-test': { inputPerMillion: 1, outputPerMillion: 2 } })
+    const args = ['serve', '--port', String(port), '--sqlite', db, '--log-level', 'debug', '--ai-upstream', upstream.url, '--ai-prices', prices]
+    const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
       cwd: dir,
       env: { ...cleanEnv(), TIERCACHE_AI_UPSTREAM_KEY: SECRET },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,12 +52,37 @@ describe('tiercache serve --ai-upstream', () => {
       expect([first.response.headers.get('x-tiercache-cache'), second.response.headers.get('x-tiercache-cache')]).toEqual(['MISS', 'HIT'])
       expect(second.data.choices[0]?.message.content).toBe('answer #1 to: Venues in Lisbon?')
       expect(upstream.calls.map((call) => call.authorization)).toEqual([`Bearer ${SECRET}`])
+      // --ai-prices priced the model: the hit saved 17 prompt tokens at $1 and 31 completion tokens at $2 a million.
+      const saved = (17 * 1 + 31 * 2) / 1e6
+      expect(second.response.headers.get('x-tiercache-cost-saved')).toBe(saved.toFixed(6))
+      const stats = await fetch(`${url}/v1/stats`, { headers: { authorization: `Bearer ${key}` } })
+      const report = (await stats.json()) as { ai?: { totals: { costSavedUsd: number; tokensSaved: number } } }
+      expect(report.ai?.totals.tokensSaved).toBe(17 + 31)
+      expect(report.ai?.totals.costSavedUsd).toBeCloseTo(saved, 12)
     } finally {
       child.kill('SIGTERM')
       await exited
     }
     expect(output).toContain('POST')
     expect(output).not.toContain(SECRET)
+  })
+
+  it('refuses --ai-prices that are not JSON, or not prices by model, and without --ai-upstream, exit 2', () => {
+    const serve = (...extra: string[]) => ['serve', '--port', '0', '--sqlite', join(dir, 'prices.db'), ...extra]
+    const notJson = spawnTiercache(serve('--ai-upstream', upstream.url, '--ai-prices', '{gpt-4o-mini: 0.15}'), dir)
+    expect(notJson.code).toBe(2)
+    expect(notJson.stderr).toContain('--ai-prices must be JSON such as {"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}')
+    // From the environment too, naming the field.
+    const shape = spawnTiercache(serve('--ai-upstream', upstream.url), dir, { TIERCACHE_AI_PRICES: '{"gpt-4o-mini":{"inputPerMillion":-1,"outputPerMillion":0.6}}' })
+    expect(shape.code).toBe(2)
+    expect(shape.stderr).toContain('--ai-prices: gpt-4o-mini.inputPerMillion: must be 0 or more')
+    const missing = spawnTiercache(serve('--ai-upstream', upstream.url, '--ai-prices', '{"gpt-4o-mini":{"inputPerMillion":0.15}}'), dir)
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('--ai-prices: gpt-4o-mini.outputPerMillion: must be a number')
+    const alone = spawnTiercache(serve('--ai-prices', '{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}'), dir)
+    expect(alone.code).toBe(2)
+    expect(alone.stderr).toContain('--ai-prices needs --ai-upstream')
+    expect(upstream.calls).toHaveLength(1)
   })
 
   it('refuses an upstream that is not an http(s) URL, exit 2', () => {

@@ -3,7 +3,8 @@ import { Registry, type RegistryContentType } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { MetricFamily, MetricsSnapshot } from '../../src/cache/instruments/snapshot.js'
 import { CacheClosedError, InvalidOptionsError } from '../../src/errors.js'
-import { METRIC_CATALOGUE, type MetricsSource, createPrometheusRegistry } from '../../src/metrics/prometheus.js'
+import { createCache } from '../../src/index.js'
+import { AI_METRIC_CATALOGUE, METRIC_CATALOGUE, type MetricsSource, createPrometheusRegistry } from '../../src/metrics/prometheus.js'
 import { Exposition } from './exposition.js'
 
 const BUCKETS = [0.001, 0.01, 0.1]
@@ -172,17 +173,45 @@ describe('createPrometheusRegistry', () => {
 })
 
 describe('the catalogue', () => {
-  it('lists exactly the families of docs/metrics.md, with their types', () => {
+  /** The families each `## ` section of docs/metrics.md lists in its table, in order. */
+  const documentedBySection = (): Map<string, string[]> => {
     const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8')
-    const documented: { name: string; type: string }[] = []
+    const sections = new Map<string, string[]>()
     let section = ''
     for (const line of doc.split('\n')) {
-      const heading = /^## (Counters|Gauges|Histograms)/.exec(line)
-      if (heading !== null) section = { Counters: 'counter', Gauges: 'gauge', Histograms: 'histogram' }[heading[1] as 'Counters']
+      const heading = /^## (.+)$/.exec(line)
+      if (heading?.[1] !== undefined) section = heading[1]
       const row = /^\| `(tiercache_[a-z_]+)` \|/.exec(line)
-      if (row?.[1] !== undefined) documented.push({ name: row[1], type: section })
+      if (row?.[1] !== undefined) sections.set(section, [...(sections.get(section) ?? []), row[1]])
     }
+    return sections
+  }
+
+  it('lists exactly the families of docs/metrics.md, with their types', () => {
+    const sections = documentedBySection()
+    const types = { Counters: 'counter', Gauges: 'gauge', Histograms: 'histogram' } as const
+    const documented = Object.entries(types).flatMap(([section, type]) => (sections.get(section) ?? []).map((name) => ({ name, type })))
     expect(documented.length).toBeGreaterThan(20)
     expect(METRIC_CATALOGUE.map(({ name, type }) => ({ name, type }))).toEqual(documented)
+    // Every table of the page is one of those, or the AI gateway's.
+    expect([...sections.keys()]).toEqual(['Counters', 'Gauges', 'Histograms', 'AI gateway'])
+  })
+
+  it("lists the AI gateway's families in docs/metrics.md, and exposes them as counters", async () => {
+    expect(documentedBySection().get('AI gateway')).toEqual(AI_METRIC_CATALOGUE.map(({ name }) => name))
+    const cache = createCache({ l3: false })
+    try {
+      const row = { namespace: 'ai', tenant: 'acme', model: 'gpt-4o-mini', cacheType: 'default', answers: { HIT: 3, MISS: 1 }, promptTokensSaved: 30, completionTokensSaved: 60, costSavedUsd: 0.000_04 }
+      const exposition = new Exposition(await createPrometheusRegistry({ cache, ai: { rows: () => [row] } }).metrics())
+      for (const { name } of AI_METRIC_CATALOGUE) expect(exposition.family(name).type, name).toBe('COUNTER')
+      const labels = { namespace: 'ai', tenant: 'acme', model: 'gpt-4o-mini', cache_type: 'default' }
+      expect(exposition.value('tiercache_ai_answers_total', { ...labels, status: 'HIT' })).toBe(3)
+      // A status the row has not counted is there at zero.
+      expect(exposition.value('tiercache_ai_answers_total', { ...labels, status: 'SEMANTIC-HIT' })).toBe(0)
+      expect(exposition.value('tiercache_ai_tokens_saved_total', { ...labels, kind: 'completion' })).toBe(60)
+      expect(exposition.value('tiercache_ai_cost_saved_usd_total', labels)).toBe(0.000_04)
+    } finally {
+      await cache.close()
+    }
   })
 })

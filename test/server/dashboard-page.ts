@@ -4,7 +4,7 @@
  * that a page formatting wrongly fails.
  */
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core'
-import type { StatsReport } from '../../src/metrics/stats/report.js'
+import type { AiStats, StatsReport } from '../../src/metrics/stats/report.js'
 
 // The little of the browser's globals that the functions run in the page use (the project's types
 // have no DOM library, and should not: src/ runs in Node).
@@ -75,6 +75,8 @@ export function table(page: Page, name: string): Promise<string[][]> {
 const significant = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 })
 const money = new Intl.NumberFormat('en-US', { maximumFractionDigits: 4 })
 const isNumber = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n)
+const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
+const usdSmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 })
 
 /** The page's formats. */
 export const format = {
@@ -83,6 +85,8 @@ export const format = {
   rate: (n: unknown): string => (isNumber(n) ? `${significant.format(n)}/s` : '—'),
   seconds: (s: unknown): string => (!isNumber(s) ? '—' : s < 1 ? `${significant.format(s * 1000)} ms` : `${significant.format(s)} s`),
   costs: (list: readonly { unit: string; amount: number }[]): string => (list.length === 0 ? '—' : list.map((c) => `${money.format(c.amount)} ${c.unit}`).join(', ')),
+  /** US dollars: cents from a dollar up, three significant digits below. */
+  dollars: (n: unknown): string => (!isNumber(n) ? '—' : n > 0 && n < 1 ? usdSmall.format(n) : usd.format(n)),
 }
 
 /** What the page shows of a report: every figure the end-to-end test compares with /v1/stats. */
@@ -168,6 +172,38 @@ export function expectedShown(report: StatsReport): Shown {
         'no lookups in this range',
       ),
       keys: orEmpty(report.topKeys.map((k) => [owner(k), k.key, format.count(k.count), format.count(k.error), format.count(k.misses), ttl(k.ttlMs)]), 'no keys looked up yet'),
+    },
+  }
+}
+
+/** The figures of the AI gateway's panel. */
+export const AI_FIGURES = ['ai.answers', 'ai.hitRatio', 'ai.hits', 'ai.misses', 'ai.bypassed', 'ai.tokensSaved', 'ai.costSaved'] as const
+
+/** Reads what the AI gateway's panel shows now. */
+export async function readAiShown(page: Page): Promise<Shown> {
+  const figures: Record<string, string> = {}
+  for (const name of AI_FIGURES) figures[name] = await stat(page, name)
+  return { figures, tables: { ai: await table(page, 'ai') } }
+}
+
+/** What the AI gateway's panel must show of a report's `ai` section: {@link readAiShown} of a page that rendered it. */
+export function expectedAiShown(ai: AiStats): Shown {
+  const { totals } = ai
+  return {
+    figures: {
+      'ai.answers': format.count(total(totals.answers)),
+      'ai.hitRatio': format.ratio(totals.hitRatio),
+      'ai.hits': format.count(totals.hits),
+      'ai.misses': format.count(totals.misses),
+      'ai.bypassed': format.count(totals.answers.BYPASS),
+      'ai.tokensSaved': format.count(totals.tokensSaved),
+      'ai.costSaved': format.dollars(totals.costSavedUsd),
+    },
+    tables: {
+      ai: orEmpty(
+        ai.rows.map((r) => [owner(r), r.model, r.cacheType, format.count(r.hits), format.count(r.misses), format.ratio(r.hitRatio), format.count(r.tokensSaved), format.dollars(r.costSavedUsd)]),
+        'no AI answers yet',
+      ),
     },
   }
 }

@@ -168,8 +168,10 @@ describe('the dashboard in Chromium', () => {
     // Headings for every panel, for screen readers' navigation.
     expect(await page.locator('h2').allInnerTexts()).toEqual([
       'Overview', 'Hit ratio per tier', 'Requests per second', 'Latency', 'Miss reasons', 'Origin calls and cost saved',
-      'Suggestions', 'Tier health and the bus', 'Busiest namespaces', 'Top keys',
+      'Suggestions', 'Tier health and the bus', 'Busiest namespaces', 'AI gateway', 'Top keys',
     ])
+    // Without an AI gateway (no ai section in the answer), its panel stays hidden.
+    expect(await page.locator('#ai').isHidden()).toBe(true)
 
     // Live: it asks again, and for the range chosen.
     const asked = sent.length

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
 import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
-import type { AiCache } from '../../ai/index.js'
+import type { AiCache, Prices } from '../../ai/index.js'
 import type { Policy } from '../../policy/layer.js'
 import { loadPolicy } from '../../policy/load.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
@@ -15,7 +15,7 @@ import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
 import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
-import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag, urlFlag } from '../flags.js'
+import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, pricesFlag, redisPrefixFlag, urlFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
@@ -44,6 +44,7 @@ interface ServeFlags extends StorageFlags {
   readonly metricsPort?: number
   readonly policyFile?: string
   readonly aiUpstream?: string
+  readonly aiPrices?: Prices
 }
 
 /** What `startServer` resolves. */
@@ -83,7 +84,9 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  *
  * `--ai-upstream`/TIERCACHE_AI_UPSTREAM adds the AI gateway (docs/ai.md) in front of that
  * OpenAI-compatible base URL, sending it the key in TIERCACHE_AI_UPSTREAM_KEY (environment only; the
- * key is never stored, logged or answered).
+ * key is never stored, logged or answered). `--ai-prices`/TIERCACHE_AI_PRICES prices its models
+ * (`{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}`, US dollars per million tokens),
+ * for the money `/v1/stats`, `/metrics` and the dashboard say it saved; it needs `--ai-upstream`.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -132,10 +135,16 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .env('TIERCACHE_AI_UPSTREAM')
         .argParser(urlFlag('--ai-upstream')),
     )
+    .addOption(
+      new Option('--ai-prices <json>', 'prices of the AI gateway\'s models, US dollars per million tokens, e.g. {"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}} (default: none, tokens saved are counted, money is not)')
+        .env('TIERCACHE_AI_PRICES')
+        .argParser(pricesFlag('--ai-prices')),
+    )
     .action(async (flags: ServeFlags, command: Command) => {
       const location = chooseL3(flags, command)
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
       if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
+      if (flags.aiPrices !== undefined && flags.aiUpstream === undefined) throw new InvalidOptionsError('--ai-prices needs --ai-upstream (or TIERCACHE_AI_UPSTREAM)')
       const policy = flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile)
       const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command, policy))
       let credentials: CredentialStore | undefined
@@ -157,7 +166,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
             onError: (error) => reportHistoryError(error),
           })
         }
-        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream, policy)
+        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream, policy, flags.aiPrices)
         // Loaded on demand: the other commands do not need Fastify.
         const { startServer } = await import('../../server/index.js')
         server = await startServer({
@@ -196,13 +205,16 @@ export function registerServe(program: Command, ctx: CliContext): void {
 /** The variable that holds the AI upstream's API key: read from the environment only, so that it is never in a process listing. */
 export const AI_UPSTREAM_KEY_ENV = 'TIERCACHE_AI_UPSTREAM_KEY'
 
-/** The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}; `policy` gives cache types their ttls and context keys. */
-async function openAiCache(cache: Cache, baseUrl: string, policy: Policy | undefined): Promise<AiCache> {
+/**
+ * The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}; `policy`
+ * gives cache types their ttls and context keys, `prices` its models' prices (for the money saved).
+ */
+async function openAiCache(cache: Cache, baseUrl: string, policy: Policy | undefined, prices: Prices | undefined): Promise<AiCache> {
   // Loaded on demand, as the server is: undici is only needed here.
   const { createAiCache, httpUpstream } = await import('../../ai/index.js')
   const apiKey = process.env[AI_UPSTREAM_KEY_ENV]
   const upstream = httpUpstream({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) })
-  return createAiCache({ cache, upstream, ...(policy === undefined ? {} : { policy }) })
+  return createAiCache({ cache, upstream, ...(policy === undefined ? {} : { policy }), ...(prices === undefined ? {} : { prices }) })
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod'
 import type { HistoryRange } from '../history/ranges.js'
+import { aiStatsSchema } from './ai.js'
 
 /** The ranges a report covers: those of the history (its steps: 1 min, 5 min, 1 h, 6 h). */
 export const STATS_RANGES = ['1h', '24h', '7d', '30d'] as const satisfies readonly HistoryRange[]
@@ -197,6 +198,7 @@ export const statsReportSchema = z.object({
   topKeysSince: z.number().describe('When this instance started counting top keys, epoch ms.'),
   largestEntries: z.array(largeEntrySchema),
   suggestions: z.array(suggestionSchema),
+  ai: aiStatsSchema.optional().describe('With an AI gateway only: what the AI cache answered and saved, this instance since it started.'),
 })
 
 /** The answer of `GET /v1/stats`, as `statsReportSchema` defines it field by field (docs/stats.md). */
@@ -211,3 +213,4 @@ export type LargeEntryItem = z.infer<typeof largeEntrySchema>
 export type Suggestion = z.infer<typeof suggestionSchema>
 export type Latency = z.infer<typeof latencySchema>
 export type MissReasons = z.infer<typeof missReasonsSchema>
+export type { AiStats, AiStatsRow } from './ai.js'

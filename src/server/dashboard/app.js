@@ -29,6 +29,10 @@
   const rate = (n) => (finite(n) ? `${decimal.format(n)}/s` : '—')
   const costs = (list) => (Array.isArray(list) && list.length > 0 ? list.map((c) => `${money.format(c.amount)} ${c.unit}`).join(', ') : '—')
   const sum = (values) => values.reduce((a, b) => a + (finite(b) ? b : 0), 0)
+  const usd = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD' })
+  const usdSmall = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 })
+  // Cents from a dollar up; below it, three significant digits: an answer saves a fraction of a cent.
+  const dollars = (n) => (!finite(n) ? '—' : n > 0 && n < 1 ? usdSmall.format(n) : usd.format(n))
 
   let timer
   let generation = 0
@@ -166,6 +170,23 @@
     })))
   }
 
+  /** The AI gateway's panel, shown only when the report has an `ai` section (a server with a gateway). */
+  function renderAi(stats) {
+    const ai = stats.ai
+    const panel = $('#ai')
+    panel.hidden = ai === undefined || ai === null
+    if (panel.hidden) return
+    const totals = ai.totals ?? {}
+    setStat('ai.answers', count(kinds(totals.answers)))
+    setStat('ai.hitRatio', ratio(totals.hitRatio))
+    for (const name of ['hits', 'misses', 'tokensSaved']) setStat(`ai.${name}`, count(totals[name]))
+    setStat('ai.bypassed', count(totals.answers?.BYPASS))
+    setStat('ai.costSaved', dollars(totals.costSavedUsd))
+    fillTable('ai', (ai.rows ?? []).map((r) => [
+      where(r), r.model, r.cacheType, count(r.hits), count(r.misses), ratio(r.hitRatio), count(r.tokensSaved), dollars(r.costSavedUsd),
+    ]), 'no AI answers yet')
+  }
+
   // Charts: what each shows, as [label, values(stats), format of a value].
   const CHARTS = {
     hits: {
@@ -256,6 +277,7 @@
     last = stats
     renderFigures(stats)
     renderNow(stats)
+    renderAi(stats)
     for (const name of Object.keys(CHARTS)) renderChart(name, stats)
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`
     body.dataset.fetchedAt = String(fetchedAt)
