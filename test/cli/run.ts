@@ -18,7 +18,7 @@ export interface Run {
 /** The environment without the variables the command reads, so that the caller's cannot leak in. */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  const names = ['TIERCACHE_AI_UPSTREAM', 'TIERCACHE_AI_UPSTREAM_KEY', 'TIERCACHE_AI_PRICES', 'TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'TIERCACHE_KEYS', 'TIERCACHE_PLANS', 'TIERCACHE_POLICY_FILE', 'DATABASE_URL', 'REDIS_URL']
+  const names = ['TIERCACHE_AI_UPSTREAM', 'TIERCACHE_AI_UPSTREAM_KEY', 'TIERCACHE_AI_PRICES', 'TIERCACHE_AI_SEMANTIC', 'TIERCACHE_AI_EMBEDDING_MODEL', 'TIERCACHE_URL', 'TIERCACHE_TOKEN', 'TIERCACHE_HOST', 'TIERCACHE_PORT', 'TIERCACHE_SQLITE', 'TIERCACHE_KEYS', 'TIERCACHE_PLANS', 'TIERCACHE_POLICY_FILE', 'DATABASE_URL', 'REDIS_URL']
   for (const name of names) delete env[name]
   return env
 }

@@ -31,20 +31,10 @@ describe('tiercache serve --ai-upstream', () => {
     const created = spawnTiercache(['keys', 'create', '--tenant', 'acme', '--roles', 'read,write', '--json', '--sqlite', db], dir)
     expect(created.code, created.stderr).toBe(0)
     const { key } = JSON.parse(created.stdout) as { key: string }
-    const port = await freePort()
     const prices = JSON.stringify({ 'gpt-test': { inputPerMillion: 1, outputPerMillion: 2 } })
-    const args = ['serve', '--port', String(port), '--sqlite', db, '--log-level', 'debug', '--ai-upstream', upstream.url, '--ai-prices', prices]
-    const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
-      cwd: dir,
-      env: { ...cleanEnv(), TIERCACHE_AI_UPSTREAM_KEY: SECRET },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const server = await serveAi(db, ['--log-level', 'debug', '--ai-upstream', upstream.url, '--ai-prices', prices], { TIERCACHE_AI_UPSTREAM_KEY: SECRET })
+    const { url } = server
     try {
-      const url = await listening(child)
       const client = new OpenAI({ apiKey: key, baseURL: `${url}/v1/ai`, maxRetries: 0 })
       const request = { model: 'gpt-test', temperature: 0, messages: [{ role: 'user' as const, content: 'Venues in Lisbon?' }] }
       const first = await client.chat.completions.create(request).withResponse()
@@ -60,14 +50,44 @@ describe('tiercache serve --ai-upstream', () => {
       expect(report.ai?.totals.tokensSaved).toBe(17 + 31)
       expect(report.ai?.totals.costSavedUsd).toBeCloseTo(saved, 12)
     } finally {
-      child.kill('SIGTERM')
-      await exited
+      await server.stop()
     }
-    expect(output).toContain('POST')
-    expect(output).not.toContain(SECRET)
+    expect(server.output()).toContain('POST')
+    expect(server.output()).not.toContain(SECRET)
+  })
+
+  it('matches paraphrases with --ai-semantic, embedding them with the upstream\'s --ai-embedding-model', async () => {
+    const db = join(dir, 'semantic.db')
+    const created = spawnTiercache(['keys', 'create', '--tenant', 'acme', '--roles', 'read,write', '--json', '--sqlite', db], dir)
+    const { key } = JSON.parse(created.stdout) as { key: string }
+    const server = await serveAi(db, ['--quiet', '--ai-upstream', upstream.url, '--ai-semantic', 'threshold:0.99', '--ai-embedding-model', 'emb-test'])
+    upstream.calls.length = 0
+    try {
+      const client = new OpenAI({ apiKey: key, baseURL: `${server.url}/v1/ai`, maxRetries: 0 })
+      const ask = (content: string) => client.chat.completions.create({ model: 'gpt-test', temperature: 0, messages: [{ role: 'user', content }] }).withResponse()
+      await ask('Venues in Lisbon?')
+      const paraphrase = await ask('Venues in Lisbon, please?')
+      // The fake upstream's 4-dimensional embeddings (length, first letter, words, call) are 0.996 alike.
+      expect(paraphrase.response.headers.get('x-tiercache-cache')).toBe('SEMANTIC-HIT')
+      expect(paraphrase.data.choices[0]?.message.content).toBe('answer #2 to: Venues in Lisbon?')
+      expect(upstream.calls.map((call) => [call.path, call.body.model])).toEqual([
+        ['/v1/embeddings', 'emb-test'],
+        ['/v1/chat/completions', 'gpt-test'],
+        ['/v1/embeddings', 'emb-test'],
+      ])
+    } finally {
+      await server.stop()
+    }
+    const bad = spawnTiercache(['serve', '--port', '0', '--sqlite', db, '--ai-upstream', upstream.url, '--ai-semantic', 'near:0.9'], dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--ai-semantic must be threshold:<similarity, 0 to 1>')
+    const alone = spawnTiercache(['serve', '--port', '0', '--sqlite', db, '--ai-semantic', 'delta:0.05'], dir)
+    expect(alone.code).toBe(2)
+    expect(alone.stderr).toContain('--ai-semantic needs --ai-upstream')
   })
 
   it('refuses --ai-prices that are not JSON, or not prices by model, and without --ai-upstream, exit 2', () => {
+    upstream.calls.length = 0
     const serve = (...extra: string[]) => ['serve', '--port', '0', '--sqlite', join(dir, 'prices.db'), ...extra]
     const notJson = spawnTiercache(serve('--ai-upstream', upstream.url, '--ai-prices', '{gpt-4o-mini: 0.15}'), dir)
     expect(notJson.code).toBe(2)
@@ -82,7 +102,7 @@ describe('tiercache serve --ai-upstream', () => {
     const alone = spawnTiercache(serve('--ai-prices', '{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}'), dir)
     expect(alone.code).toBe(2)
     expect(alone.stderr).toContain('--ai-prices needs --ai-upstream')
-    expect(upstream.calls).toHaveLength(1)
+    expect(upstream.calls).toHaveLength(0)
   })
 
   it('refuses an upstream that is not an http(s) URL, exit 2', () => {
@@ -91,3 +111,31 @@ describe('tiercache serve --ai-upstream', () => {
     expect(run.stderr).toContain('--ai-upstream must be an http or https URL')
   })
 })
+
+/** `tiercache serve --sqlite <db> <extra>` on a free port, once it listens; `stop` ends it with SIGTERM. */
+async function serveAi(db: string, extra: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--sqlite', db, ...extra], {
+    cwd: dir,
+    env: { ...cleanEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try {
+    const url = await listening(child)
+    return {
+      url,
+      output: () => output,
+      async stop() {
+        child.kill('SIGTERM')
+        await exited
+      },
+    }
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw error
+  }
+}

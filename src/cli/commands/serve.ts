@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis'
 import { resolveCacheOptions } from '../../cache/options.js'
 import { InvalidOptionsError, type Cache, type CacheOptions, createCache, isTiercacheError } from '../../index.js'
 import { type StatsHistory, openStatsHistory } from '../../metrics/stats/history.js'
-import type { AiCache, Prices } from '../../ai/index.js'
+import type { AiCache } from '../../ai/index.js'
 import type { Policy } from '../../policy/layer.js'
 import { loadPolicy } from '../../policy/load.js'
 import { type AuditLog, openAuditLog } from '../../security/audit/index.js'
@@ -13,14 +13,15 @@ import { type CredentialStore, openCredentialStore } from '../../security/creden
 import type { Plans } from '../../security/rate-limit/index.js'
 import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
+import { type AiFlags, addAiOptions, checkAiFlags, openAiCache } from '../ai-gateway.js'
 import { policyFileOption } from '../policy-file.js'
 import { CliError, ExitCode } from '../errors.js'
-import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, pricesFlag, redisPrefixFlag, urlFlag } from '../flags.js'
+import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
 
-interface ServeFlags extends StorageFlags {
+interface ServeFlags extends StorageFlags, AiFlags {
   readonly host: string
   readonly port: number
   readonly redis?: string
@@ -43,8 +44,6 @@ interface ServeFlags extends StorageFlags {
   readonly metricsHost?: string
   readonly metricsPort?: number
   readonly policyFile?: string
-  readonly aiUpstream?: string
-  readonly aiPrices?: Prices
 }
 
 /** What `startServer` resolves. */
@@ -89,7 +88,7 @@ const SHUTDOWN_TIMEOUT_MS = 10_000
  * for the money `/v1/stats`, `/metrics` and the dashboard say it saved; it needs `--ai-upstream`.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
-  program
+  const serve = program
     .command('serve')
     .description('start the REST server')
     .addOption(new Option('--host <host>', 'interface to listen on').env('TIERCACHE_HOST').default('127.0.0.1'))
@@ -130,91 +129,66 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(portFlag('--metrics-port')),
     )
     .addOption(new Option('--metrics-host <host>', 'interface of the --metrics-port listener; whoever reaches it reads every tenant\'s metrics (default 127.0.0.1)').env('TIERCACHE_METRICS_HOST'))
-    .addOption(
-      new Option('--ai-upstream <url>', `serve the AI gateway, /v1/ai, in front of this OpenAI-compatible API (e.g. https://api.openai.com/v1); its key is read from ${AI_UPSTREAM_KEY_ENV}`)
-        .env('TIERCACHE_AI_UPSTREAM')
-        .argParser(urlFlag('--ai-upstream')),
-    )
-    .addOption(
-      new Option('--ai-prices <json>', 'prices of the AI gateway\'s models, US dollars per million tokens, e.g. {"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}} (default: none, tokens saved are counted, money is not)')
-        .env('TIERCACHE_AI_PRICES')
-        .argParser(pricesFlag('--ai-prices')),
-    )
-    .action(async (flags: ServeFlags, command: Command) => {
-      const location = chooseL3(flags, command)
-      if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
-      if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
-      if (flags.aiPrices !== undefined && flags.aiUpstream === undefined) throw new InvalidOptionsError('--ai-prices needs --ai-upstream (or TIERCACHE_AI_UPSTREAM)')
-      const policy = flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile)
-      const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command, policy))
-      let credentials: CredentialStore | undefined
-      let audit: AuditLog | undefined
-      let history: StatsHistory | undefined
-      let ai: AiCache | undefined
-      let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
-      // Until the server's logger exists, a lost audit event is reported on stderr.
-      let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
-      let reportHistoryError = (error: Error): void => void ctx.stderr.write(`warning: the stats history could not be written: ${error.message}\n`)
-      try {
-        checkKeyRing(cache, flags, 'postgres' in location)
-        credentials = await openCredentialStore(location)
-        audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
-        if (flags.history) {
-          history = await openStatsHistory(location, {
-            source: () => cache.metrics(),
-            instance: flags.instance ?? `${hostname()}:${flags.port === 0 ? randomUUID() : flags.port}`,
-            onError: (error) => reportHistoryError(error),
-          })
-        }
-        if (flags.aiUpstream !== undefined) ai = await openAiCache(cache, flags.aiUpstream, policy, flags.aiPrices)
-        // Loaded on demand: the other commands do not need Fastify.
-        const { startServer } = await import('../../server/index.js')
-        server = await startServer({
-          cache,
-          ...(ai === undefined ? {} : { ai }),
-          credentials,
-          audit,
-          ...(policy === undefined ? {} : { policy }),
-          rateLimits: flags.rateLimits ? rateLimitOptions(flags, redis) : false,
-          host: flags.host,
-          port: flags.port,
-          logger: flags.quiet === true ? false : { level: flags.logLevel },
-          ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
-          ...(history === undefined ? {} : { stats: { history } }),
-          ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
+  addAiOptions(serve).action(async (flags: ServeFlags, command: Command) => {
+    const location = chooseL3(flags, command)
+    if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
+    if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
+    checkAiFlags(flags)
+    const policy = flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile)
+    const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command, policy))
+    let credentials: CredentialStore | undefined
+    let audit: AuditLog | undefined
+    let history: StatsHistory | undefined
+    let ai: AiCache | undefined
+    let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
+    // Until the server's logger exists, a lost audit event is reported on stderr.
+    let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
+    let reportHistoryError = (error: Error): void => void ctx.stderr.write(`warning: the stats history could not be written: ${error.message}\n`)
+    try {
+      checkKeyRing(cache, flags, 'postgres' in location)
+      credentials = await openCredentialStore(location)
+      audit = await openAuditLog(location, { onError: (error) => reportAuditError(error) })
+      if (flags.history) {
+        history = await openStatsHistory(location, {
+          source: () => cache.metrics(),
+          instance: flags.instance ?? `${hostname()}:${flags.port === 0 ? randomUUID() : flags.port}`,
+          onError: (error) => reportHistoryError(error),
         })
-      } catch (error) {
-        await Promise.all([history?.close(), credentials?.close(), audit?.close(), ai?.upstream.close()])
-        await cache.close().then(closeRedis)
-        if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
-          // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
-          const flag = error.message.includes('for the metrics listener') ? '--metrics-port' : '--port'
-          throw new CliError(`${error.message}; stop the other server, or choose another port with ${flag} (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
-        }
-        throw error
       }
-      const { log } = server.app
-      reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
-      reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
-      ctx.stdout.write(`tiercache listening on ${server.url}\n`)
-      if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
-      closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
-    })
-}
-
-/** The variable that holds the AI upstream's API key: read from the environment only, so that it is never in a process listing. */
-export const AI_UPSTREAM_KEY_ENV = 'TIERCACHE_AI_UPSTREAM_KEY'
-
-/**
- * The AI gateway's cache in front of `baseUrl`, with the key of {@link AI_UPSTREAM_KEY_ENV}; `policy`
- * gives cache types their ttls and context keys, `prices` its models' prices (for the money saved).
- */
-async function openAiCache(cache: Cache, baseUrl: string, policy: Policy | undefined, prices: Prices | undefined): Promise<AiCache> {
-  // Loaded on demand, as the server is: undici is only needed here.
-  const { createAiCache, httpUpstream } = await import('../../ai/index.js')
-  const apiKey = process.env[AI_UPSTREAM_KEY_ENV]
-  const upstream = httpUpstream({ baseUrl, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) })
-  return createAiCache({ cache, upstream, ...(policy === undefined ? {} : { policy }), ...(prices === undefined ? {} : { prices }) })
+      ai = await openAiCache(cache, flags, policy)
+      // Loaded on demand: the other commands do not need Fastify.
+      const { startServer } = await import('../../server/index.js')
+      server = await startServer({
+        cache,
+        ...(ai === undefined ? {} : { ai }),
+        credentials,
+        audit,
+        ...(policy === undefined ? {} : { policy }),
+        rateLimits: flags.rateLimits ? rateLimitOptions(flags, redis) : false,
+        host: flags.host,
+        port: flags.port,
+        logger: flags.quiet === true ? false : { level: flags.logLevel },
+        ...(flags.keyCacheTtl === undefined ? {} : { keyCacheTtl: flags.keyCacheTtl }),
+        ...(history === undefined ? {} : { stats: { history } }),
+        ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
+      })
+    } catch (error) {
+      await Promise.all([history?.close(), credentials?.close(), audit?.close(), ai?.upstream.close()])
+      await cache.close().then(closeRedis)
+      if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
+        // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
+        const flag = error.message.includes('for the metrics listener') ? '--metrics-port' : '--port'
+        throw new CliError(`${error.message}; stop the other server, or choose another port with ${flag} (0 picks a free one)`, ExitCode.usage, error.code, { cause: error })
+      }
+      throw error
+    }
+    const { log } = server.app
+    reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
+    reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
+    ctx.stdout.write(`tiercache listening on ${server.url}\n`)
+    if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
+    closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
+  })
 }
 
 /**
