@@ -325,8 +325,10 @@ export class AiCache {
   /** The semantic layer's lookup for a planned chat request, when the AI cache has one and the call does not turn it off. */
   async #semantic(plan: StreamPlan & { readonly keyContext: Readonly<Record<string, string>> }, options: AiCallOptions): Promise<SemanticLookup | undefined> {
     const layer = this.#shared.semantic
-    if (layer === undefined || options.semantic === false) return undefined
     const { view, key, write, request } = plan
+    // A user's questions are matched exactly only: their vectors would keep the user's words in this
+    // process's memory, where user entries are not kept (the security policy's `tiers`).
+    if (layer === undefined || options.semantic === false || view.scope.level === 'user') return undefined
     const askFresh = async () => {
       const fresh = await this.upstream.post(CHAT_PATH, request)
       if (!isOk(fresh.status)) return undefined

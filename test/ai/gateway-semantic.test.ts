@@ -45,7 +45,11 @@ describe('semantic matching through the gateway', () => {
     expect((await asked(acme, PARAPHRASE, {}, 'You plan budget weddings only.')).cache).toBe('MISS')
     expect((await asked(acme, PARAPHRASE, { 'x-tiercache-semantic': 'false' })).cache).toBe('MISS')
     expect((await asked(acme, PARAPHRASE, { 'x-tiercache-cache-type': 'timeline' })).cache).toBe('MISS')
-    expect(gateway.upstream.calls).toHaveLength(5)
+    // User scope is matched exactly only.
+    const user = { 'x-tiercache-scope': 'user', 'x-tiercache-user': 'ann' }
+    await asked(acme, QUESTION, user)
+    expect((await asked(acme, PARAPHRASE, user)).cache).toBe('MISS')
+    expect(gateway.upstream.calls).toHaveLength(7)
   })
 
   it('answers a streamed paraphrase from the cached answer', async () => {
