@@ -104,7 +104,8 @@ export class AiAccounting {
   }
 
   #rowOf(labels: AnswerLabels): MutableRow {
-    const id = JSON.stringify([labels.namespace, labels.tenant, labels.model, labels.cacheType])
+    // NUL cannot occur in a namespace, tenant or cache type, so the id is unambiguous.
+    const id = `${labels.namespace}\u0000${labels.tenant}\u0000${labels.cacheType}\u0000${labels.model}`
     const row = this.#rows.get(id)
     if (row !== undefined) return row
     if (this.#rows.size >= this.maxRows && labels.model !== OTHER_MODEL) return this.#rowOf({ ...labels, model: OTHER_MODEL })

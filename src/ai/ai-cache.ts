@@ -129,8 +129,10 @@ export const modelTag = (model: string): string => `ai.model:${model}`
 
 type Settings = z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number; readonly policy: Policy | undefined }
 
-/** What every view of one AI cache shares: streams in flight, the accounting, the semantic layer. */
+/** What every view of one AI cache shares: its settings, streams in flight, the accounting, the semantic layer, the views made. */
 interface Shared {
+  readonly settings: Settings
+  readonly views: WeakMap<Cache, AiCache>
   readonly flights: Flights
   readonly accounting: AiAccounting
   readonly semantic: SemanticLayer | undefined
@@ -186,14 +188,8 @@ export class AiCache {
     options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {},
     shared?: Shared,
   ) {
-    const parsed = optionsSchema.safeParse(options)
-    if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
-    this.#settings = { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy }
-    this.#shared = shared ?? {
-      flights: new Map(),
-      accounting: new AiAccounting(options.prices),
-      semantic: options.semantic === undefined ? undefined : new SemanticLayer(options.semantic),
-    }
+    this.#shared = shared ?? sharedOf(options)
+    this.#settings = this.#shared.settings
   }
 
   /** What the answers saved, per namespace, tenant, model and cache type, in every view of this AI cache. */
@@ -203,7 +199,11 @@ export class AiCache {
 
   /** The same AI cache storing in `view` (a tenant's view, say): answers are partitioned by its scope. */
   forView(view: Cache): AiCache {
-    return new AiCache(view, this.upstream, this.#settings, this.#shared)
+    // One per view: the server makes a tenant's view once, and asks for its AI cache on every request.
+    const views = this.#shared.views
+    let made = views.get(view)
+    if (made === undefined || made.upstream !== this.upstream) views.set(view, (made = new AiCache(view, this.upstream, {}, this.#shared)))
+    return made
   }
 
   /**
@@ -222,7 +222,7 @@ export class AiCache {
       stream: () => Promise.reject(new BadRequestError('a wrapped function answers requests without stream: true')),
       close: async () => {},
     }
-    const wrapped = new AiCache(this.cache, upstream, this.#settings, this.#shared)
+    const wrapped = new AiCache(this.cache, upstream, {}, this.#shared)
     return async (request, options) => (await wrapped.chat(request, options)).body as Completion
   }
 
@@ -429,6 +429,19 @@ function contextOf(request: Readonly<Record<string, unknown>>, given: CallContex
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fromMetadata[field] = value
   }
   return { ...fromMetadata, ...given }
+}
+
+/** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
+function sharedOf(options: Omit<AiCacheOptions, 'cache' | 'upstream'>): Shared {
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
+  return {
+    settings: { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy },
+    views: new WeakMap(),
+    flights: new Map(),
+    accounting: new AiAccounting(options.prices),
+    semantic: options.semantic === undefined ? undefined : new SemanticLayer(options.semantic),
+  }
 }
 
 /**

@@ -126,8 +126,18 @@ function headers(reply: FastifyReply, answer: AiAnswer | AiStreamAnswer): Fastif
   return reply
 }
 
+/** The JSON of answers' bodies, by body: a cached body is one object while L1 holds it, written once. */
+const json = new WeakMap<object, string>()
+
+function jsonOf(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return JSON.stringify(body) ?? 'null'
+  let text = json.get(body)
+  if (text === undefined) json.set(body, (text = JSON.stringify(body)))
+  return text
+}
+
 function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
-  return headers(reply, answer).code(answer.status).send(answer.body)
+  return headers(reply, answer).code(answer.status).type('application/json; charset=utf-8').send(jsonOf(answer.body))
 }
 
 /**
