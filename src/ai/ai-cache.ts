@@ -335,7 +335,7 @@ export class AiCache {
       await view.set(key, { body: fresh.body } satisfies ChatRecord, write)
       return fresh.body
     }
-    return layer.lookup(view, key, request, plan.keyContext, askFresh)
+    return layer.lookup(view, key, request, plan.keyContext, write, askFresh)
   }
 
   /** Counts `answer` in {@link accounting}. */

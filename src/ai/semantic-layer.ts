@@ -6,12 +6,15 @@
  */
 import type { Cache } from '../cache/cache.js'
 import type { Served } from '../core/entry.js'
+import { createHash } from 'node:crypto'
+import type { SetOptions } from '../cache/cache.js'
 import { semanticParts } from './canonical.js'
 import type { ChatRecord } from './chat-record.js'
 import type { Embedder } from './semantic/embedder.js'
 import { type Judge, chatAnswerText, exactJudge } from './semantic/judge.js'
 import { type Decision, type Matcher, type MatcherConfig, createMatcher } from './semantic/matcher.js'
 import { type VectorIndex, memoryVectorIndex } from './semantic/vector-index.js'
+import { fromBytes, toBytes } from './semantic/vectors.js'
 
 /** Options of the semantic layer (`createAiCache({ semantic })`). */
 export interface SemanticOptions {
@@ -31,11 +34,20 @@ export interface SemanticOptions {
   readonly k?: number
 }
 
-/** Where a request sits in the index: its partition and vector. */
+/** Where a request sits in the index: its partition, its vector, and the view its partition's vectors are stored in. */
 export interface Probe {
   readonly partition: string
   readonly vector: Float32Array
+  readonly vectors: Cache
 }
+
+/** How a vector is stored as an entry: little-endian float32 bytes. */
+interface StoredVector {
+  readonly v: Uint8Array
+}
+
+/** How many partitions' stored vectors a process remembers having loaded. */
+const LOADED_PARTITIONS = 10_000
 
 /** A decision of the matcher, with the cached answer it points at. */
 export type SemanticDecision =
@@ -58,6 +70,8 @@ export class SemanticLayer {
   readonly matcher: Matcher
   readonly #judge: Judge
   readonly #k: number
+  /** Partitions whose stored vectors this process has loaded into the index. */
+  readonly #loaded = new Set<string>()
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for an invalid matcher config */
   constructor(options: SemanticOptions) {
@@ -80,6 +94,7 @@ export class SemanticLayer {
     key: string,
     request: Readonly<Record<string, unknown>>,
     context: Readonly<Record<string, string>>,
+    write: SetOptions,
     askFresh: () => Promise<unknown>,
   ): Promise<SemanticLookup> {
     const own = await view.getWithInfo<ChatRecord>(key)
@@ -88,7 +103,7 @@ export class SemanticLayer {
     if (probe === undefined) return { stored: NOTHING_TO_LEARN }
     const decision = await this.decide(view, probe)
     const stored = async (fresh: unknown) => {
-      await this.remember(probe, key)
+      await this.remember(probe, key, write)
       if (decision.kind !== 'miss') await this.learn(probe, decision, fresh)
     }
     if (decision.kind === 'miss' || decision.kind === 'explore') return { stored }
@@ -101,14 +116,41 @@ export class SemanticLayer {
     return { hit: { served: decision.served, similarity: decision.similarity }, stored }
   }
 
-  /** The partition and vector of `request` stored in `view`; undefined when it cannot be matched. */
+  /**
+   * The partition and vector of `request` stored in `view`; undefined when it cannot be matched.
+   * The first probe of a partition in this process loads the partition's stored vectors.
+   */
   async probe(view: Cache, request: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>>): Promise<Probe | undefined> {
     const parts = semanticParts(request, context)
     if (parts === undefined) return undefined
     const [vector] = await this.embedder.embed([parts.text])
     if (vector === undefined) return undefined
-    // The scope's prefix and the namespace, then the embedding space: nothing else may share a partition.
-    return { partition: `${view.scope.prefix}${view.name}|${this.embedder.id}|${parts.partition}`, vector }
+    // The embedding space and the partition, hashed into a namespace of the view's scope: the
+    // vectors are entries like the answers, sealed at rest, erased and expired with them.
+    const space = `${view.name}|${this.embedder.id}|${parts.partition}`
+    const vectors = view.namespace(`aiv.${createHash('sha256').update(space).digest('hex').slice(0, 48)}`)
+    const probe = { partition: `${view.scope.prefix}${space}`, vector, vectors }
+    await this.#load(probe)
+    return probe
+  }
+
+  /** Loads the stored vectors of the probe's partition into the index, once per process. */
+  async #load(probe: Probe): Promise<void> {
+    if (this.#loaded.has(probe.partition)) return
+    if (this.#loaded.size >= LOADED_PARTITIONS) this.#loaded.clear()
+    this.#loaded.add(probe.partition)
+    const records: { id: string; vector: Float32Array }[] = []
+    try {
+      for await (const [id, stored] of probe.vectors.entries<StoredVector>()) {
+        const vector = stored.v instanceof Uint8Array ? fromBytes(stored.v, new Float32Array(stored.v.byteLength / 4)) : undefined
+        if (vector !== undefined && vector.length === probe.vector.length) records.push({ id, vector })
+      }
+    } catch {
+      // No tier can list the namespace (it is down): the index fills again as answers are stored.
+      this.#loaded.delete(probe.partition)
+      return
+    }
+    if (records.length > 0) await this.index.addMany(probe.partition, records)
   }
 
   /** What the matcher makes of the probe's nearest cached answers; answers gone from the cache are dropped from the index. */
@@ -119,13 +161,14 @@ export class SemanticLayer {
       if (decision.kind === 'miss') return decision
       const served = await view.getWithInfo<ChatRecord>(decision.id)
       if (served !== undefined && !served.stale) return { ...decision, served }
-      await this.forget(probe.partition, decision.id)
+      await this.forget(probe, decision.id)
     }
   }
 
-  /** Adds the answer just stored under `id` to the index. */
-  remember(probe: Probe, id: string): Promise<void> {
-    return this.index.add(probe.partition, { id, vector: probe.vector })
+  /** Adds the answer just stored under `id` to the index, and stores its vector as the answer is stored (`write`). */
+  async remember(probe: Probe, id: string, write: SetOptions): Promise<void> {
+    await this.index.add(probe.partition, { id, vector: probe.vector })
+    await probe.vectors.set(id, { v: new Uint8Array(toBytes(probe.vector)) } satisfies StoredVector, write)
   }
 
   /** Records whether `fresh` (the upstream's answer) agreed with the cached answer an explore or verify decision pointed at. */
@@ -145,12 +188,13 @@ export class SemanticLayer {
     const [nearest] = await this.index.nearest(probe.partition, probe.vector, 1)
     if (nearest === undefined) return undefined
     this.matcher.retract(probe.partition, nearest.id, nearest.similarity)
-    await this.index.remove(probe.partition, nearest.id)
+    await Promise.all([this.index.remove(probe.partition, nearest.id), probe.vectors.delete(nearest.id)])
     return nearest.id
   }
 
-  async forget(partition: string, id: string): Promise<void> {
-    this.matcher.forget(partition, id)
-    await this.index.remove(partition, id)
+  /** Drops entry `id` from the partition: its answer is gone (expired, invalidated, erased). */
+  async forget(probe: Probe, id: string): Promise<void> {
+    this.matcher.forget(probe.partition, id)
+    await Promise.all([this.index.remove(probe.partition, id), probe.vectors.delete(id)])
   }
 }
