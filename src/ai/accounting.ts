@@ -76,12 +76,16 @@ export class AiAccounting {
     return this.#prices.find(([name]) => model === name)?.[1] ?? this.#prices.find(([name]) => model.startsWith(name))?.[1]
   }
 
-  /** What serving `completion` from the cache saved: its `usage`, priced. Undefined without usage. */
+  /**
+   * What serving `completion` from the cache saved: its `usage`, priced (`prompt_tokens` and
+   * `completion_tokens`, or the Responses API's `input_tokens` and `output_tokens`). Undefined without usage.
+   */
   savingOf(model: string, completion: unknown): Saving | undefined {
-    const usage = (completion as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } } | null)?.usage
+    type Usage = { prompt_tokens?: unknown; completion_tokens?: unknown; input_tokens?: unknown; output_tokens?: unknown }
+    const usage = (completion as { usage?: Usage } | null)?.usage
     if (typeof usage !== 'object' || usage === null) return undefined
-    const promptTokens = count(usage.prompt_tokens)
-    const completionTokens = count(usage.completion_tokens)
+    const promptTokens = count(usage.prompt_tokens ?? usage.input_tokens)
+    const completionTokens = count(usage.completion_tokens ?? usage.output_tokens)
     const price = this.priceOf(model)
     if (price === undefined) return { promptTokens, completionTokens }
     return { promptTokens, completionTokens, costUsd: (promptTokens * price.inputPerMillion + completionTokens * price.outputPerMillion) / 1e6 }

@@ -4,10 +4,10 @@ import type { CallContext } from '../cache/policy-hook.js'
 import type { Policy } from '../policy/layer.js'
 import { type Duration, toMs } from '../core/duration.js'
 import { BadRequestError, InvalidOptionsError } from '../errors.js'
-import { chatKey, embeddingsKey } from './canonical.js'
 import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
 import { AiAccounting, type AnswerStatus, type Prices, type Saving } from './accounting.js'
-import { type AiStreamAnswer, type Flights, type StreamPlan, includesUsage, replay, streamChat } from './chat-stream.js'
+import { type AiStreamAnswer, type Flights, replay, streamChat } from './chat-stream.js'
+import { CHAT, EMBEDDINGS, type Operation, RESPONSES } from './operations.js'
 import { isDeterministic } from './determinism.js'
 import { SemanticLayer, type SemanticLookup, type SemanticOptions } from './semantic-layer.js'
 import type { Upstream } from './upstream.js'
@@ -149,14 +149,8 @@ interface Place {
 /** A request to a model: its `model`, and every other field as sent. */
 type ModelRequest = Readonly<Record<string, unknown>> & { readonly model: string }
 
-/** An endpoint of the upstream, with how its requests are keyed. */
-interface Operation {
-  readonly path: string
-  readonly key: (request: Readonly<Record<string, unknown>>, context: Readonly<Record<string, string>>) => string
-}
-
-const CHAT: Operation = { path: CHAT_PATH, key: chatKey }
-const EMBEDDINGS: Operation = { path: '/embeddings', key: embeddingsKey }
+/** A planned request: where it is stored, and whether the call asks to refresh it. */
+type Planned = Place & { readonly request: ModelRequest; readonly refresh: boolean }
 
 const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
@@ -261,13 +255,14 @@ export class AiCache {
     const { view, key, write } = plan
     if (plan.refresh) {
       const answer = await this.upstream.post(path, request)
-      if (isOk(answer.status)) await view.set(key, { body: answer.body } satisfies ChatRecord, write)
-      return { ...answer, cache: isOk(answer.status) ? 'REFRESH' : 'MISS', ageMs: 0 }
+      const stored = isOk(answer.status) && operation.storable(answer.body)
+      if (stored) await view.set(key, { body: answer.body } satisfies ChatRecord, write)
+      return { ...answer, cache: stored ? 'REFRESH' : 'MISS', ageMs: 0 }
     }
     // A fresh L1 hit, without the read-through's promises: the gateway's hot path.
     const held = view.getWithInfoNow<ChatRecord>(key)
     if (held !== undefined) return { status: 200, body: held.value.body, cache: 'HIT', ageMs: held.ageMs }
-    const semantic = operation === CHAT ? await this.#semantic(plan, options) : undefined
+    const semantic = operation.semantic ? await this.#semantic(plan, options) : undefined
     const hit = semantic?.hit
     if (hit !== undefined) {
       const cache = hit.similarity === undefined ? 'HIT' : 'SEMANTIC-HIT'
@@ -278,7 +273,7 @@ export class AiCache {
         key,
         async ({ signal }) => {
           const answer = await this.upstream.post(path, request, signal)
-          if (!isOk(answer.status)) throw new UpstreamRefusal(answer)
+          if (!isOk(answer.status) || !operation.storable(answer.body)) throw new UpstreamRefusal(answer)
           return { body: answer.body }
         },
         write,
@@ -306,24 +301,57 @@ export class AiCache {
   async chatStream(body: unknown, options: AiCallOptions = {}): Promise<AiStreamAnswer> {
     const request = parseChatRequest(body)
     if (request.stream !== true) throw new BadRequestError('chatStream() answers requests with stream: true; use chat()')
-    const plan = await this.#plan(CHAT, request, options)
+    return this.#stream(CHAT, request, options)
+  }
+
+  /**
+   * Answers a Responses API request (`POST /responses`, not streamed) as {@link chat} answers a
+   * chat completion: keyed by every field but the neutral ones (`RESPONSES_NEUTRAL_FIELDS`;
+   * `previous_response_id` is in the key), and only a `completed` response is stored.
+   * @throws BadRequestError (`TC_BAD_REQUEST`) for a body without `model`, with `stream: true`, or a bad option
+   * @throws UpstreamError (`TC_UPSTREAM_ERROR`), UpstreamTimeoutError (`TC_UPSTREAM_TIMEOUT`) as {@link chat}
+   */
+  async responses(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
+    const request = parseResponsesRequest(body)
+    if (request.stream === true) throw new BadRequestError('responses() answers requests without stream: true; use responsesStream()')
+    const answer = await this.#answer(RESPONSES, request, options)
+    const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
+    return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
+  }
+
+  /**
+   * Answers a streamed Responses API request as {@link chatStream} answers a chat completion: a
+   * stream is stored once its `response.completed` event arrives, and a cached response not
+   * streamed is written as its events.
+   * @throws as {@link chatStream}
+   */
+  async responsesStream(body: unknown, options: AiCallOptions = {}): Promise<AiStreamAnswer> {
+    const request = parseResponsesRequest(body)
+    if (request.stream !== true) throw new BadRequestError('responsesStream() answers requests with stream: true; use responses()')
+    return this.#stream(RESPONSES, request, options)
+  }
+
+  async #stream(operation: Operation, request: ModelRequest, options: AiCallOptions): Promise<AiStreamAnswer> {
+    const format = operation.stream
+    if (format === undefined) throw new BadRequestError(`${operation.path} does not stream`)
+    const plan = await this.#plan(operation, request, options)
     if (plan.kind === 'bypass') {
-      const answer = await this.upstream.stream(CHAT_PATH, request)
+      const answer = await this.upstream.stream(operation.path, request)
       return this.#counted(request, options, { ...answer, cache: 'BYPASS', ageMs: 0, bypassReason: plan.reason })
     }
     const saving = (completion: unknown) => this.accounting.savingOf(request.model, completion)
-    const semantic = await this.#semantic(plan, options)
+    const semantic = operation.semantic ? await this.#semantic(plan, options) : undefined
     const hit = semantic?.hit
     if (hit !== undefined) {
-      const answer = replay(hit.served, includesUsage(request), saving)
+      const answer = replay(format, hit.served, format.includesUsage(request), saving)
       return this.#counted(request, options, hit.similarity === undefined ? answer : { ...answer, cache: 'SEMANTIC-HIT', similarity: hit.similarity })
     }
-    const streamPlan = semantic === undefined ? plan : { ...plan, onStored: semantic.stored }
+    const streamPlan = { ...plan, path: operation.path, format, ...(semantic === undefined ? {} : { onStored: semantic.stored }) }
     return this.#counted(request, options, await streamChat(streamPlan, this.upstream, this.#shared.flights, saving))
   }
 
   /** The semantic layer's lookup for a planned chat request, when the AI cache has one and the call does not turn it off. */
-  async #semantic(plan: StreamPlan & { readonly keyContext: Readonly<Record<string, string>> }, options: AiCallOptions): Promise<SemanticLookup | undefined> {
+  async #semantic(plan: Planned, options: AiCallOptions): Promise<SemanticLookup | undefined> {
     const layer = this.#shared.semantic
     const { view, key, write, request } = plan
     // A user's questions are matched exactly only: their vectors would keep the user's words in this
@@ -387,10 +415,10 @@ export class AiCache {
     operation: Operation,
     request: ModelRequest,
     options: AiCallOptions,
-  ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (StreamPlan & Place & { readonly kind: 'cache' })> {
+  ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (Planned & { readonly kind: 'cache' })> {
     const place = this.#place(operation, request, options)
     if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
-    const sampled = operation === CHAT && this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)
+    const sampled = operation.sampled && this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)
     if (sampled) return { kind: 'bypass', reason: 'sampled' }
     let refresh = options.refresh === true
     if (!refresh && options.maxAgeMs !== undefined) {
@@ -461,6 +489,18 @@ const embeddingsRequestSchema = z.looseObject({
   model: z.string({ error: 'model is required: a string' }).min(1, 'model must not be empty'),
   input: z.union([z.string(), z.array(z.unknown()).min(1, 'input must not be empty')], { error: 'input is required: a string or an array' }),
 })
+
+/** A Responses API request as far as the gateway needs to read it; every other field is kept as sent. */
+const responsesRequestSchema = z.looseObject({
+  model: z.string({ error: 'model is required: a string' }).min(1, 'model must not be empty'),
+})
+
+/** @throws BadRequestError (`TC_BAD_REQUEST`) naming what is missing */
+export function parseResponsesRequest(body: unknown): z.output<typeof responsesRequestSchema> {
+  const parsed = responsesRequestSchema.safeParse(body)
+  if (!parsed.success) throw new BadRequestError(`invalid Responses API request: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
+}
 
 /** @throws BadRequestError (`TC_BAD_REQUEST`) naming what is missing */
 export function parseEmbeddingsRequest(body: unknown): z.output<typeof embeddingsRequestSchema> {

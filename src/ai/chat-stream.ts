@@ -8,8 +8,8 @@ import type { Cache, SetOptions } from '../cache/cache.js'
 import type { Served } from '../core/entry.js'
 import { UpstreamError } from '../errors.js'
 import type { Saving } from './accounting.js'
-import { CHAT_PATH, type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
-import { assembleStream, completionToSse } from './sse.js'
+import { type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
+import type { StreamFormat } from './operations.js'
 import { StreamFlight } from './stream-flight.js'
 import type { Upstream } from './upstream.js'
 
@@ -41,6 +41,9 @@ export type Flights = Map<string, RunningFlight>
 
 /** What {@link streamChat} needs of a request, once the AI cache has planned it. */
 export interface StreamPlan {
+  /** The endpoint, with its stream format. */
+  readonly path: string
+  readonly format: StreamFormat
   readonly view: Cache
   readonly key: string
   readonly request: Readonly<Record<string, unknown>>
@@ -65,11 +68,6 @@ async function errorBodyOf(body: AsyncIterable<Uint8Array>): Promise<unknown> {
   }
 }
 
-export const includesUsage = (request: Readonly<Record<string, unknown>>): boolean => {
-  const options = request.stream_options
-  return typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true
-}
-
 /**
  * Answers a streamed chat completion request (`stream: true`) from the cache, a stream in progress,
  * or the upstream.
@@ -83,9 +81,9 @@ export async function streamChat(
   flights: Flights,
   savingOf: (completion: unknown) => Saving | undefined,
 ): Promise<AiStreamAnswer> {
-  const includeUsage = includesUsage(plan.request)
+  const includeUsage = plan.format.includesUsage(plan.request)
   const held = plan.refresh ? undefined : plan.view.getWithInfoNow<ChatRecord>(plan.key)
-  if (held !== undefined) return replay(held, includeUsage, savingOf)
+  if (held !== undefined) return replay(plan.format, held, includeUsage, savingOf)
   const flightKey = `${plan.view.scope.prefix}${plan.view.name}\u0000${plan.key}\u0000${includeUsage}`
   const joined = plan.refresh ? undefined : flights.get(flightKey)
   const flight = joined ?? startFlight(plan, upstream, includeUsage)
@@ -105,14 +103,19 @@ export async function streamChat(
     const { status, body } = cause.answer
     return { status, contentType: 'application/json', cache: 'MISS', ageMs: 0, body: encoder.encode(JSON.stringify(body)) }
   }
-  return replay(start.outcome.served, includeUsage, savingOf)
+  return replay(plan.format, start.outcome.served, includeUsage, savingOf)
 }
 
 /** A cached answer as a stream: the stored bytes when streamed the same way, else the completion written as one. */
-export function replay(served: Served<ChatRecord>, includeUsage: boolean, savingOf: (completion: unknown) => Saving | undefined): AiStreamAnswer {
+export function replay(
+  format: StreamFormat,
+  served: Served<ChatRecord>,
+  includeUsage: boolean,
+  savingOf: (completion: unknown) => Saving | undefined,
+): AiStreamAnswer {
   const { stream, body } = served.value
   const same = stream !== undefined && stream.includeUsage === includeUsage
-  const text = same ? stream.sse : completionToSse(body, includeUsage)
+  const text = same ? stream.sse : format.write(body, includeUsage)
   const cache: StreamStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
   return {
     status: 200,
@@ -127,14 +130,14 @@ export function replay(served: Served<ChatRecord>, includeUsage: boolean, saving
 function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean): RunningFlight {
   const flight = new StreamFlight<Outcome>()
   const produce = async ({ signal }: { readonly signal?: AbortSignal }): Promise<ChatRecord> => {
-    const answer = await upstream.stream(CHAT_PATH, plan.request, signal)
+    const answer = await upstream.stream(plan.path, plan.request, signal)
     if (!isOk(answer.status)) throw new UpstreamRefusal({ status: answer.status, body: await errorBodyOf(answer.body) })
     flight.open(answer.contentType)
     for await (const chunk of answer.body) flight.push(chunk)
     const bytes = flight.bytes()
     const sse = bytes.toString('utf8')
-    const assembled = assembleStream(sse)
-    if (!assembled.complete) throw new UpstreamError('the upstream stream ended before its terminal event ([DONE]); nothing was stored')
+    const assembled = plan.format.assemble(sse)
+    if (!assembled.complete) throw new UpstreamError('the upstream stream ended before its terminal event; nothing was stored')
     flight.end()
     // Bytes that are not UTF-8 would not come back the same from text: keep the completion only.
     const exact = Buffer.from(sse, 'utf8').equals(bytes)

@@ -11,7 +11,8 @@ export interface UpstreamCall {
 /**
  * A small OpenAI-compatible upstream for tests: `POST /v1/chat/completions` answers
  * `answer #<n> to: <last message text>` with usage, streamed as server-sent events when asked;
- * `POST /v1/embeddings` answers small vectors (see `embed`).
+ * `POST /v1/embeddings` answers small vectors (see `embed`), `POST /v1/responses` the Responses API
+ * (see `respond`).
  * A last message containing `fail:<status>` answers that status with an OpenAI error body, and one
  * containing `break-stream` ends its stream after the first event, without `[DONE]`. While `hold()` is on, answers wait
  * until `release()` (with `hold('mid-stream')`, streams wait after their first event): the gate for
@@ -64,6 +65,52 @@ function embed(body: Record<string, unknown>, call: number, response: ServerResp
   response.end(JSON.stringify({ object: 'list', data, model: String(body.model), usage: { prompt_tokens: tokens, total_tokens: tokens } }))
 }
 
+/** The text of a Responses API request's input: the string, or the last item's text parts. */
+function inputText(body: Record<string, unknown>): string {
+  if (typeof body.input === 'string') return body.input
+  const items = Array.isArray(body.input) ? (body.input as { content?: unknown }[]) : []
+  const content = items.at(-1)?.content
+  if (typeof content === 'string') return content
+  return Array.isArray(content) ? content.map((part: { text?: unknown }) => (typeof part.text === 'string' ? part.text : '')).join('') : ''
+}
+
+/**
+ * `POST /v1/responses`: `answer #<n> to: <input text>`, as a completed response, or its events when
+ * streamed (a delta per word, then `response.completed`); an input containing `queued` answers a
+ * queued response (as `background: true` does), not completed.
+ */
+function respond(body: Record<string, unknown>, call: number, response: ServerResponse): void {
+  const question = inputText(body)
+  const text = `answer #${call} to: ${question}`
+  const message = { type: 'message', id: `msg_${call}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }
+  const usage = { input_tokens: question.length, output_tokens: text.length, total_tokens: question.length + text.length }
+  const base = { id: `resp_${call}`, object: 'response', created_at: 1_700_000_000, model: String(body.model) }
+  if (question.includes('queued')) {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end(JSON.stringify({ ...base, status: 'queued', output: [], usage: null }))
+    return
+  }
+  const done = { ...base, status: 'completed', output: [message], usage }
+  if (body.stream !== true) {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.end(JSON.stringify(done))
+    return
+  }
+  response.writeHead(200, { 'content-type': 'text/event-stream' })
+  let sequence = 0
+  const event = (type: string, fields: Record<string, unknown>) => response.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`)
+  const at = { item_id: message.id, output_index: 0, content_index: 0 }
+  event('response.created', { response: { ...base, status: 'in_progress', output: [], usage: null } })
+  event('response.output_item.added', { output_index: 0, item: { ...message, status: 'in_progress', content: [] } })
+  event('response.content_part.added', { ...at, part: { type: 'output_text', text: '', annotations: [] } })
+  for (const piece of chunksOf(text)) event('response.output_text.delta', { ...at, delta: piece })
+  event('response.output_text.done', { ...at, text })
+  event('response.content_part.done', { ...at, part: message.content[0] })
+  event('response.output_item.done', { output_index: 0, item: message })
+  event('response.completed', { response: done })
+  response.end()
+}
+
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const calls: UpstreamCall[] = []
   let held: Promise<void> | undefined
@@ -77,6 +124,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     for (const waiter of waiters.filter((w) => calls.length >= w.n)) waiter.resolve()
     if (heldWhere === 'before') await held
     if (request.url?.endsWith('/embeddings') === true) return embed(body, calls.length, response)
+    if (request.url?.endsWith('/responses') === true) return respond(body, calls.length, response)
     const text = lastText(body)
     const failure = /fail:(\d{3})/.exec(text)
     if (failure !== null) {

@@ -136,12 +136,19 @@ function jsonOf(body: unknown): string {
   return text
 }
 
+/** A streamed answer: its bytes at once (a replay, with a content length), or as they come. */
+function sendStream(reply: FastifyReply, answer: AiStreamAnswer): FastifyReply {
+  headers(reply, answer).header('content-type', answer.contentType)
+  const bytes = answer.body
+  return reply.code(answer.status).send(bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Readable.from(bytes))
+}
+
 function send(reply: FastifyReply, answer: AiAnswer): FastifyReply {
   return headers(reply, answer).code(answer.status).type('application/json; charset=utf-8').send(jsonOf(answer.body))
 }
 
 /**
- * Registers `POST /v1/ai/embeddings`, `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role
+ * Registers `POST /v1/ai/responses` (the Responses API, as chat completions), `POST /v1/ai/embeddings`, `POST /v1/ai/invalidate` and `POST /v1/ai/retract` (role
  * write, in the caller's tenant), and `POST /v1/ai/chat/completions` (role write): the body is a chat completion request,
  * passed to the upstream as sent on a miss; the answer is the upstream's, or the cached one, with
  * `x-tiercache-cache: HIT | SEMANTIC-HIT | STALE | MISS | REFRESH | BYPASS`, `Age` (seconds),
@@ -174,10 +181,29 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
       const { body } = request
       const cache = cacheOf(request, ai)
       if (body.stream !== true) return send(reply, await cache.chat(body, options))
-      const answer = await cache.chatStream(body, options)
-      headers(reply, answer).header('content-type', answer.contentType)
-      const bytes = answer.body
-      return reply.code(answer.status).send(bytes instanceof Uint8Array ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Readable.from(bytes))
+      return sendStream(reply, await cache.chatStream(body, options))
+    },
+  )
+  app.post(
+    '/v1/ai/responses',
+    {
+      config: { access: { role: 'write' } },
+      schema: {
+        summary: 'Create a response (Responses API), cached',
+        description:
+          "The OpenAI Responses API through the cache, as chat completions: keyed by every field that can change the answer (previous_response_id included), partitioned by the key's tenant; " +
+          'only completed responses are stored. Role write. The headers of chat completions apply.',
+        tags: ['ai'],
+        security,
+        body: z.looseObject({}).describe('A Responses API request, as the OpenAI API takes it.'),
+      },
+    },
+    async (request, reply) => {
+      const options = callOptionsOf(request)
+      const { body } = request
+      const cache = cacheOf(request, ai)
+      if (body.stream !== true) return send(reply, await cache.responses(body, options))
+      return sendStream(reply, await cache.responsesStream(body, options))
     },
   )
   app.post(
