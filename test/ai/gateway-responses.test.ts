@@ -53,7 +53,7 @@ describe('the Responses API through the gateway, with the openai client', () => 
     expect(plain.data.output_text).toBe('answer #1 to: Florists?')
 
     const answer = await acme.responses.create(request('Caterers?'))
-    const stream = await acme.responses.create(request('Caterers?', { stream: true }))
+    const stream = await acme.responses.create({ model: 'gpt-test', temperature: 0, instructions: 'You plan weddings.', input: 'Caterers?', stream: true })
     let text = ''
     let completed: unknown
     for await (const event of stream) {
