@@ -28,6 +28,17 @@ export function formatDuration(ms: number): string {
   return `${minutes} min ${seconds - minutes * 60} s`
 }
 
+const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
+const usdSmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 })
+
+/**
+ * US dollars as the dashboard shows them: to the cent from $1 up (`1234.5` → `'$1,234.50'`), three
+ * significant digits below, where an answer saves a fraction of a cent (`0.00007912` → `'$0.0000791'`).
+ */
+export function formatUsd(amount: number): string {
+  return amount > 0 && amount < 1 ? usdSmall.format(amount) : usd.format(amount)
+}
+
 /** Bytes in binary units: `67108864` → `'64 MiB'`. */
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']

@@ -1,9 +1,10 @@
 /**
- * A statistics report (`GET /v1/stats`) for people: `tiercache stats` prints {@link formatStatsReport},
- * `tiercache top` {@link formatTop}. Never used for `--json`, which prints the server's answer as is.
+ * A statistics report (`GET /v1/stats`) for people: `tiercache stats` prints {@link formatStatsReport}
+ * (ending with {@link aiText} when the server has an AI gateway), `tiercache top` {@link formatTop}.
+ * Never used for `--json`, which prints the server's answer as is.
  */
-import type { Latency, StatsReport, TierLevel } from '../metrics/stats/report.js'
-import { type Align, formatBytes, formatDuration, formatFields, formatInteger, formatPercent, formatTable } from './format.js'
+import type { AiStats, Latency, StatsReport, TierLevel } from '../metrics/stats/report.js'
+import { type Align, formatBytes, formatDuration, formatFields, formatInteger, formatPercent, formatTable, formatUsd } from './format.js'
 
 const LEVELS: readonly TierLevel[] = ['l1', 'l2', 'l3']
 
@@ -51,7 +52,7 @@ function money(costs: readonly { unit: string; amount: number }[]): string {
   return costs.length === 0 ? '-' : costs.map(({ unit, amount }) => `${Number(amount.toFixed(4))} ${unit}`).join(', ')
 }
 
-/** The report as `tiercache stats` prints it: totals, tiers, namespaces, suggestions. */
+/** The report as `tiercache stats` prints it: totals, tiers, namespaces, suggestions, then the AI gateway's `ai` section if it has one. */
 export function formatStatsReport(report: StatsReport): string {
   const { totals } = report
   const perSecond = report.history && report.to > report.from ? ` (${(totals.requests / ((report.to - report.from) / 1000)).toFixed(2)}/s)` : ''
@@ -70,7 +71,42 @@ export function formatStatsReport(report: StatsReport): string {
   if (report.namespaces.length > 0) sections.push(`busiest namespaces\n${namespacesTable(report, 10)}`)
   if (report.now.bus !== null) sections.push(`bus ${report.now.bus.listening ? 'listening' : 'deaf (L1 bypassed until it listens again)'}`)
   sections.push(suggestionsText(report))
+  if (report.ai !== undefined) sections.push(aiText(report.ai))
   return sections.join('\n\n')
+}
+
+/**
+ * The `ai` section: its totals, then a row per namespace, model and cache type (and tenant, in a
+ * deployment report), as the server lists them. The AI cache keeps no history, whatever the range.
+ */
+export function aiText(ai: AiStats): string {
+  const title = 'AI gateway (this instance, since it started)'
+  const { totals } = ai
+  const answered = Object.values(totals.answers).reduce((sum, n) => sum + n, 0)
+  if (answered === 0 && ai.rows.length === 0) return `${title}: no answers yet`
+  const line = [
+    `answers ${formatInteger(answered)} (${reasons(totals.answers)})`,
+    `hit ratio ${formatPercent(totals.hitRatio)} (hits ${formatInteger(totals.hits)}, misses ${formatInteger(totals.misses)})`,
+    `tokens saved ${formatInteger(totals.tokensSaved)}`,
+    `cost saved ${formatUsd(totals.costSavedUsd)}`,
+  ].join(', ')
+  const tenants = ai.rows.some((row) => row.tenant !== undefined)
+  const rows: string[][] = [[...(tenants ? ['tenant'] : []), 'namespace', 'model', 'cache type', 'hits', 'misses', 'hit ratio', 'tokens saved', 'cost saved']]
+  for (const row of ai.rows) {
+    rows.push([
+      ...(tenants ? [row.tenant ?? '-'] : []),
+      row.namespace,
+      row.model,
+      row.cacheType,
+      formatInteger(row.hits),
+      formatInteger(row.misses),
+      formatPercent(row.hitRatio),
+      formatInteger(row.tokensSaved),
+      formatUsd(row.costSavedUsd),
+    ])
+  }
+  const align: Align[] = [...(tenants ? ['left' as const] : []), 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right']
+  return ai.rows.length === 0 ? `${title}\n${line}` : `${title}\n${line}\n${formatTable(rows, align)}`
 }
 
 function tiersTable(report: StatsReport): string {

@@ -1,10 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { formatUsd } from '../../src/cli/format.js'
 import { createCache } from '../../src/index.js'
+import type { AiUsageFigures } from '../../src/metrics/ai-usage.js'
+import { aiStatsOf } from '../../src/metrics/stats/ai.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { type StatsReport, openStatsHistory, startServer } from '../../src/server/index.js'
 import { fixturePath, waitForExit } from '../helpers/child-process.js'
@@ -60,6 +65,9 @@ describe('tiercache stats', () => {
     expect(run.stdout).toMatch(/^busiest namespaces\nnamespace\s+lookups.*\nflights\s+5\s+100\.00%/m)
     expect(run.stdout).toMatch(/^suggestions: none$/m)
     expect(run.stdout).not.toContain('bravo')
+    // This server has no AI gateway: its report has no `ai` section, and nothing is printed for it.
+    expect(run.stdout).not.toContain('AI gateway')
+    expect(run.stdout.trimEnd().endsWith('suggestions: none')).toBe(true)
   })
 
   it('prints the JSON as the server answered it, for a range and a namespace', async () => {
@@ -87,6 +95,96 @@ describe('tiercache stats', () => {
     const run = await inProcess(['stats', '--url', url, '--token', acme, '--range', '2h'])
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(/^error TC_INVALID_OPTIONS: option '--range <range>' argument '2h' is invalid\. Allowed choices are 1h, 24h, 7d, 30d\./)
+  })
+})
+
+/** The AI cache's accounting of a gateway: two tenants, a priced and an unpriced model, an exact and a semantic cache. */
+const AI_FIGURES: readonly AiUsageFigures[] = [
+  { namespace: 'search', tenant: 'bravo', model: 'local-llm', cacheType: 'exact', answers: { HIT: 2, MISS: 2, BYPASS: 1 }, promptTokensSaved: 30, completionTokensSaved: 10, costSavedUsd: 0 },
+  { namespace: 'support', tenant: 'acme', model: 'gpt-4o', cacheType: 'semantic', answers: { 'SEMANTIC-HIT': 7, MISS: 3 }, promptTokensSaved: 800, completionTokensSaved: 200, costSavedUsd: 0.000123456 },
+  { namespace: 'support', tenant: 'acme', model: 'gpt-4o-mini', cacheType: 'exact', answers: { HIT: 1200, STALE: 34, MISS: 400, BYPASS: 6 }, promptTokensSaved: 987_654, completionTokensSaved: 246_912, costSavedUsd: 12.3456 },
+]
+
+describe('tiercache stats, with the `ai` section of a server with an AI gateway', () => {
+  let stub: Server
+  let stubUrl: string
+  /** What the stub answers /v1/stats with, as is. */
+  let answer = ''
+
+  /** The real server's report for `key`, with `extra` fields, as the stub's answer (indented, so that --json can be told from a re-serialization). */
+  async function serve(key: string, extra: Record<string, unknown>): Promise<string> {
+    const response = await fetch(`${url}/v1/stats`, { headers: { authorization: `Bearer ${key}` } })
+    expect(response.status).toBe(200)
+    answer = `${JSON.stringify({ ...((await response.json()) as Record<string, unknown>), ...extra }, null, 2)}\n`
+    return answer
+  }
+
+  beforeAll(async () => {
+    stub = createServer((request, response) => {
+      if (request.url?.startsWith('/v1/stats') !== true) response.writeHead(404).end()
+      else response.writeHead(200, { 'content-type': 'application/json' }).end(answer)
+    })
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve))
+    stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`
+  })
+  afterAll(async () => {
+    stub.closeAllConnections()
+    await new Promise((resolve) => stub.close(resolve))
+  })
+
+  it('prints an AI gateway block after the rest of the report: the totals, then a row per namespace, model and cache type', async () => {
+    await serve(acme, { ai: aiStatsOf(AI_FIGURES, { withTenant: false }) })
+    const run = await inProcess(['stats', '--url', stubUrl, '--token', acme])
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(run.stdout).toMatch(/^hit ratio\s+83\.33% \(hits 5, misses 1, stale 0\)$/m)
+    expect(run.stdout.slice(run.stdout.indexOf('\nsuggestions: none\n') + 1)).toBe(
+      [
+        'suggestions: none',
+        '',
+        'AI gateway (this instance, since it started)',
+        'answers 1,655 (HIT 1,202, MISS 405, STALE 34, SEMANTIC-HIT 7, BYPASS 7), hit ratio 75.42% (hits 1,243, misses 405), tokens saved 1,235,606, cost saved $12.35',
+        'namespace  model        cache type   hits  misses  hit ratio  tokens saved  cost saved',
+        'support    gpt-4o-mini  exact       1,234     400     75.52%     1,234,566      $12.35',
+        'support    gpt-4o       semantic        7       3     70.00%         1,000   $0.000123',
+        'search     local-llm    exact           2       2     50.00%            40       $0.00',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('adds a tenant column when the rows carry their tenants (a deployment report)', async () => {
+    await serve(service, { ai: aiStatsOf(AI_FIGURES, { withTenant: true }) })
+    const run = await inProcess(['stats', '--url', stubUrl, '--token', service])
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(run.stdout).toMatch(/^the whole deployment, last 1h/m)
+    expect(run.stdout).toMatch(/^AI gateway \(this instance, since it started\)\nanswers 1,655 .*\ntenant\s+namespace\s+model\s+cache type\s+hits\s+misses\s+hit ratio\s+tokens saved\s+cost saved$/m)
+    expect(run.stdout).toMatch(/^acme\s+support\s+gpt-4o-mini\s+exact\s+1,234\s+400\s+75\.52%\s+1,234,566\s+\$12\.35$/m)
+    expect(run.stdout).toMatch(/^bravo\s+search\s+local-llm\s+exact\s+2\s+2\s+50\.00%\s+40\s+\$0\.00$/m)
+  })
+
+  it('says a gateway has answered nothing yet, and prints no AI block for a report without the section', async () => {
+    await serve(acme, { ai: aiStatsOf([], { withTenant: false }) })
+    const idle = await inProcess(['stats', '--url', stubUrl, '--token', acme])
+    expect(idle.code).toBe(0)
+    expect(idle.stdout).toMatch(/\n\nAI gateway \(this instance, since it started\): no answers yet\n$/)
+    await serve(acme, {})
+    const none = await inProcess(['stats', '--url', stubUrl, '--token', acme])
+    expect(none).toMatchObject({ code: 0, stderr: '' })
+    expect(none.stdout).toMatch(/^lookups\s+6 /m)
+    expect(none.stdout).not.toContain('AI gateway')
+    expect(none.stdout).not.toContain('gpt-4o')
+  })
+
+  it('prints the answer as received with --json, the ai section with it', async () => {
+    const text = await serve(acme, { ai: aiStatsOf(AI_FIGURES, { withTenant: false }) })
+    const run = await inProcess(['stats', '--url', stubUrl, '--token', acme, '--json'])
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(run.stdout).toBe(text)
+    expect((JSON.parse(run.stdout) as StatsReport).ai?.totals).toMatchObject({ hits: 1243, misses: 405, tokensSaved: 1_235_606 })
+  })
+
+  it('shows dollars to the cent from $1 up, three significant digits below, as the dashboard does', () => {
+    expect([0, 0.00007912, 0.000123456, 0.5, 0.999, 1, 12.3456, 1234.5].map(formatUsd)).toEqual(['$0.00', '$0.0000791', '$0.000123', '$0.5', '$0.999', '$1.00', '$12.35', '$1,234.50'])
   })
 })
 
