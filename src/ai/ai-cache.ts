@@ -182,7 +182,7 @@ export class AiCache {
     options: Omit<AiCacheOptions, 'cache' | 'upstream'> = {},
     shared?: Shared,
   ) {
-    this.#shared = shared ?? sharedOf(options)
+    this.#shared = shared ?? sharedOf(cache, options)
     this.#settings = this.#shared.settings
   }
 
@@ -460,7 +460,7 @@ function contextOf(request: Readonly<Record<string, unknown>>, given: CallContex
 }
 
 /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for invalid options */
-function sharedOf(options: Omit<AiCacheOptions, 'cache' | 'upstream'>): Shared {
+function sharedOf(cache: Cache, options: Omit<AiCacheOptions, 'cache' | 'upstream'>): Shared {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
   return {
@@ -468,8 +468,16 @@ function sharedOf(options: Omit<AiCacheOptions, 'cache' | 'upstream'>): Shared {
     views: new WeakMap(),
     flights: new Map(),
     accounting: new AiAccounting(options.prices),
-    semantic: options.semantic === undefined ? undefined : new SemanticLayer(options.semantic),
+    semantic: semanticOf(cache, options.semantic),
   }
+}
+
+/** The semantic layer, told of the cache's removals (erasures and clears, here or on other instances). */
+function semanticOf(cache: Cache, options: SemanticOptions | undefined): SemanticLayer | undefined {
+  if (options === undefined) return undefined
+  const layer = new SemanticLayer(options)
+  cache.on('removal', ({ removal }) => layer.onRemoval(removal))
+  return layer
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Cache } from '../cache/cache.js'
 import type { Served } from '../core/entry.js'
 import { createHash } from 'node:crypto'
 import type { SetOptions } from '../cache/cache.js'
+import type { Removal } from '../cache/removal.js'
 import { semanticParts } from './canonical.js'
 import type { ChatRecord } from './chat-record.js'
 import type { Embedder } from './semantic/embedder.js'
@@ -46,7 +47,7 @@ interface StoredVector {
   readonly v: Uint8Array
 }
 
-/** How many partitions' stored vectors a process remembers having loaded. */
+/** How many partitions a process keeps track of (loaded from storage, reachable by removals). */
 const LOADED_PARTITIONS = 10_000
 
 /** A decision of the matcher, with the cached answer it points at. */
@@ -70,7 +71,7 @@ export class SemanticLayer {
   readonly matcher: Matcher
   readonly #judge: Judge
   readonly #k: number
-  /** Partitions whose stored vectors this process has loaded into the index. */
+  /** Partitions this process has probed (and loaded the stored vectors of), oldest first. */
   readonly #loaded = new Set<string>()
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for an invalid matcher config */
@@ -137,7 +138,7 @@ export class SemanticLayer {
   /** Loads the stored vectors of the probe's partition into the index, once per process. */
   async #load(probe: Probe): Promise<void> {
     if (this.#loaded.has(probe.partition)) return
-    if (this.#loaded.size >= LOADED_PARTITIONS) this.#loaded.clear()
+    if (this.#loaded.size >= LOADED_PARTITIONS) this.#loaded.delete(this.#loaded.values().next().value as string)
     this.#loaded.add(probe.partition)
     const records: { id: string; vector: Float32Array }[] = []
     try {
@@ -190,6 +191,23 @@ export class SemanticLayer {
     this.matcher.retract(probe.partition, nearest.id, nearest.similarity)
     await Promise.all([this.index.remove(probe.partition, nearest.id), probe.vectors.delete(nearest.id)])
     return nearest.id
+  }
+
+  /**
+   * Drops what this process holds of the partitions a removal reaches, whether asked here or heard
+   * from another instance: a scope's erasure (a tenant's vectors must not outlive it in any
+   * process's memory) or a namespace's clear. Removals of keys and tags leave vectors whose answers
+   * are gone; the next lookup that meets one drops it.
+   */
+  onRemoval(removal: Removal): void {
+    const prefix = removal.kind === 'scope' ? removal.prefix : removal.kind === 'clear' ? (removal.namespace === undefined ? '' : `${removal.namespace}|`) : undefined
+    if (prefix === undefined) return
+    for (const partition of [...this.#loaded]) {
+      if (!partition.startsWith(prefix)) continue
+      this.#loaded.delete(partition)
+      this.matcher.clear(partition)
+      void this.index.clear(partition).catch(() => {})
+    }
   }
 
   /** Drops entry `id` from the partition: its answer is gone (expired, invalidated, erased). */

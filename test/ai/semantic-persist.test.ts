@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Upstream, createAiCache, hashingEmbedder } from '../../src/ai/index.js'
+import { type Upstream, createAiCache, hashingEmbedder, memoryVectorIndex } from '../../src/ai/index.js'
 import { createCache } from '../../src/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-ai-vectors-'))
@@ -55,5 +55,21 @@ describe('semantic vectors in the SQL tier', () => {
     const third = open(file)
     expect((await third.acme.chat(ask(PARAPHRASE))).cache).toBe('MISS')
     await third.cache.close()
+  })
+  it("drops a tenant's vectors from the process's index when the tenant is erased, and a namespace's when it is cleared", async () => {
+    const cache = createCache({ l3: false })
+    const index = memoryVectorIndex()
+    const ai = createAiCache({ cache, upstream, semantic: { embedder: hashingEmbedder(), matcher: { mode: 'threshold', threshold: 0.85 }, index } })
+    const tenant = (tenantId: string) => ai.forView(cache.withContext({ role: 'authenticated', tenantId }))
+    await tenant('acme').chat(ask(QUESTION))
+    await tenant('acme').chat(ask(QUESTION), { namespace: 'other' })
+    await tenant('globex').chat(ask(QUESTION))
+    expect(await index.size()).toBe(3)
+    await cache.withContext({ role: 'authenticated', tenantId: 'acme' }).namespace('other').clear()
+    expect(await index.size()).toBe(2)
+    await cache.erase({ tenantId: 'acme' })
+    expect(await index.size()).toBe(1)
+    expect((await tenant('globex').chat(ask(PARAPHRASE))).cache).toBe('SEMANTIC-HIT')
+    await cache.close()
   })
 })
