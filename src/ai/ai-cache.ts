@@ -33,6 +33,12 @@ export interface AiCacheOptions {
   readonly maxTemperature?: number
   /** What to do with a request above {@link maxTemperature} without a seed: `'bypass'` the cache, or `'cache'` its first answer. @default 'bypass' */
   readonly sampled?: 'bypass' | 'cache'
+  /**
+   * Per cache type, its own `maxTemperature` and `sampled`: a type whose answers may be one draw
+   * among many (`{ 'venue-ideas': { sampled: 'cache' } }`) caches sampled requests while the others
+   * bypass. @default none: every type has the AI cache's
+   */
+  readonly cacheTypes?: Readonly<Record<string, { readonly maxTemperature?: number; readonly sampled?: 'bypass' | 'cache' }>>
   /** How long an answer is fresh. @default '1h' */
   readonly ttl?: Duration
   /** How long past its ttl an answer is kept, to be served (`STALE`) when the upstream fails. @default 0 */
@@ -155,6 +161,9 @@ type Planned = Place & { readonly request: ModelRequest; readonly refresh: boole
 const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
   sampled: z.enum(['bypass', 'cache']).default('bypass'),
+  cacheTypes: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cache type is 1 to 64 of A-Z a-z 0-9 _ -'), z.strictObject({ maxTemperature: z.number().min(0).max(2).optional(), sampled: z.enum(['bypass', 'cache']).optional() }))
+    .default({}),
   ttl: z.union([z.number(), z.string()]).default('1h'),
   grace: z.union([z.number(), z.string()]).default(0),
 })
@@ -418,7 +427,9 @@ export class AiCache {
   ): Promise<{ readonly kind: 'bypass'; readonly reason: 'requested' | 'sampled' } | (Planned & { readonly kind: 'cache' })> {
     const place = this.#place(operation, request, options)
     if (options.bypass === true) return { kind: 'bypass', reason: 'requested' }
-    const sampled = operation.sampled && this.#settings.sampled === 'bypass' && !isDeterministic(request, this.#settings.maxTemperature)
+    const own = this.#settings.cacheTypes[options.cacheType ?? 'default']
+    const { maxTemperature, sampled: onSampled } = { maxTemperature: this.#settings.maxTemperature, sampled: this.#settings.sampled, ...own }
+    const sampled = operation.sampled && onSampled === 'bypass' && !isDeterministic(request, maxTemperature)
     if (sampled) return { kind: 'bypass', reason: 'sampled' }
     let refresh = options.refresh === true
     if (!refresh && options.maxAgeMs !== undefined) {

@@ -82,4 +82,18 @@ describe('the AI cache with a policy layer', () => {
     await ai.chat(request(), { cacheType: 'venue-recommendations', context, ttl: '2m', namespace: 'venues' })
     expect(await freshFor('venues', again)).toBeLessThanOrEqual(120_000 + (Date.now() - again))
   })
+  it('lets a cache type cache sampled requests while the others bypass them', async () => {
+    cache = createCache({ l3: false })
+    const upstream = countingUpstream()
+    const ai = createAiCache({ cache, upstream, cacheTypes: { ideas: { sampled: 'cache' }, strict: { maxTemperature: 0.5 } } })
+    const sampled = { model: 'gpt-test', messages: [{ role: 'user', content: 'Ten theme ideas' }] }
+    expect((await ai.chat(sampled)).cache).toBe('BYPASS')
+    await ai.chat(sampled, { cacheType: 'ideas' })
+    expect((await ai.chat(sampled, { cacheType: 'ideas' })).cache).toBe('HIT')
+    await ai.chat({ ...sampled, temperature: 0.4 }, { cacheType: 'strict' })
+    expect((await ai.chat({ ...sampled, temperature: 0.4 }, { cacheType: 'strict' })).cache).toBe('HIT')
+    expect((await ai.chat({ ...sampled, temperature: 0.4 })).cache).toBe('BYPASS')
+    expect(upstream.calls).toBe(4)
+    expect(() => createAiCache({ cache, upstream, cacheTypes: { 'no spaces': {} } })).toThrow(/invalid AI cache options(.|\n)*cacheTypes/)
+  })
 })

@@ -162,6 +162,21 @@ describe('the AI gateway with the official openai client', () => {
     expect(((await bad.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'TC_BAD_REQUEST', type: 'invalid_request_error' })
   })
 
+  it("lets a service key act for a tenant it names: its answers, and invalidating them", async () => {
+    const service = (await store.createKey({ tenant: 'ops', roles: ['read', 'write', 'service'] })).key
+    const asGlobex = { 'x-tiercache-tenant': 'globex' }
+    await globex.chat.completions.create(ask('Shared question?'))
+    const viaService = await gateway.client(service).chat.completions.create(ask('Shared question?'), { headers: asGlobex }).withResponse()
+    expect(viaService.response.headers.get('x-tiercache-cache')).toBe('HIT')
+    const removed = await fetch(`${gateway.url}/v1/ai/invalidate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service}`, 'content-type': 'application/json', ...asGlobex },
+      body: JSON.stringify({}),
+    })
+    expect(removed.status).toBe(200)
+    expect((await globex.chat.completions.create(ask('Shared question?')).withResponse()).response.headers.get('x-tiercache-cache')).toBe('MISS')
+  })
+
   it('retracts a wrong answer: the next ask goes upstream', async () => {
     const retract = (body: unknown) =>
       fetch(`${gateway.url}/v1/ai/retract`, { method: 'POST', headers: { authorization: `Bearer ${acmeKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })

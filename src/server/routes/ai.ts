@@ -164,7 +164,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
   app.post(
     '/v1/ai/chat/completions',
     {
-      config: { access: { role: 'write' } },
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Create a chat completion, cached',
         description:
@@ -187,7 +187,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
   app.post(
     '/v1/ai/responses',
     {
-      config: { access: { role: 'write' } },
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Create a response (Responses API), cached',
         description:
@@ -209,7 +209,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
   app.post(
     '/v1/ai/embeddings',
     {
-      config: { access: { role: 'write' } },
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Create embeddings, cached',
         description:
@@ -226,7 +226,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
   app.post(
     '/v1/ai/invalidate',
     {
-      config: { access: { role: 'write' } },
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Remove cached AI answers',
         description:
@@ -253,7 +253,7 @@ export const aiRoutes: FastifyPluginAsyncZod<AiRoutesOptions> = async (app, { ai
   app.post(
     '/v1/ai/retract',
     {
-      config: { access: { role: 'write' } },
+      config: { access: { role: 'write', acrossTenants: true } },
       schema: {
         summary: 'Retract a wrong cached AI answer',
         description:
