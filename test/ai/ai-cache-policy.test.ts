@@ -83,9 +83,10 @@ describe('the AI cache with a policy layer', () => {
     expect(await freshFor('venues', again)).toBeLessThanOrEqual(120_000 + (Date.now() - again))
   })
   it('lets a cache type cache sampled requests while the others bypass them', async () => {
-    cache = createCache({ l3: false })
+    const own = createCache({ l3: false })
+    cache = own
     const upstream = countingUpstream()
-    const ai = createAiCache({ cache, upstream, cacheTypes: { ideas: { sampled: 'cache' }, strict: { maxTemperature: 0.5 } } })
+    const ai = createAiCache({ cache: own, upstream, cacheTypes: { ideas: { sampled: 'cache' }, strict: { maxTemperature: 0.5 } } })
     const sampled = { model: 'gpt-test', messages: [{ role: 'user', content: 'Ten theme ideas' }] }
     expect((await ai.chat(sampled)).cache).toBe('BYPASS')
     await ai.chat(sampled, { cacheType: 'ideas' })
@@ -94,6 +95,6 @@ describe('the AI cache with a policy layer', () => {
     expect((await ai.chat({ ...sampled, temperature: 0.4 }, { cacheType: 'strict' })).cache).toBe('HIT')
     expect((await ai.chat({ ...sampled, temperature: 0.4 })).cache).toBe('BYPASS')
     expect(upstream.calls).toBe(4)
-    expect(() => createAiCache({ cache, upstream, cacheTypes: { 'no spaces': {} } })).toThrow(/invalid AI cache options(.|\n)*cacheTypes/)
+    expect(() => createAiCache({ cache: own, upstream, cacheTypes: { 'no spaces': {} } })).toThrow(/invalid AI cache options(.|\n)*cacheTypes/)
   })
 })
