@@ -10,3 +10,4 @@ export { createRedisLock, RedisLock, type RedisLockOptions } from './bus/redis-l
 export type { Bus, BusEnvelope, BusHandlers, BusMessage, DeafReason } from './bus/bus.js'
 export type { DistributedLock } from './bus/lock.js'
 export { createRedisConnections, RedisConnections, type RedisConnectionsOptions } from './redis/connections.js'
+export { type RedisStreamRelayOptions, redisStreamRelay } from './ai/redis-stream-relay.js'

@@ -10,6 +10,7 @@ import { type AiStreamAnswer, type Flights, replay, streamChat } from './chat-st
 import { CHAT, EMBEDDINGS, type Operation, RESPONSES } from './operations.js'
 import { isDeterministic } from './determinism.js'
 import { SemanticLayer, type SemanticLookup, type SemanticOptions } from './semantic-layer.js'
+import type { StreamRelay } from './stream-relay.js'
 import type { Upstream } from './upstream.js'
 
 /**
@@ -52,6 +53,12 @@ export interface AiCacheOptions {
   readonly policy?: Policy
   /** Prices by model, for the money saved (see `Prices`). @default none: tokens are counted, money is not */
   readonly prices?: Prices
+  /**
+   * Where streams in progress are shared across processes, so that an identical streamed request
+   * waiting in another process follows the stream live (`redisStreamRelay` of `tiercache/redis`).
+   * @default none: a request waiting in another process gets the stored answer once complete
+   */
+  readonly relay?: StreamRelay
   /**
    * Semantic matching, opt-in (docs/ai.md): a chat request whose key misses may be answered with
    * the cached answer of a differently worded question in the same partition (`SEMANTIC-HIT`).
@@ -133,7 +140,12 @@ export const typeTag = (type: string): string => `ai.type:${type}`
 /** The tag every answer of `model` carries. */
 export const modelTag = (model: string): string => `ai.model:${model}`
 
-type Settings = z.output<typeof optionsSchema> & { readonly ttlMs: number; readonly graceMs: number; readonly policy: Policy | undefined }
+type Settings = z.output<typeof optionsSchema> & {
+  readonly ttlMs: number
+  readonly graceMs: number
+  readonly policy: Policy | undefined
+  readonly relay: StreamRelay | undefined
+}
 
 /** What every view of one AI cache shares: its settings, streams in flight, the accounting, the semantic layer, the views made. */
 interface Shared {
@@ -355,7 +367,8 @@ export class AiCache {
       const answer = replay(format, hit.served, format.includesUsage(request), saving)
       return this.#counted(request, options, hit.similarity === undefined ? answer : { ...answer, cache: 'SEMANTIC-HIT', similarity: hit.similarity })
     }
-    const streamPlan = { ...plan, path: operation.path, format, ...(semantic === undefined ? {} : { onStored: semantic.stored }) }
+    const { relay } = this.#settings
+    const streamPlan = { ...plan, path: operation.path, format, ...(relay === undefined ? {} : { relay }), ...(semantic === undefined ? {} : { onStored: semantic.stored }) }
     return this.#counted(request, options, await streamChat(streamPlan, this.upstream, this.#shared.flights, saving))
   }
 
@@ -475,7 +488,7 @@ function sharedOf(cache: Cache, options: Omit<AiCacheOptions, 'cache' | 'upstrea
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) throw new InvalidOptionsError(`invalid AI cache options: ${z.prettifyError(parsed.error)}`)
   return {
-    settings: { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy },
+    settings: { ...parsed.data, ttlMs: toMs(parsed.data.ttl, 'ttl'), graceMs: toMs(parsed.data.grace, 'grace'), policy: options.policy, relay: options.relay },
     views: new WeakMap(),
     flights: new Map(),
     accounting: new AiAccounting(options.prices),

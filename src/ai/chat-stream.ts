@@ -4,12 +4,14 @@
  * thing meanwhile follow that stream (one upstream call); a hit replays the stored bytes, or writes
  * the cached completion as a stream when it was not streamed the same way.
  */
+import { createHash } from 'node:crypto'
 import type { Cache, SetOptions } from '../cache/cache.js'
 import type { Served } from '../core/entry.js'
 import { UpstreamError } from '../errors.js'
 import type { Saving } from './accounting.js'
 import { type ChatRecord, UpstreamRefusal, isOk, rootCause } from './chat-record.js'
 import type { StreamFormat } from './operations.js'
+import type { StreamRelay } from './stream-relay.js'
 import { StreamFlight } from './stream-flight.js'
 import type { Upstream } from './upstream.js'
 
@@ -50,6 +52,8 @@ export interface StreamPlan {
   readonly write: SetOptions
   /** Ask the upstream even when an answer is cached, and store the new one over it. */
   readonly refresh: boolean
+  /** Where streams in progress are shared with other processes. @default none */
+  readonly relay?: StreamRelay
   /** Called with the completion once the upstream's stream is stored (the semantic layer indexes it). */
   readonly onStored?: (completion: unknown) => Promise<void>
 }
@@ -86,7 +90,8 @@ export async function streamChat(
   if (held !== undefined) return replay(plan.format, held, includeUsage, savingOf)
   const flightKey = `${plan.view.scope.prefix}${plan.view.name}\u0000${plan.key}\u0000${includeUsage}`
   const joined = plan.refresh ? undefined : flights.get(flightKey)
-  const flight = joined ?? startFlight(plan, upstream, includeUsage)
+  const relayed = plan.relay === undefined ? undefined : { relay: plan.relay, id: createHash('sha256').update(flightKey).digest('hex') }
+  const flight = joined ?? startFlight(plan, upstream, includeUsage, relayed)
   if (joined === undefined && !plan.refresh) {
     flights.set(flightKey, flight)
     void flight.done.finally(() => {
@@ -127,16 +132,39 @@ export function replay(
   }
 }
 
-function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean): RunningFlight {
+/** A flight's relay across processes: where its stream is published, under which id. */
+interface Relayed {
+  readonly relay: StreamRelay
+  readonly id: string
+}
+
+function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean, relayed: Relayed | undefined): RunningFlight {
   const flight = new StreamFlight<Outcome>()
+  const following = new AbortController()
   const produce = async ({ signal }: { readonly signal?: AbortSignal }): Promise<ChatRecord> => {
+    // This process runs the upstream call: it stops following another's, and cannot splice its own
+    // stream onto bytes it relayed from one that broke off.
+    following.abort()
+    if (flight.opened) flight.fail(new UpstreamError('the stream in progress in another process broke off'))
     const answer = await upstream.stream(plan.path, plan.request, signal)
     if (!isOk(answer.status)) throw new UpstreamRefusal({ status: answer.status, body: await errorBodyOf(answer.body) })
+    const writer = plan.refresh ? undefined : relayed?.relay.publish(relayed.id)
+    writer?.write({ kind: 'open', contentType: answer.contentType })
     flight.open(answer.contentType)
-    for await (const chunk of answer.body) flight.push(chunk)
+    try {
+      for await (const chunk of answer.body) {
+        flight.push(chunk)
+        writer?.write({ kind: 'chunk', bytes: chunk })
+      }
+    } catch (error) {
+      writer?.write({ kind: 'fail', message: 'the upstream stream broke off' })
+      throw error
+    }
     const bytes = flight.bytes()
     const sse = bytes.toString('utf8')
     const assembled = plan.format.assemble(sse)
+    const ending = assembled.complete ? { kind: 'end' as const } : { kind: 'fail' as const, message: 'the upstream stream ended before its terminal event' }
+    writer?.write(ending)
     if (!assembled.complete) throw new UpstreamError('the upstream stream ended before its terminal event; nothing was stored')
     flight.end()
     // Bytes that are not UTF-8 would not come back the same from text: keep the completion only.
@@ -149,18 +177,46 @@ function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean
         return { value: record, source: 'origin', stale: false, ageMs: 0, freshUntil: Date.now() }
       })
     : plan.view.getOrSetWithInfo(plan.key, produce, plan.write)
+  // While another process runs the call (this one waits on the lock), its stream comes through the relay.
+  const relaying = relayed === undefined || plan.refresh ? Promise.resolve(false) : follow(flight, relayed, following.signal)
+  void settled.finally(() => {
+    if (!flight.opened) following.abort()
+  })
   const done = settled.then(
-    (served) => {
+    async (served) => {
+      const relayedToTheEnd = await relaying
       // The stream broke and the fail-safe answered a stale entry: too late for those following it.
-      if (flight.opened && served.source !== 'origin') flight.fail(new UpstreamError('the upstream stream broke off'))
+      if (flight.opened && served.source !== 'origin' && !relayedToTheEnd) flight.fail(new UpstreamError('the upstream stream broke off'))
       flight.settle({ kind: 'served', served })
       // The semantic layer's bookkeeping: its failure must not fail an answer already given.
       if (served.source === 'origin') void plan.onStored?.(served.value.body).catch(() => {})
     },
     (error: unknown) => {
+      following.abort()
       flight.fail(rootCause(error))
       flight.settle({ kind: 'error', error })
     },
   )
   return Object.assign(flight, { done })
+}
+
+/** Feeds `flight` with the stream another process publishes; resolves true once that stream ended (or failed) through it. */
+async function follow(flight: StreamFlight<Outcome>, { relay, id }: Relayed, signal: AbortSignal): Promise<boolean> {
+  try {
+    for await (const event of relay.follow(id, signal)) {
+      if (signal.aborted) return false
+      if (event.kind === 'open') flight.open(event.contentType)
+      else if (event.kind === 'chunk') flight.push(event.bytes)
+      else if (event.kind === 'end') {
+        flight.end()
+        return true
+      } else {
+        flight.fail(new UpstreamError(event.message))
+        return true
+      }
+    }
+  } catch {
+    // A relay that cannot be read leaves the wait to the read-through: the stored answer comes whole.
+  }
+  return false
 }

@@ -20,6 +20,7 @@ export class StreamFlight<T> {
 
   /** The upstream answered with a stream: subscribers may follow it. */
   open(contentType: string): void {
+    if (this.#started) return
     this.#started = true
     this.#start({ kind: 'stream', contentType })
   }
@@ -35,6 +36,7 @@ export class StreamFlight<T> {
   }
 
   push(chunk: Uint8Array): void {
+    if (this.#failure !== undefined || this.#ended) return
     this.#chunks.push(chunk)
     this.#notify()
   }

@@ -3,6 +3,7 @@
  * only), prices, and semantic matching through the upstream's embeddings.
  */
 import { type Command, Option } from 'commander'
+import type { Redis } from 'ioredis'
 import type { AiCache, MatcherConfig, Prices } from '../ai/index.js'
 import type { Cache } from '../cache/cache.js'
 import { InvalidOptionsError } from '../errors.js'
@@ -65,9 +66,15 @@ export function checkAiFlags(flags: AiFlags): void {
 
 /**
  * The AI gateway's cache in front of `--ai-upstream`, with the key of {@link AI_UPSTREAM_KEY_ENV};
- * `policy` gives cache types their ttls and context keys. Undefined without `--ai-upstream`.
+ * `policy` gives cache types their ttls and context keys; with `redis` (serve's client and prefix),
+ * streams in progress are relayed to the other instances. Undefined without `--ai-upstream`.
  */
-export async function openAiCache(cache: Cache, flags: AiFlags, policy: Policy | undefined): Promise<AiCache | undefined> {
+export async function openAiCache(
+  cache: Cache,
+  flags: AiFlags,
+  policy: Policy | undefined,
+  redis?: { readonly client: Redis; readonly prefix?: string },
+): Promise<AiCache | undefined> {
   if (flags.aiUpstream === undefined) return undefined
   // Loaded on demand, as the server is: undici is only needed here.
   const { createAiCache, httpUpstream, upstreamEmbedder } = await import('../ai/index.js')
@@ -75,9 +82,12 @@ export async function openAiCache(cache: Cache, flags: AiFlags, policy: Policy |
   const upstream = httpUpstream({ baseUrl: flags.aiUpstream, ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }) })
   const semantic =
     flags.aiSemantic === undefined ? undefined : { embedder: upstreamEmbedder({ upstream, model: flags.aiEmbeddingModel ?? DEFAULT_EMBEDDING_MODEL }), matcher: flags.aiSemantic }
+  // With Redis, a streamed request waiting in another instance follows the stream live.
+  const relay = redis === undefined ? undefined : (await import('../ai/redis-stream-relay.js')).redisStreamRelay({ redis: redis.client, ...(redis.prefix === undefined ? {} : { prefix: redis.prefix }) })
   return createAiCache({
     cache,
     upstream,
+    ...(relay === undefined ? {} : { relay }),
     ...(policy === undefined ? {} : { policy }),
     ...(flags.aiPrices === undefined ? {} : { prices: flags.aiPrices }),
     ...(semantic === undefined ? {} : { semantic }),

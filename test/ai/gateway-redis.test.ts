@@ -10,6 +10,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { assembleStream, createAiCache, httpUpstream } from '../../src/ai/index.js'
 import { type Cache, createCache } from '../../src/index.js'
+import { Redis } from 'ioredis'
+import { redisStreamRelay } from '../../src/redis.js'
 import { KeyRing } from '../../src/security/crypto/key-ring.js'
 import { startServer } from '../../src/server/index.js'
 import { TEST_REDIS_URL } from '../helpers/redis-server.js'
@@ -34,9 +36,17 @@ let key: string
 
 async function instance(store: KeyStore): Promise<Instance> {
   const cache = createCache({ l2: { redis: TEST_REDIS_URL, prefix }, l3: false, security: { encryption: { keyRing } } })
-  const ai = createAiCache({ cache, upstream: httpUpstream({ baseUrl: upstream.url }) })
+  const redis = new Redis(TEST_REDIS_URL)
+  const ai = createAiCache({ cache, upstream: httpUpstream({ baseUrl: upstream.url }), relay: redisStreamRelay({ redis, prefix }) })
   const started = await startServer({ cache, credentials: store.credentials, ai, port: 0 })
-  return { cache, url: started.url, close: () => started.app.close() }
+  return {
+    cache,
+    url: started.url,
+    async close() {
+      await started.app.close()
+      await redis.quit()
+    },
+  }
 }
 
 beforeAll(async () => {
@@ -91,6 +101,32 @@ describe('the gateway on two instances sharing Redis', () => {
     const assembled = assembleStream(bodies[0] ?? '')
     expect(assembled.complete).toBe(true)
     expect((assembled.body.choices as { message: { content: string } }[])[0]?.message.content).toBe('answer #1 to: Florists in Boston?')
+    expect(upstream.calls).toHaveLength(1)
+  })
+  it('lets a streamed request on the second instance follow the first\'s stream live, through the relay', async () => {
+    upstream.calls.length = 0
+    const [a, b] = instances as [Instance, Instance]
+    const body = { ...ask('Bands in Boston?'), stream: true, stream_options: { include_usage: true } }
+    upstream.hold('mid-stream')
+    const leader = await post(a.url, body)
+    const leaderReader = leader.body!.getReader()
+    const first = await leaderReader.read()
+    // The upstream is still held after its first event: the follower's answer starts from the relay.
+    const follower = await post(b.url, body)
+    expect(follower.headers.get('x-tiercache-cache')).toBe('MISS')
+    const followerReader = follower.body!.getReader()
+    const followed = await followerReader.read()
+    expect(Buffer.from(followed.value ?? []).toString()).toContain('"role":"assistant"')
+    expect(upstream.calls).toHaveLength(1)
+    upstream.release()
+    const rest = async (reader: ReadableStreamDefaultReader<Uint8Array>, start: Uint8Array | undefined) => {
+      let bytes = Buffer.from(start ?? [])
+      for (let part = await reader.read(); !part.done; part = await reader.read()) bytes = Buffer.concat([bytes, Buffer.from(part.value)])
+      return bytes
+    }
+    const [leaderBytes, followerBytes] = await Promise.all([rest(leaderReader, first.value), rest(followerReader, followed.value)])
+    expect(followerBytes.equals(leaderBytes)).toBe(true)
+    expect(assembleStream(followerBytes.toString()).complete).toBe(true)
     expect(upstream.calls).toHaveLength(1)
   })
 })

@@ -301,7 +301,10 @@ describe('cache.explain across instances (Redis bus)', () => {
     const [a, b] = await pair()
     const acmeA = a.withContext({ role: 'authenticated', tenantId: 'acme' })
     const acmeB = b.withContext({ role: 'authenticated', tenantId: 'acme' })
+    // The set's own bus message (b drops its old copy) comes first, or it could land after the erasure's.
+    const setHeard = heard(b, ({ bySet }) => bySet === true)
     await acmeA.set('k', 1)
+    await setHeard
     let gate = heard(b, ({ removal }) => removal.kind === 'scope')
     await a.erase({ tenantId: 'acme' })
     await gate

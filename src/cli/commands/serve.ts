@@ -155,7 +155,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
           onError: (error) => reportHistoryError(error),
         })
       }
-      ai = await openAiCache(cache, flags, policy)
+      ai = await openAiCache(cache, flags, policy, redis === undefined ? undefined : { client: redis, ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }) })
       // Loaded on demand: the other commands do not need Fastify.
       const { startServer } = await import('../../server/index.js')
       server = await startServer({
