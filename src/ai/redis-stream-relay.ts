@@ -4,6 +4,7 @@
  * expires once the stream ends, or after `ttlMs` in any case.
  * @see https://redis.io/docs/latest/develop/data-types/streams/
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
 import type { RelayEvent, RelayWriter, StreamRelay } from './stream-relay.js'
 
@@ -21,16 +22,7 @@ export interface RedisStreamRelayOptions {
   readonly pollMs?: number
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
+const ignore = (): void => {}
 
 function eventOf(fields: readonly Buffer[]): RelayEvent | undefined {
   const kind = fields[1]?.toString()
@@ -53,7 +45,6 @@ export function redisStreamRelay(options: RedisStreamRelayOptions): StreamRelay 
   const lingerMs = options.lingerMs ?? 30_000
   const pollMs = options.pollMs ?? 20
   const keyOf = (id: string) => `${prefix}:ai:flight:${id}`
-  const ignore = () => {}
 
   return {
     publish(id): RelayWriter {
@@ -86,7 +77,7 @@ export function redisStreamRelay(options: RedisStreamRelayOptions): StreamRelay 
           yield event
           if (event.kind === 'end' || event.kind === 'fail') return
         }
-        if (entries.length === 0) await sleep(pollMs, signal)
+        if (entries.length === 0) await delay(pollMs, undefined, { signal }).catch(ignore)
       }
     },
   }

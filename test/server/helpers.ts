@@ -7,6 +7,7 @@ import { expect } from 'vitest'
 import { assembleCache } from '../../src/cache/assemble.js'
 import type { Cache } from '../../src/cache/cache.js'
 import { type CacheOptions as EngineOptions, resolveCacheOptions } from '../../src/cache/options.js'
+import { seededRandom } from '../../src/core/seeded-random.js'
 import { type CacheOptions, KeyRing, createCache } from '../../src/index.js'
 import { type AuditLog, openAuditLog } from '../../src/security/audit/index.js'
 import { type CreatedKey, type CredentialStore, type NewKeyInput, openCredentialStore } from '../../src/security/credentials/index.js'
@@ -186,14 +187,5 @@ export async function expectStored(app: Injector, namespace: string, key: string
   expect(response.json()).toMatchObject({ value })
 }
 
-/** A seeded PRNG (mulberry32), so that a failing fuzz case replays. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** A seeded PRNG (mulberry32, `seededRandom`), so that a failing fuzz case replays. */
+export const prng = seededRandom
