@@ -15,7 +15,8 @@ import type { Upstream } from './upstream.js'
 
 /**
  * How an answer was served, as the gateway's `x-tiercache-cache` header says it: from the cache
- * (`HIT`, or `STALE` past its ttl because the upstream failed), from the upstream and stored (`MISS`),
+ * (`HIT`; `SEMANTIC-HIT`, the answer of a differently worded question; or `STALE`, past its ttl
+ * because the upstream failed), from the upstream and stored (`MISS`),
  * from the upstream and stored over a cached answer (`REFRESH`), or from the upstream without the
  * cache (`BYPASS`: asked for, or a sampled request; see {@link AiCacheOptions.maxTemperature}).
  */
@@ -174,7 +175,7 @@ const optionsSchema = z.object({
   maxTemperature: z.number().min(0).max(2).default(0),
   sampled: z.enum(['bypass', 'cache']).default('bypass'),
   cacheTypes: z
-    .record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a cache type is 1 to 64 of A-Z a-z 0-9 _ -'), z.strictObject({ maxTemperature: z.number().min(0).max(2).optional(), sampled: z.enum(['bypass', 'cache']).optional() }))
+    .record(z.string().regex(CACHE_TYPE, 'a cache type is 1 to 64 of A-Z a-z 0-9 _ -'), z.strictObject({ maxTemperature: z.number().min(0).max(2).optional(), sampled: z.enum(['bypass', 'cache']).optional() }))
     .default({}),
   ttl: z.union([z.number(), z.string()]).default('1h'),
   grace: z.union([z.number(), z.string()]).default(0),
@@ -251,9 +252,7 @@ export class AiCache {
   async chat(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseChatRequest(body)
     if (request.stream === true) throw new BadRequestError('chat() answers requests without stream: true; use chatStream()')
-    const answer = await this.#answer(CHAT, request, options)
-    const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
-    return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
+    return this.#answered(CHAT, request, options)
   }
 
   /**
@@ -264,7 +263,12 @@ export class AiCache {
    */
   async embeddings(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseEmbeddingsRequest(body)
-    const answer = await this.#answer(EMBEDDINGS, request, options)
+    return this.#answered(EMBEDDINGS, request, options)
+  }
+
+  /** {@link #answer}, with what it saved, counted. */
+  async #answered(operation: Operation, request: ModelRequest, options: AiCallOptions): Promise<AiAnswer> {
+    const answer = await this.#answer(operation, request, options)
     const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
     return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
   }
@@ -299,7 +303,8 @@ export class AiCache {
         },
         write,
       )
-      if (served.source === 'origin') await semantic?.stored(served.value.body)
+      // The semantic layer's bookkeeping: its failure must not fail the answer.
+      if (served.source === 'origin') await semantic?.stored(served.value.body).catch(() => {})
       const cache: AiCacheStatus = served.source === 'origin' ? 'MISS' : served.stale ? 'STALE' : 'HIT'
       return { status: 200, body: served.value.body, cache, ageMs: served.source === 'origin' ? 0 : served.ageMs }
     } catch (error) {
@@ -335,9 +340,7 @@ export class AiCache {
   async responses(body: unknown, options: AiCallOptions = {}): Promise<AiAnswer> {
     const request = parseResponsesRequest(body)
     if (request.stream === true) throw new BadRequestError('responses() answers requests without stream: true; use responsesStream()')
-    const answer = await this.#answer(RESPONSES, request, options)
-    const saved = servedFromCache(answer.cache) ? this.accounting.savingOf(request.model, answer.body) : undefined
-    return this.#counted(request, options, saved === undefined ? answer : { ...answer, saved })
+    return this.#answered(RESPONSES, request, options)
   }
 
   /**
@@ -385,7 +388,12 @@ export class AiCache {
       await view.set(key, { body: fresh.body } satisfies ChatRecord, write)
       return fresh.body
     }
-    return layer.lookup(view, key, request, plan.keyContext, write, askFresh)
+    try {
+      return await layer.lookup(view, key, request, plan.keyContext, write, askFresh)
+    } catch {
+      // The embedder or the index failed: this call is matched exactly only, as without the layer.
+      return undefined
+    }
   }
 
   /** Counts `answer` in {@link accounting}. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Upstream, createAiCache, hashingEmbedder, memoryVectorIndex } from '../../src/ai/index.js'
+import { type Upstream, createAiCache, functionEmbedder, hashingEmbedder, memoryVectorIndex } from '../../src/ai/index.js'
 import { createCache } from '../../src/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-ai-vectors-'))
@@ -70,6 +70,15 @@ describe('semantic vectors in the SQL tier', () => {
     await cache.erase({ tenantId: 'acme' })
     expect(await index.size()).toBe(1)
     expect((await tenant('globex').chat(ask(PARAPHRASE))).cache).toBe('SEMANTIC-HIT')
+    await cache.close()
+  })
+  it('leaves calls to exact matching when the embedder fails', async () => {
+    const cache = createCache({ l3: false })
+    const failing = functionEmbedder('down', () => Promise.reject(new Error('the embeddings endpoint is down')))
+    const ai = createAiCache({ cache, upstream, semantic: { embedder: failing, matcher: { mode: 'threshold', threshold: 0.85 } } })
+    expect((await ai.chat(ask(QUESTION))).cache).toBe('MISS')
+    expect((await ai.chat(ask(QUESTION))).cache).toBe('HIT')
+    expect((await ai.chat(ask(PARAPHRASE))).cache).toBe('MISS')
     await cache.close()
   })
 })
