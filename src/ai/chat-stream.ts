@@ -179,9 +179,10 @@ function startFlight(plan: StreamPlan, upstream: Upstream, includeUsage: boolean
     : plan.view.getOrSetWithInfo(plan.key, produce, plan.write)
   // While another process runs the call (this one waits on the lock), its stream comes through the relay.
   const relaying = relayed === undefined || plan.refresh ? Promise.resolve(false) : follow(flight, relayed, following.signal)
-  void settled.finally(() => {
+  const stopFollowing = () => {
     if (!flight.opened) following.abort()
-  })
+  }
+  settled.then(stopFollowing, stopFollowing)
   const done = settled.then(
     async (served) => {
       const relayedToTheEnd = await relaying
