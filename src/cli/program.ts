@@ -6,6 +6,7 @@ import { registerKey } from './commands/key.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
 import { registerPolicy } from './commands/policy.js'
+import { registerProxy } from './commands/proxy.js'
 import { registerPurge } from './commands/purge.js'
 import { registerEncryption } from './commands/encryption.js'
 import { registerReplay } from './commands/replay.js'
@@ -25,7 +26,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `key`, `clear`,
+ * The `tiercache` program: `serve`, `proxy`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `key`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -38,6 +39,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
     .configureOutput({ writeOut: (text) => ctx.stdout.write(text), writeErr: (text) => ctx.stderr.write(text), outputError: commanderErrorOutput })
     .showHelpAfterError('(add --help for usage)')
   registerServe(program, ctx)
+  registerProxy(program, ctx)
   registerStats(program, ctx)
   registerTop(program, ctx)
   registerExplain(program, ctx)

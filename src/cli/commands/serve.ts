@@ -15,6 +15,7 @@ import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
 import { type AiFlags, addAiOptions, checkAiFlags, openAiCache } from '../ai-gateway.js'
 import { policyFileOption } from '../policy-file.js'
+import { closeOnSignals } from '../signals.js'
 import { CliError, ExitCode } from '../errors.js'
 import { bytesFlag, durationFlag, integerFlag, plansFlag, portFlag, redisPrefixFlag } from '../flags.js'
 import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../storage.js'
@@ -56,8 +57,6 @@ interface RunningServer {
 /** Default of `--metrics-tenants`. */
 export const DEFAULT_METRICS_TENANTS = 100
 
-// How long a shutdown may take before the process exits anyway.
-const SHUTDOWN_TIMEOUT_MS = 10_000
 
 /**
  * `tiercache serve`: opens a cache (L1 memory; L2 Redis when `--redis`/REDIS_URL is given; L3 PostgreSQL
@@ -187,7 +186,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
     ctx.stdout.write(`tiercache listening on ${server.url}\n`)
     if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
-    closeOnSignals(server, () => cache.close().then(closeRedis), ctx)
+    // The app closes the cache on close; closing it again is a no-op, and covers a server that does not.
+    closeOnSignals('the server and the cache', () => Promise.resolve(server.app.close()).then(() => cache.close()).then(closeRedis), ctx)
   })
 }
 
@@ -261,37 +261,4 @@ function cacheOptions(flags: ServeFlags, command: Command, policy: Policy | unde
     metrics: { tenants: { max: flags.metricsTenants } },
     ...(policy === undefined ? {} : { policies: policy }),
   }
-}
-
-function closeOnSignals(server: RunningServer, closeCache: () => Promise<void>, ctx: CliContext): void {
-  let closing = false
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (closing) {
-      ctx.stderr.write(`${signal} again: exiting without waiting\n`)
-      process.exit(1)
-    }
-    closing = true
-    ctx.stderr.write(`${signal}: closing the server and the cache\n`)
-    // Exits anyway if a connection or a tier hangs; unref'd so that it does not itself keep the process up.
-    setTimeout(() => {
-      ctx.stderr.write(`shutdown took longer than ${SHUTDOWN_TIMEOUT_MS / 1000} s: exiting\n`)
-      process.exit(1)
-    }, SHUTDOWN_TIMEOUT_MS).unref()
-    // The app closes the cache on close; closing it again is a no-op, and covers a server that does not.
-    Promise.resolve(server.app.close())
-      .then(closeCache)
-      .then(
-        () => {
-          process.off('SIGINT', onSignal)
-          process.off('SIGTERM', onSignal)
-          process.exitCode = 0
-        },
-        (error: unknown) => {
-          ctx.stderr.write(`error: shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`)
-          process.exit(1)
-        },
-      )
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
 }

@@ -1,0 +1,114 @@
+/**
+ * Going to the origin for a response to store: a miss (RFC 9111 §3) or a validation (§4.3), made at
+ * most once at a time per variant, across processes when the cache has Redis (the engine's getOrSet
+ * single flight, on a flight key beside the variant's).
+ */
+import type CachePolicy from 'http-cache-semantics'
+import { updatedHeaders, unconditional, validationHeaders, hasValidator } from './conditional.js'
+import { makePolicy, staleWindow } from './freshness.js'
+import { type HttpHeaders, normalizeHeaders, withoutHopByHop } from './headers.js'
+import type { ResolvedHttpCacheOptions } from './options.js'
+import { type StoredResponse, save } from './store.js'
+import type { Origin } from './types.js'
+import { responseTags, varyNames } from './variants.js'
+
+/** How long a flight's outcome is kept for the requests that waited for it, ms. */
+const FLIGHT_MS = 1000
+
+/** A response as the origin gave it, headers normalized and without hop-by-hop fields. */
+export interface Fetched {
+  readonly status: number
+  readonly headers: HttpHeaders
+  readonly body: Uint8Array
+}
+
+/** What a trip to the origin for a variant gave. */
+export type Exchanged =
+  /** Stored (or updated from a 304: `fwdStatus` 304), with its policy; `collapsed` when another request made the trip. */
+  | { readonly kind: 'stored'; readonly stored: StoredResponse; readonly fwdStatus: number; readonly collapsed: boolean }
+  /** Not storable (or refused by the engine): answered as the origin gave it, to this request only. */
+  | { readonly kind: 'pass'; readonly response: Fetched }
+
+/** The variant being fetched, and the stored response being validated, if any. */
+export interface Trip {
+  readonly url: string
+  readonly headers: HttpHeaders
+  readonly key: string
+  readonly previous?: StoredResponse
+}
+
+/**
+ * True when the decisions allow storing `policy`'s response, and storing it is of some use. Not
+ * stored either: a 206 (this cache does not combine partial content, RFC 9111 §3.3, §3.4), and a
+ * response with `Set-Cookie` that is not `public` (another client would be answered its cookie).
+ */
+function worthStoring(policy: CachePolicy, status: number, headers: HttpHeaders): boolean {
+  if (status === 206 || !policy.storable() || varyNames(headers).includes('*')) return false
+  if (headers['set-cookie'] !== undefined && policy.toObject().rescc['public'] === undefined) return false
+  return policy.maxAge() > policy.age() || hasValidator(headers) || staleWindow(policy) > 0
+}
+
+/**
+ * One trip to the origin: unconditional for a miss, conditional on the stored validators for a
+ * validation; a 304 updates the stored headers (RFC 9111 §4.3.4); a storable answer is stored with
+ * its tags (surrogate keys and URL) for its freshness, stale windows and, with a validator, `keepStaleMs`.
+ * @throws what `origin` throws
+ */
+async function trip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip): Promise<Exchanged & { readonly tags?: readonly string[]; readonly key?: string }> {
+  const asked = at.previous === undefined ? unconditional(at.headers) : validationHeaders(at.headers, at.previous.headers)
+  const answer = await origin({ method: 'GET', url: at.url, headers: asked })
+  const fetched: Fetched = { status: answer.status, headers: withoutHopByHop(normalizeHeaders(answer.headers)), body: answer.body }
+  const base = at.previous !== undefined && fetched.status === 304 ? { ...at.previous, headers: updatedHeaders(at.previous.headers, fetched.headers) } : fetched
+  if (base.status === 304) return { kind: 'pass', response: fetched }
+  const request = { method: 'GET', url: at.url, headers: at.headers }
+  const policy = makePolicy(request, base, options)
+  if (!worthStoring(policy, base.status, base.headers)) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
+  const stored: StoredResponse = { status: base.status, headers: base.headers, body: base.body, policy: policy.toObject(), storedAt: options.now(), vary: varyNames(base.headers) }
+  const keepMs = (Math.max(0, policy.maxAge() - policy.age()) + staleWindow(policy)) * 1000 + (hasValidator(base.headers) ? options.keepStaleMs : 0)
+  const tags = responseTags(at.url, base.headers, options.surrogateKeyHeader, options.cache.limits)
+  const key = await save(options.cache, 'GET', at.url, at.headers, stored, { keepMs, tags })
+  if (key === undefined) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
+  return { kind: 'stored', stored, fwdStatus: fetched.status, collapsed: false, tags, key }
+}
+
+function isStored(value: unknown): value is StoredResponse {
+  return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && value.body instanceof Uint8Array
+}
+
+/**
+ * {@link trip}, collapsed: concurrent trips for one variant (and one stored response being validated)
+ * make one origin request; the others wait for it, in this process and, with Redis, in others, and are
+ * answered the stored response (`collapsed: true`). When the response was not storable, each waiter
+ * asks the origin itself: a response not for storing is not shared either.
+ * @throws what `origin` throws (for every request that waited on the failed trip too)
+ */
+export async function collapsedTrip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip): Promise<Exchanged> {
+  let mine: Exchanged | undefined
+  const flightKey = `flight ${at.key} ${at.previous?.storedAt ?? 0}`
+  let marker: { readonly key?: string }
+  try {
+    marker = await options.cache.getOrSet<{ readonly key?: string }>(
+      flightKey,
+      async (ctx) => {
+        const made = await trip(options, origin, at)
+        mine = made
+        if (made.kind !== 'stored' || made.tags === undefined || made.key === undefined) {
+          ctx.skip()
+          return {}
+        }
+        ctx.setTags(made.tags)
+        return { key: made.key }
+      },
+      { ttl: FLIGHT_MS, grace: 0 },
+    )
+  } catch (error) {
+    // The engine wraps the origin's error (TC_FACTORY_ERROR); the caller wants the origin's.
+    throw error instanceof Error && error.cause !== undefined ? error.cause : error
+  }
+  if (mine !== undefined) return mine
+  if (marker.key !== undefined) {
+    const stored = await options.cache.get(marker.key)
+    if (isStored(stored)) return { kind: 'stored', stored, fwdStatus: stored.status, collapsed: true }
+  }
+  return trip(options, origin, at)
+}
