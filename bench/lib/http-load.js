@@ -74,8 +74,9 @@ export async function stopChildren(children) {
   await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)))
 }
 
-/** CPU time (user + system) the process has used, ms; NaN where /proc is not there. */
+/** CPU time (user + system) the process has used (or the processes, summed), ms; NaN where /proc is not there. */
 export function cpuMs(pid) {
+  if (Array.isArray(pid)) return pid.reduce((sum, one) => sum + cpuMs(one), 0)
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 a second on Linux).
@@ -90,7 +91,7 @@ export function cpuMs(pid) {
  * @typedef {object} Target
  * @property {string} name - row label
  * @property {string} url
- * @property {number} pid - the server's process, whose CPU time is read
+ * @property {number | number[]} pid - the server's process (or processes), whose CPU time is read
  * @property {Record<string, string>} [headers]
  * @property {string} [method] - default GET
  * @property {string} [body]
@@ -110,26 +111,53 @@ export function load(target, duration) {
 }
 
 /**
+ * One run's figures, as {@link loadInAlternation} sums them.
+ * @typedef {object} Run
+ * @property {number} requests
+ * @property {number} seconds
+ * @property {number} bytes - read by the client, headers included
+ * @property {number} p50 - ms
+ * @property {number} p99 - ms
+ * @property {number} errors - socket errors, timeouts and non-2xx answers
+ */
+
+/** One autocannon run (see {@link load}), as a {@link Run}. */
+export async function autocannonMeasure(target, duration) {
+  const result = await load(target, duration)
+  return {
+    requests: result.requests.total,
+    seconds: result.duration,
+    bytes: result.throughput.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  }
+}
+
+/**
  * A 1 s warm-up of each target, then {@link ROUNDS} runs of `seconds` of each, in alternation (one
  * run of every target per round, in order), so that drift in the machine's load reaches them all.
+ * Each run is `measure(target, seconds)` (autocannon by default; see wrk.js for wrk).
  * Returns per target the sums over its runs, and its runs' p50 and p99.
  * @param {Target[]} targets
+ * @param {number} seconds
+ * @param {(target: Target, seconds: number) => Promise<Run>} [measure]
  */
-export async function loadInAlternation(targets, seconds) {
-  for (const target of targets) await load(target, 1)
+export async function loadInAlternation(targets, seconds, measure = autocannonMeasure) {
+  for (const target of targets) await measure(target, 1)
   const totals = targets.map(() => ({ requests: 0, seconds: 0, bytes: 0, p50: [], p99: [], errors: 0, cpuMs: 0 }))
   for (let round = 0; round < ROUNDS; round++) {
     for (const [index, target] of targets.entries()) {
       const cpuBefore = cpuMs(target.pid)
-      const result = await load(target, seconds)
+      const result = await measure(target, seconds)
       const total = totals[index]
       total.cpuMs += cpuMs(target.pid) - cpuBefore
-      total.requests += result.requests.total
-      total.seconds += result.duration
-      total.bytes += result.throughput.total
-      total.p50.push(result.latency.p50)
-      total.p99.push(result.latency.p99)
-      total.errors += result.errors + result.timeouts + result.non2xx
+      total.requests += result.requests
+      total.seconds += result.seconds
+      total.bytes += result.bytes
+      total.p50.push(result.p50)
+      total.p99.push(result.p99)
+      total.errors += result.errors
     }
   }
   return totals
@@ -138,21 +166,26 @@ export async function loadInAlternation(targets, seconds) {
 /**
  * The results of {@link loadInAlternation} as a markdown table: req/s, the median p50 and p99,
  * errors, server CPU per request, and the ratios to each row's baseline (`target.baseline`, else the
- * first row).
+ * first row), named `options.baselineName` (default `bare`) in the headers; then `options.columns`,
+ * each a header and the cell of a target. Latencies are printed as they are (autocannon's are whole
+ * ms), or by `options.formatMs`.
+ * @param {{ baselineName?: string, formatMs?: (ms: number) => string, columns?: { header: string, cell: (target: Target, index: number) => string }[] }} [options]
  */
-export function loadTable(targets, totals) {
+export function loadTable(targets, totals, options = {}) {
+  const { baselineName = 'bare', formatMs = String, columns = [] } = options
   const rate = (total) => total.requests / total.seconds
   const cpuPerRequest = (total) => (1000 * total.cpuMs) / total.requests
   return [
-    '| server | req/s | p50 | p99 | errors | server CPU per request | req/s ratio to bare | CPU ratio (bare / this) |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    `| server | req/s | p50 | p99 | errors | server CPU per request | req/s ratio to ${baselineName} | CPU ratio (${baselineName} / this) |${columns.map((c) => ` ${c.header} |`).join('')}`,
+    `|---|--:|--:|--:|--:|--:|--:|--:|${columns.map(() => '--:|').join('')}`,
     ...targets.map((target, index) => {
       const total = totals[index]
       const baseline = totals[target.baseline ?? 0]
       const cpu = Number.isFinite(total.cpuMs) ? `${cpuPerRequest(total).toFixed(1)} µs` : '-'
       return (
-        `| ${target.name} | ${formatCount(rate(total))} | ${median(total.p50)} ms | ${median(total.p99)} ms | ${total.errors} | ${cpu} | ` +
-        `${formatRatio(rate(total) / rate(baseline))} | ${formatRatio(cpuPerRequest(baseline) / cpuPerRequest(total))} |`
+        `| ${target.name} | ${formatCount(rate(total))} | ${formatMs(median(total.p50))} ms | ${formatMs(median(total.p99))} ms | ${total.errors} | ${cpu} | ` +
+        `${formatRatio(rate(total) / rate(baseline))} | ${formatRatio(cpuPerRequest(baseline) / cpuPerRequest(total))} |` +
+        columns.map((column) => ` ${column.cell(target, index)} |`).join('')
       )
     }),
   ].join('\n')

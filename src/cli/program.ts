@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerClear } from './commands/clear.js'
 import { registerExplain } from './commands/explain.js'
+import { registerHttpPurge } from './commands/http-purge.js'
 import { registerKey } from './commands/key.js'
 import { registerKeygen } from './commands/keygen.js'
 import { registerKeys } from './commands/keys.js'
@@ -26,7 +27,7 @@ function packageVersion(): string {
 }
 
 /**
- * The `tiercache` program: `serve`, `proxy`, `stats`, `top`, `explain`, `purge`, `erase`, `export`, `replay`, `keys`, `key`, `clear`,
+ * The `tiercache` program: `serve`, `proxy`, `stats`, `top`, `explain`, `purge`, `http-purge`, `erase`, `export`, `replay`, `keys`, `key`, `clear`,
  * `keygen`, `rotate-key`, `reencrypt`. Commander's own errors (unknown
  * flag, missing argument) are thrown, not exited on, so that {@link runCli} chooses the exit code.
  */
@@ -44,6 +45,7 @@ export function createProgram(ctx: CliContext = processContext()): Command {
   registerTop(program, ctx)
   registerExplain(program, ctx)
   registerPurge(program, ctx)
+  registerHttpPurge(program, ctx)
   registerSubjects(program, ctx)
   registerReplay(program, ctx)
   registerKeys(program, ctx)

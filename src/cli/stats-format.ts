@@ -1,9 +1,10 @@
 /**
  * A statistics report (`GET /v1/stats`) for people: `tiercache stats` prints {@link formatStatsReport}
- * (ending with {@link aiText} when the server has an AI gateway), `tiercache top` {@link formatTop}.
+ * (ending with {@link aiText} when the server has an AI gateway, and {@link httpText} when it has an HTTP
+ * cache), `tiercache top` {@link formatTop}.
  * Never used for `--json`, which prints the server's answer as is.
  */
-import type { AiStats, Latency, StatsReport, TierLevel } from '../metrics/stats/report.js'
+import type { AiStats, HttpStats, Latency, StatsReport, TierLevel } from '../metrics/stats/report.js'
 import { type Align, formatBytes, formatDuration, formatFields, formatInteger, formatPercent, formatTable, formatUsd } from './format.js'
 
 const LEVELS: readonly TierLevel[] = ['l1', 'l2', 'l3']
@@ -72,6 +73,7 @@ export function formatStatsReport(report: StatsReport): string {
   if (report.now.bus !== null) sections.push(`bus ${report.now.bus.listening ? 'listening' : 'deaf (L1 bypassed until it listens again)'}`)
   sections.push(suggestionsText(report))
   if (report.ai !== undefined) sections.push(aiText(report.ai))
+  if (report.http !== undefined) sections.push(httpText(report.http))
   return sections.join('\n\n')
 }
 
@@ -184,4 +186,22 @@ export function formatTop(report: StatsReport, limit: number): string {
   }
   sections.push(report.namespaces.length === 0 ? 'busiest namespaces: none' : `busiest namespaces\n${namespacesTable(report, limit)}`)
   return sections.join('\n\n')
+}
+
+const HTTP_COLUMNS = ['hit', 'stale', 'revalidated', 'collapsed', 'miss', 'pass', 'error'] as const
+
+/**
+ * The `http` section (a deployment report of a server with an HTTP cache): its totals, then a row per
+ * route group, busiest first, as the server lists them. Its counts keep no history, whatever the range.
+ */
+export function httpText(http: HttpStats): string {
+  const title = 'HTTP cache (this instance, since it started)'
+  const { totals } = http
+  if (totals.responses === 0) return `${title}: no responses yet`
+  const outcomes = HTTP_COLUMNS.filter((outcome) => totals[outcome] > 0).map((outcome) => `${outcome} ${formatInteger(totals[outcome])}`)
+  const line = `responses ${formatInteger(totals.responses)} (${outcomes.join(', ')}), hit ratio ${formatPercent(totals.hitRatio)}`
+  const rows: string[][] = [['route group', 'responses', ...HTTP_COLUMNS, 'hit ratio']]
+  for (const row of http.rows) rows.push([row.group, formatInteger(row.responses), ...HTTP_COLUMNS.map((outcome) => formatInteger(row[outcome])), formatPercent(row.hitRatio)])
+  const align: Align[] = ['left', ...Array.from({ length: HTTP_COLUMNS.length + 2 }, () => 'right' as const)]
+  return `${title}\n${line}\n${formatTable(rows, align)}`
 }

@@ -4,13 +4,18 @@
  * single flight, on a flight key beside the variant's).
  */
 import type CachePolicy from 'http-cache-semantics'
+import { MAX_DURATION_MS } from '../core/duration.js'
 import { updatedHeaders, unconditional, validationHeaders, hasValidator } from './conditional.js'
 import { makePolicy, staleWindow } from './freshness.js'
 import { type HttpHeaders, normalizeHeaders, withoutHopByHop } from './headers.js'
 import type { ResolvedHttpCacheOptions } from './options.js'
 import { type StoredResponse, save } from './store.js'
+import { bodyOf } from './post.js'
 import type { Origin } from './types.js'
 import { responseTags, varyNames } from './variants.js'
+
+/** The longest a response is kept, ms: half the engine's longest ttl, leaving room for its grace. */
+const MAX_KEEP_MS = MAX_DURATION_MS / 2
 
 /** How long a flight's outcome is kept for the requests that waited for it, ms. */
 const FLIGHT_MS = 1000
@@ -35,6 +40,17 @@ export interface Trip {
   readonly headers: HttpHeaders
   readonly key: string
   readonly previous?: StoredResponse
+  /** The earliest `storedAt` of what the trip stores, epoch ms: after the soft purge that sent it. */
+  readonly notBefore?: number | undefined
+  /** A `POST` declared a read (`cachePost`): its body, and the method label its variants are keyed by. */
+  readonly post?: SignedPost | undefined
+}
+
+/** A `POST` cached by the signature of its body (see post.ts). */
+export interface SignedPost {
+  /** `POST <signature>`: in the keys where `GET` is for a `GET`. */
+  readonly label: string
+  readonly body: Uint8Array
 }
 
 /**
@@ -55,18 +71,21 @@ function worthStoring(policy: CachePolicy, status: number, headers: HttpHeaders)
  * @throws what `origin` throws
  */
 async function trip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip): Promise<Exchanged & { readonly tags?: readonly string[]; readonly key?: string }> {
-  const asked = at.previous === undefined ? unconditional(at.headers) : validationHeaders(at.headers, at.previous.headers)
-  const answer = await origin({ method: 'GET', url: at.url, headers: asked })
+  // A POST is not validated: a 304 answers a GET or HEAD only (RFC 9110 §15.4.5).
+  const validated = at.post === undefined ? at.previous : undefined
+  const asked = validated === undefined ? unconditional(at.headers) : validationHeaders(at.headers, validated.headers)
+  const answer = await origin({ method: at.post === undefined ? 'GET' : 'POST', url: at.url, headers: asked, ...(at.post === undefined ? {} : { body: bodyOf(at.post.body) }) })
   const fetched: Fetched = { status: answer.status, headers: withoutHopByHop(normalizeHeaders(answer.headers)), body: answer.body }
-  const base = at.previous !== undefined && fetched.status === 304 ? { ...at.previous, headers: updatedHeaders(at.previous.headers, fetched.headers) } : fetched
+  const base = validated !== undefined && fetched.status === 304 ? { ...validated, headers: updatedHeaders(validated.headers, fetched.headers) } : fetched
   if (base.status === 304) return { kind: 'pass', response: fetched }
   const request = { method: 'GET', url: at.url, headers: at.headers }
   const policy = makePolicy(request, base, options)
   if (!worthStoring(policy, base.status, base.headers)) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
-  const stored: StoredResponse = { status: base.status, headers: base.headers, body: base.body, policy: policy.toObject(), storedAt: options.now(), vary: varyNames(base.headers) }
-  const keepMs = (Math.max(0, policy.maxAge() - policy.age()) + staleWindow(policy)) * 1000 + (hasValidator(base.headers) ? options.keepStaleMs : 0)
+  const stored: StoredResponse = { status: base.status, headers: base.headers, body: base.body, policy: policy.toObject(), storedAt: Math.max(options.now(), at.notBefore ?? 0), vary: varyNames(base.headers) }
+  // Capped: the engine refuses a ttl past 100 years (max-age=99999999999, an Expires in 2286).
+  const keepMs = Math.min(MAX_KEEP_MS, (Math.max(0, policy.maxAge() - policy.age()) + staleWindow(policy)) * 1000 + (hasValidator(base.headers) ? options.keepStaleMs : 0))
   const tags = responseTags(at.url, base.headers, options.surrogateKeyHeader, options.cache.limits)
-  const key = await save(options.cache, 'GET', at.url, at.headers, stored, { keepMs, tags })
+  const key = await save(options.cache, at.post?.label ?? 'GET', at.url, at.headers, stored, { keepMs, tags })
   if (key === undefined) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
   return { kind: 'stored', stored, fwdStatus: fetched.status, collapsed: false, tags, key }
 }

@@ -4,11 +4,15 @@
  */
 import { InvalidOptionsError } from '../errors.js'
 import { badGateway, fromStored, gatewayTimeout, passed } from './answer.js'
-import { type Exchanged, collapsedTrip } from './exchange.js'
-import { decideReuse, restorePolicy, staleIfErrorAllows } from './freshness.js'
+import { unconditional } from './conditional.js'
+import { type Exchanged, type SignedPost, type Trip, collapsedTrip } from './exchange.js'
+import { decideReuse, restorePolicy, softPurgeReuse, staleIfErrorAllows } from './freshness.js'
 import { type HttpHeaders, normalizeHeaders, parseDirectives, field, withoutHopByHop } from './headers.js'
+import { HttpCounts } from './counts.js'
 import { invalidateAfter } from './invalidation.js'
 import { type HttpCacheOptions, type ResolvedHttpCacheOptions, resolveHttpCacheOptions } from './options.js'
+import { asyncBody, bodyOf, bodySignature, readBody } from './post.js'
+import { type HttpPurge, type HttpPurged, purgeHttp, softPurgedAt } from './purge.js'
 import { type StoredResponse, lookup } from './store.js'
 import type { HttpCacheAnswer, HttpCacheRequest, Origin } from './types.js'
 
@@ -30,11 +34,14 @@ interface Asked {
 export class HttpCache {
   /** The options in force. */
   readonly options: ResolvedHttpCacheOptions
+  /** How the responses were served, per route group, since this cache was made (the metrics read them). */
+  readonly counts: HttpCounts
   private readonly background = new Set<Promise<void>>()
 
   /** @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) and the errors of {@link resolveHttpCacheOptions} */
   constructor(options: HttpCacheOptions) {
     this.options = resolveHttpCacheOptions(options)
+    this.counts = new HttpCounts(this.options.routeGroup)
   }
 
   /**
@@ -45,15 +52,43 @@ export class HttpCache {
    * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) when `request.url` is not an absolute URL
    */
   async handle(request: HttpCacheRequest, origin: Origin): Promise<HttpCacheAnswer> {
-    let url: string
+    let target: URL
     try {
-      url = new URL(request.url).href
+      target = new URL(request.url)
     } catch (cause) {
       throw new InvalidOptionsError('the request URL must be absolute (scheme and host)', { cause })
     }
-    const asked: Asked = { method: request.method.toUpperCase(), url, headers: withoutHopByHop(normalizeHeaders(request.headers)), ...(request.body === undefined ? {} : { body: request.body }) }
+    const asked: Asked = { method: request.method.toUpperCase(), url: target.href, headers: withoutHopByHop(normalizeHeaders(request.headers)), ...(request.body === undefined ? {} : { body: asyncBody(request.body) }) }
+    const answer = await this.route(asked, origin)
+    this.counts.record(target, field(answer.headers, 'cache-status') ?? '')
+    return answer
+  }
+
+  private route(asked: Asked, origin: Origin): Promise<HttpCacheAnswer> {
     if (asked.method === 'GET' || asked.method === 'HEAD') return this.read(asked, origin)
+    if (asked.method === 'POST' && this.options.cachesPost(new URL(asked.url).pathname)) return this.readPost(asked, origin)
     return this.forward(asked, origin)
+  }
+
+  /**
+   * A `POST` declared a read: keyed by the signature of its body and decided as a `GET` would be,
+   * without validators either way (a 304 answers `GET` and `HEAD` only, RFC 9110 §15.4.5) and
+   * without the invalidations of RFC 9111 §4.4. A body past 1 MiB is passed on, not stored.
+   */
+  private async readPost(asked: Asked, origin: Origin): Promise<HttpCacheAnswer> {
+    const read = await readBody(asked.body)
+    if (read.kind === 'too-long') return this.pass({ ...asked, body: read.body }, origin, 'miss')
+    const post = { label: `POST ${bodySignature(read.bytes, field(asked.headers, 'content-type'))}`, body: read.bytes }
+    return this.read({ ...asked, headers: unconditional(asked.headers), body: bodyOf(read.bytes) }, origin, post)
+  }
+
+  /**
+   * Purges stored responses by surrogate key, URL or prefix, hard or soft, in every tier and instance;
+   * see {@link purgeHttp}.
+   * @throws InvalidOptionsError (`TC_INVALID_OPTIONS`) for an invalid purge
+   */
+  purge(purge: HttpPurge): Promise<HttpPurged> {
+    return purgeHttp(this.options.cache, purge, this.options.now)
   }
 
   /** Resolves once the background revalidations started so far (stale-while-revalidate) are done. */
@@ -79,22 +114,24 @@ export class HttpCache {
     return passed(this.options.name, { status: response.status, headers, body: response.body }, asked.method, { fwd: 'method' })
   }
 
-  /** `GET` or `HEAD`: the stored response if it may serve, else the origin (RFC 9111 §4). */
-  private async read(asked: Asked, origin: Origin): Promise<HttpCacheAnswer> {
+  /** `GET` or `HEAD` (or a `post` declared a read): the stored response if it may serve, else the origin (RFC 9111 §4). */
+  private async read(asked: Asked, origin: Origin, post?: SignedPost): Promise<HttpCacheAnswer> {
     const { name } = this.options
     const request = parseDirectives(field(asked.headers, 'cache-control'))
-    const found = await lookup(this.options.cache, 'GET', asked.url, asked.headers)
+    const found = await lookup(this.options.cache, post?.label ?? 'GET', asked.url, asked.headers)
     if (found.state === 'hit') {
       const policy = restorePolicy(found.stored.policy, this.options)
-      const reuse = decideReuse(policy, asked.headers)
+      const purgedAt = await softPurgedAt(this.options.cache, asked.url, found.stored, this.options.surrogateKeyHeader)
+      const reuse = purgedAt === undefined ? decideReuse(policy, asked.headers) : softPurgeReuse(policy, asked.headers)
+      const notBefore = purgedAt === undefined ? undefined : purgedAt + 1
       if (reuse.kind === 'fresh') return fromStored(name, found.stored, policy, asked.method, asked.headers, { hit: true })
       if (reuse.kind === 'stale') return fromStored(name, found.stored, policy, asked.method, asked.headers, { hit: true, detail: 'stale' })
       if (reuse.kind === 'stale-while-revalidate') {
-        this.inBackground(collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, key: found.key, previous: found.stored }))
+        this.inBackground(collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, key: found.key, previous: found.stored, notBefore, post }))
         return fromStored(name, found.stored, policy, asked.method, asked.headers, { hit: true, detail: 'stale-while-revalidate' })
       }
       if (request.has('only-if-cached')) return gatewayTimeout(name)
-      return this.revalidate(asked, origin, found.key, found.stored, reuse.why === 'request' ? 'request' : 'stale')
+      return this.revalidate(asked, origin, { key: found.key, previous: found.stored, notBefore, post }, reuse.why === 'request' ? 'request' : 'stale')
     }
     if (request.has('only-if-cached')) return gatewayTimeout(name)
     const fwd = found.state === 'vary-miss' ? 'vary-miss' : 'miss'
@@ -102,7 +139,7 @@ export class HttpCache {
     if (asked.method === 'HEAD' || request.has('no-store') || asked.headers['range'] !== undefined) return this.pass(asked, origin, fwd)
     let made: Exchanged
     try {
-      made = await collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, key: found.key })
+      made = await collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, key: found.key, post })
     } catch (error) {
       this.options.onError(error)
       return badGateway(name, fwd)
@@ -111,8 +148,9 @@ export class HttpCache {
   }
 
   /** Validates `stored` with the origin (RFC 9111 §4.3); on failure, `stale-if-error` may answer it (RFC 5861 §4). */
-  private async revalidate(asked: Asked, origin: Origin, key: string, stored: StoredResponse, fwd: 'request' | 'stale'): Promise<HttpCacheAnswer> {
+  private async revalidate(asked: Asked, origin: Origin, at: Pick<Trip, 'key' | 'notBefore' | 'post'> & { readonly previous: StoredResponse }, fwd: 'request' | 'stale'): Promise<HttpCacheAnswer> {
     const { name } = this.options
+    const stored = at.previous
     const staleAnswer = (fwdStatus?: number) => {
       const policy = restorePolicy(stored.policy, this.options)
       if (!staleIfErrorAllows(policy, asked.headers)) return undefined
@@ -120,7 +158,7 @@ export class HttpCache {
     }
     let made: Exchanged
     try {
-      made = await collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, key, previous: stored })
+      made = await collapsedTrip(this.options, origin, { url: asked.url, headers: asked.headers, ...at })
     } catch (error) {
       this.options.onError(error)
       return staleAnswer() ?? badGateway(name, fwd)
@@ -139,7 +177,8 @@ export class HttpCache {
   /** To the origin as asked, not stored. */
   private async pass(asked: Asked, origin: Origin, fwd: 'miss' | 'vary-miss'): Promise<HttpCacheAnswer> {
     try {
-      const response = await origin({ method: asked.method, url: asked.url, headers: asked.headers })
+      const body = asked.method === 'GET' || asked.method === 'HEAD' ? {} : { body: asked.body }
+      const response = await origin({ method: asked.method, url: asked.url, headers: asked.headers, ...body })
       return passed(this.options.name, { status: response.status, headers: withoutHopByHop(normalizeHeaders(response.headers)), body: response.body }, asked.method, { fwd })
     } catch (error) {
       this.options.onError(error)

@@ -9,3 +9,18 @@ export type { CacheStatusParts, Forward } from './cache-status.js'
 export { fromNodeRequest, writeNodeAnswer } from './node.js'
 export { type ProxyOptions, type RunningProxy, startProxy } from './proxy.js'
 export { urlTag } from './variants.js'
+export {
+  type CacheControlOptions,
+  type CacheHeaders,
+  type CacheHeadersOptions,
+  type PolicyLifetimes,
+  cacheControl,
+  cacheControlFromPolicy,
+  cacheHeaders,
+  cacheOptionsFromPolicy,
+  notModified,
+  strongEtag,
+} from './cache-headers.js'
+export { type HttpCachePluginOptions, httpCachePlugin } from './middleware/fastify.js'
+export { type HttpCacheMiddlewareOptions, type NodeApp, type NodeHandler, type NodeHttpCacheOptions, type NodeMiddleware, httpCacheHandler, httpCacheMiddleware } from './middleware/node.js'
+export { type FetchHandler, type FetchHttpCacheOptions, type HttpCacheSource, withHttpCache } from './middleware/fetch.js'

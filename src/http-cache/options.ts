@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { Cache } from '../cache/cache.js'
 import { toMs } from '../core/duration.js'
 import { InvalidOptionsError } from '../errors.js'
+import { firstSegment } from './counts.js'
 
 /** Options of `createHttpCache`. */
 export interface HttpCacheOptions {
@@ -33,6 +34,21 @@ export interface HttpCacheOptions {
   readonly surrogateKeyHeader?: string
   /** The clock, epoch ms: the age of stored responses is counted on it. @default Date.now */
   readonly now?: () => number
+  /**
+   * The route group a request's URL is counted in (`httpCache.counts`, the metrics' `group` label),
+   * e.g. `(url) => url.pathname.startsWith('/api/') ? '/api' : '/'`. At most 100 groups are counted
+   * apart; the others are counted as `other`. @default `/` and the first path segment (`/products/42` → `/products`)
+   */
+  readonly routeGroup?: (url: URL) => string
+  /**
+   * The `POST` routes whose answers are cached by a signature of the body (a search or
+   * recommendation endpoint that is a read in practice): exact paths (`/search`), path prefixes
+   * ending in `*` (`/api/search/*`), or regular expressions tested on the path. Their requests are
+   * keyed by method, URL and a SHA-256 of the canonical body (JSON with object keys sorted, form
+   * fields sorted, other bodies as their bytes), decided as a `GET` would be, and do not invalidate
+   * (RFC 9111 §4.4 is for the other POSTs). @default [] (no POST is cached)
+   */
+  readonly cachePost?: readonly (string | RegExp)[]
   /** Told of errors the cache survives (an origin that failed, a background revalidation that failed). @default none */
   readonly onError?: (error: unknown) => void
 }
@@ -47,6 +63,8 @@ const schema = z.object({
   surrogateKeyHeader: z.string().min(1).transform((name) => name.toLowerCase()).default('surrogate-key'),
   now: z.custom<() => number>((value) => typeof value === 'function').optional(),
   onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function').optional(),
+  routeGroup: z.custom<(url: URL) => string>((value) => typeof value === 'function').optional(),
+  cachePost: z.array(z.union([z.string().regex(/^\//, 'must be a path starting with /'), z.instanceof(RegExp)])).default([]),
 })
 
 /** The options in force: every default applied, durations in ms. */
@@ -59,6 +77,9 @@ export interface ResolvedHttpCacheOptions {
   readonly surrogateKeyHeader: string
   readonly now: () => number
   readonly onError: (error: unknown) => void
+  readonly routeGroup: (url: URL) => string
+  /** Whether a `POST` to a path is cached by the signature of its body ({@link HttpCacheOptions.cachePost}). */
+  readonly cachesPost: (pathname: string) => boolean
 }
 
 /**
@@ -78,5 +99,15 @@ export function resolveHttpCacheOptions(options: HttpCacheOptions): ResolvedHttp
     surrogateKeyHeader: data.surrogateKeyHeader,
     now: data.now ?? Date.now,
     onError: data.onError ?? (() => {}),
+    routeGroup: data.routeGroup ?? firstSegment,
+    cachesPost: postMatcher(data.cachePost),
   })
+}
+
+/** The test of {@link HttpCacheOptions.cachePost}: exact paths, `*`-ended prefixes, regular expressions. */
+function postMatcher(routes: readonly (string | RegExp)[]): (pathname: string) => boolean {
+  const exact = new Set(routes.filter((route): route is string => typeof route === 'string' && !route.endsWith('*')))
+  const prefixes = routes.filter((route): route is string => typeof route === 'string' && route.endsWith('*')).map((route) => route.slice(0, -1))
+  const patterns = routes.filter((route): route is RegExp => route instanceof RegExp)
+  return (pathname) => exact.has(pathname) || prefixes.some((prefix) => pathname.startsWith(prefix)) || patterns.some((pattern) => pattern.test(pathname))
 }

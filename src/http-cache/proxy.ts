@@ -56,6 +56,12 @@ export function undiciOrigin(agent: Agent, headersTimeout: number): Origin {
       headersTimeout,
       ...(body === undefined ? {} : { body }),
     })
+    // A 304 or 204, or the answer to a HEAD, has no body whatever its Content-Length says (RFC 9110
+    // §6.4.1, §8.6): undici rejects reading it when Content-Length is not 0, so it is not read.
+    if (asked.method === 'HEAD' || answer.statusCode === 304 || answer.statusCode === 204) {
+      answer.body.dump().catch(() => {})
+      return { status: answer.statusCode, headers: answer.headers as Record<string, string | string[]>, body: new Uint8Array(0) }
+    }
     return { status: answer.statusCode, headers: answer.headers as Record<string, string | string[]>, body: new Uint8Array(await answer.body.arrayBuffer()) }
   }
 }

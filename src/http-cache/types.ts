@@ -8,8 +8,8 @@ export interface HttpCacheRequest {
   /** The absolute target URL (`http://host/path?query`): the cache key's URL (RFC 9111 §2). */
   readonly url: string
   readonly headers: HeaderInput
-  /** The request's content, for methods that have one; never read for `GET` and `HEAD`. */
-  readonly body?: AsyncIterable<Uint8Array>
+  /** The request's content, for methods that have one (a stream, or chunks); never read for `GET` and `HEAD`. */
+  readonly body?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 }
 
 /** What the cache asks the origin: headers lower case, without hop-by-hop fields. */

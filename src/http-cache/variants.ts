@@ -43,7 +43,8 @@ export function variantKey(method: string, url: string, names: readonly string[]
   if (names.length === 0) return `res ${target(method, url)}`
   const values = names.map((name) => {
     const value = field(requestHeaders, name)
-    return value === undefined ? null : value.trim().replace(/\s+/g, ' ')
+    // List separators normalized too: `1,2` and ` 1, 2 ` select the same variant (RFC 9110 §5.6.1).
+    return value === undefined ? null : value.trim().replace(/\s+/g, ' ').replace(/ ?, ?/g, ', ')
   })
   return `res ${target(method, url)} ${digest(JSON.stringify([names, values]), 22)}`
 }
@@ -53,13 +54,41 @@ export function urlTag(url: string): string {
   return `url:${digest(url, 22)}`
 }
 
+/** Path segments that prefix purges reach: a prefix is matched by whole segments, down to this depth. */
+export const MAX_PREFIX_DEPTH = 8
+
+/** The path segments of a URL's path, without empty ones (`/a//b/` → `['a', 'b']`). */
+function segments(pathname: string): string[] {
+  return pathname.split('/').filter((segment) => segment !== '')
+}
+
 /**
- * The tags of a response: its surrogate keys (the space-separated values of `headerName`, those of at
- * most `maxTagLength` characters, at most `maxTags - 1` of them) and {@link urlTag} of `url`.
+ * The tag of the responses whose URL has `prefix` (an absolute URL; its query and fragment are
+ * ignored, a trailing slash too) as a prefix of whole path segments: `https://h/a` covers `https://h/a`,
+ * `https://h/a/b?q` but not `https://h/ab`.
+ * @throws RangeError when the prefix has more than {@link MAX_PREFIX_DEPTH} segments (no response carries such a tag)
+ */
+export function prefixTag(prefix: URL): string {
+  const parts = segments(prefix.pathname)
+  if (parts.length > MAX_PREFIX_DEPTH) throw new RangeError(`a prefix reaches at most ${MAX_PREFIX_DEPTH} path segments`)
+  return `pfx:${digest(`${prefix.origin}/${parts.join('/')}`, 22)}`
+}
+
+/** The prefix tags of `url`: those of its origin and of each of its first {@link MAX_PREFIX_DEPTH} path prefixes, shortest first. */
+export function prefixTags(url: string): string[] {
+  const target = new URL(url)
+  const parts = segments(target.pathname).slice(0, MAX_PREFIX_DEPTH)
+  return Array.from({ length: parts.length + 1 }, (_, depth) => `pfx:${digest(`${target.origin}/${parts.slice(0, depth).join('/')}`, 22)}`)
+}
+
+/**
+ * The tags of a response: {@link urlTag} of `url`, its {@link prefixTags} and its surrogate keys (the
+ * space- or comma-separated values of `headerName` of at most `maxTagLength` characters), at most
+ * `maxTags` in all, in that order.
  */
 export function responseTags(url: string, headers: HttpHeaders, headerName: string, limits: { readonly maxTags: number; readonly maxTagLength: number }): string[] {
   const keys = (field(headers, headerName) ?? '')
     .split(/[\s,]+/)
     .filter((key) => key !== '' && key.length <= limits.maxTagLength)
-  return [...new Set(keys)].slice(0, Math.max(0, limits.maxTags - 1)).concat(urlTag(url))
+  return [...new Set([urlTag(url), ...prefixTags(url), ...keys])].slice(0, limits.maxTags)
 }

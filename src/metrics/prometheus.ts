@@ -20,11 +20,13 @@ import { parseOptions } from '../core/options.js'
 import { InvalidOptionsError } from '../errors.js'
 import { AI_METRIC_CATALOGUE, type AiUsageSource, registerAiMetrics } from './ai-usage.js'
 import { type CatalogueEntry, METRIC_CATALOGUE } from './catalogue.js'
+import { HTTP_METRIC_CATALOGUE, type HttpUsageSource, registerHttpMetrics } from './http-usage.js'
 import { processMetrics } from './process.js'
 
 export type { HistogramFamily, HistogramSample, Labels, MetricFamily, MetricsSnapshot, Sample, ScalarFamily } from '../cache/instruments/snapshot.js'
 export { METRIC_CATALOGUE, type CatalogueEntry } from './catalogue.js'
 export { AI_ANSWER_STATUSES, AI_METRIC_CATALOGUE, type AiAnswerStatus, type AiUsageFigures, type AiUsageSource } from './ai-usage.js'
+export { HTTP_METRIC_CATALOGUE, HTTP_RESPONSE_OUTCOMES, type HttpCountFigures, type HttpResponseOutcome, type HttpUsageSource } from './http-usage.js'
 
 /** What a registry reads: a `Cache` (or anything with its `metrics()`). */
 export interface MetricsSource {
@@ -66,6 +68,13 @@ export interface PrometheusRegistryOptions<R extends AnyRegistry = Registry> {
    * @default none: no AI families
    */
   readonly ai?: AiUsageSource
+  /**
+   * An HTTP cache (`createHttpCache`, or a proxy's `httpCache`, from `tiercache/http-cache`): adds
+   * `tiercache_http_responses_total{group,outcome}`, read from its `counts` when scraped
+   * (docs/metrics.md, HTTP cache).
+   * @default none: no HTTP family
+   */
+  readonly http?: HttpUsageSource
 }
 
 const sourceSchema = z.custom<MetricsSource>(
@@ -86,6 +95,12 @@ const optionsSchema = z
       .default(false),
     ai: z
       .custom<AiUsageSource>((value) => typeof (value as Partial<AiUsageSource> | null | undefined)?.rows === 'function', "must be an AI cache's accounting (an object with a rows() method)")
+      .optional(),
+    http: z
+      .custom<HttpUsageSource>(
+        (value) => typeof (value as { counts?: Partial<HttpUsageSource['counts']> } | null | undefined)?.counts?.rows === 'function',
+        'must be an HTTP cache (an object with counts.rows())',
+      )
       .optional(),
   })
   .strict()
@@ -260,6 +275,7 @@ export function createPrometheusRegistry(options: PrometheusRegistryOptions<AnyR
   const names = [
     ...METRIC_CATALOGUE.map((entry) => entry.name),
     ...(parsed.ai === undefined ? [] : AI_METRIC_CATALOGUE.map((entry) => entry.name)),
+    ...(parsed.http === undefined ? [] : HTTP_METRIC_CATALOGUE.map((entry) => entry.name)),
     ...process.map((metric) => (metric as unknown as { name: string }).name),
   ]
   const taken = names.filter((name) => registry.getSingleMetric(name) !== undefined)
@@ -269,6 +285,7 @@ export function createPrometheusRegistry(options: PrometheusRegistryOptions<AnyR
   const read = sharedRead(sources)
   for (const entry of METRIC_CATALOGUE) collectorOf(entry, registry, read)
   if (parsed.ai !== undefined) registerAiMetrics(registry, parsed.ai)
+  if (parsed.http !== undefined) registerHttpMetrics(registry, parsed.http)
   for (const metric of process) registry.registerMetric(metric)
   return registry
 }

@@ -21,12 +21,14 @@ import { DEFAULT_KEY_CACHE_TTL_MS, keyVerifier } from './key-cache.js'
 import { METRICS_LISTENER, type MetricsListener, type MetricsListenerOptions, parseMetricsListenerOptions, startMetricsListener } from './metrics-listener.js'
 import { type RateLimitOptions, openRateLimits } from './rate-limits.js'
 import type { AiCache } from '../ai/index.js'
+import type { HttpCache } from '../http-cache/index.js'
 import { adminRoutes } from './routes/admin.js'
 import { aiRoutes } from './routes/ai.js'
 import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { entryRoutes } from './routes/entries.js'
 import { eventRoutes } from './routes/events.js'
+import { httpRoutes } from './routes/http.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { subjectRoutes } from './routes/subjects.js'
 import { warmRoutes } from './routes/warm.js'
@@ -118,6 +120,15 @@ export interface BuildServerOptions {
    * `GET /metrics` (`tiercache_ai_*`). Its upstream is closed with the app. @default none: no AI routes
    */
   readonly ai?: AiCache
+  /**
+   * The HTTP cache (docs/http-cache.md) in front of an origin, e.g. a proxy's `httpCache`
+   * (`startProxy`, `tiercache serve --http-origin`), storing in `cache`'s tiers: how it served its
+   * responses per route group is in `GET /v1/stats` (an `http` section, to a service key),
+   * `GET /metrics` (`tiercache_http_responses_total`) and the dashboard, and `POST /v1/http/purge`
+   * purges its namespace by default, with its clock. The app waits for its background revalidations
+   * when it closes. @default none: `POST /v1/http/purge` acts on the namespace `http` of `cache`
+   */
+  readonly http?: HttpCache
 }
 
 /** Options of {@link startServer}. */
@@ -150,6 +161,8 @@ export interface StartServerOptions {
   readonly policy?: Policy
   /** See {@link BuildServerOptions.ai}. */
   readonly ai?: AiCache
+  /** See {@link BuildServerOptions.http}; not closed by the app (a proxy's listener is its owner's to close). */
+  readonly http?: HttpCache
   /**
    * A second listener that serves `GET /metrics` only, without an API key, for Prometheus: e.g.
    * `{ host: '10.0.0.5', port: 9464 }` on an interface only the monitoring network reaches. Anyone
@@ -241,6 +254,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
         { name: 'admin', description: 'Purge by tags, clearing a namespace, statistics, audit log, health' },
         { name: 'subjects', description: "Erasure and export of a tenant's or a user's entries (GDPR art. 17 and 20)" },
         { name: 'events', description: 'Invalidation rules: emit an event, list the rules' },
+        { name: 'http', description: 'The shared HTTP cache: purges by surrogate key, URL or prefix' },
       ],
       components: {
         securitySchemes: {
@@ -253,11 +267,12 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
 
   const limits = await openRateLimits(options.rateLimits, app.log)
   const audit = createServerAudit(options.audit)
-  const stats = new ServerStats(cache, options.stats, options.ai?.accounting)
+  const stats = new ServerStats(cache, options.stats, options.ai?.accounting, options.http)
   const registry = createPrometheusRegistry({
     cache,
     processMetrics: options.metrics?.processMetrics ?? true,
     ...(options.ai === undefined ? {} : { ai: options.ai.accounting }),
+    ...(options.http === undefined ? {} : { http: options.http }),
   })
   try {
     const checkAccess = accessControl(app, { cache, credentials, keys: keyVerifier(credentials, keyCacheTtlMs), limits, audit })
@@ -277,6 +292,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     await app.register(eventRoutes, { policy: options.policy, audit })
     await app.register(warmRoutes, { cache, policy: options.policy, topKeys: stats.topKeys })
     await app.register(metricsRoutes, { registry, audit })
+    await app.register(httpRoutes, { cache, audit, ...(options.http === undefined ? {} : { http: options.http }) })
     if (options.ai !== undefined) await app.register(aiRoutes, { ai: options.ai })
     if (options.dashboard ?? true) await app.register(dashboardRoutes)
   } catch (error) {
@@ -290,6 +306,8 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
     stopLogging()
     await limits.close()
     await options.ai?.upstream.close()
+    // Its background revalidations write to the cache: they end before it closes.
+    await options.http?.idle()
     // The audit log's close waits for the events being written; the cache goes last.
     if (owns.storage()) await Promise.all([options.audit?.close(), credentials.close(), options.stats?.history?.close()])
     if (owns.cache()) await cache.close()
@@ -324,6 +342,7 @@ async function build(options: BuildServerOptions, owns: Ownership): Promise<Buil
  * | `POST /v1/ai/chat/completions` (with `ai`) | write | the OpenAI API's chat completion, cached, streamed with `stream: true` (docs/ai.md); errors in the OpenAI shape |
  * | `POST /v1/ai/embeddings` (with `ai`) | write | the OpenAI API's embeddings, cached |
  * | `POST /v1/ai/invalidate` `{ namespace?, cacheType?, model?, tags? }`, `POST /v1/ai/retract` `{ request, ... }` (with `ai`) | write | 200 `{ invalidated }`, 200 `{ retracted }` |
+ * | `POST /v1/http/purge` `{ keys?, urls?, prefixes?, soft?, namespace? }` | write, with service | 200 `{ tags, soft }`: the HTTP cache's stored responses carrying a surrogate key, of a URL or under a prefix, removed or (`soft`) marked stale, in every tier and instance |
  * | `GET /metrics` | admin and service | 200 `text/plain; version=0.0.4`: Prometheus metrics of every tenant (docs/metrics.md) |
  * | `GET /health` | none | 200 `{ status: 'ok' \| 'degraded', tiers }` |
  * | `GET /openapi.json` | none | the OpenAPI 3.1 document |

@@ -5,7 +5,9 @@
 import type { Cache } from '../cache/cache.js'
 import { CacheClosedError } from '../errors.js'
 import type { AiUsageSource } from '../metrics/ai-usage.js'
+import type { HttpUsageSource } from '../metrics/http-usage.js'
 import { aiStatsOf } from '../metrics/stats/ai.js'
+import { httpStatsOf } from '../metrics/stats/http.js'
 import { type ReportScope, buildReport } from '../metrics/stats/build.js'
 import type { StatsHistory } from '../metrics/stats/history.js'
 import type { StatsRange, StatsReport } from '../metrics/stats/report.js'
@@ -44,11 +46,14 @@ export class ServerStats {
   /**
    * @param ai - the AI cache's accounting (`aiCache.accounting`): reports then have an `ai` section,
    *   the scope's rows (a tenant's, or every tenant's in a deployment report)
+   * @param http - the HTTP cache (`HttpCache`): deployment reports then have an `http` section. Its
+   *   responses are the public scope's, no tenant's: a tenant's report does not show them
    */
   constructor(
     private readonly cache: Cache,
     private readonly options: ServerStatsOptions = {},
     private readonly ai?: AiUsageSource,
+    private readonly http?: HttpUsageSource,
   ) {
     this.topKeys = new TopKeys(options.topKeys)
   }
@@ -74,9 +79,9 @@ export class ServerStats {
       topKeys: this.topKeys,
       ...(options.thresholds === undefined ? {} : { thresholds: options.thresholds }),
     })
-    if (this.ai === undefined) return report
-    const ai = aiStatsOf(this.ai.rows(tenant), { ...(namespace === undefined ? {} : { namespace }), withTenant: tenant === undefined })
-    return { ...report, ai }
+    const ai = this.ai === undefined ? undefined : aiStatsOf(this.ai.rows(tenant), { ...(namespace === undefined ? {} : { namespace }), withTenant: tenant === undefined })
+    const http = this.http === undefined || tenant !== undefined ? undefined : httpStatsOf(this.http.counts.rows())
+    return { ...report, ...(ai === undefined ? {} : { ai }), ...(http === undefined ? {} : { http }) }
   }
 
   /** Flushes the history when no report did for `freshnessMs`; concurrent reports share one flush. */

@@ -10,6 +10,7 @@ import { formatUsd } from '../../src/cli/format.js'
 import { createCache } from '../../src/index.js'
 import type { AiUsageFigures } from '../../src/metrics/ai-usage.js'
 import { aiStatsOf } from '../../src/metrics/stats/ai.js'
+import { httpStatsOf } from '../../src/metrics/stats/http.js'
 import { openCredentialStore } from '../../src/security/credentials/index.js'
 import { type StatsReport, openStatsHistory, startServer } from '../../src/server/index.js'
 import { fixturePath, waitForExit } from '../helpers/child-process.js'
@@ -105,7 +106,7 @@ const AI_FIGURES: readonly AiUsageFigures[] = [
   { namespace: 'support', tenant: 'acme', model: 'gpt-4o-mini', cacheType: 'exact', answers: { HIT: 1200, STALE: 34, MISS: 400, BYPASS: 6 }, promptTokensSaved: 987_654, completionTokensSaved: 246_912, costSavedUsd: 12.3456 },
 ]
 
-describe('tiercache stats, with the `ai` section of a server with an AI gateway', () => {
+describe('tiercache stats, with the `ai` section of a server with an AI gateway, and the `http` section of one with an HTTP cache', () => {
   let stub: Server
   let stubUrl: string
   /** What the stub answers /v1/stats with, as is. */
@@ -181,6 +182,32 @@ describe('tiercache stats, with the `ai` section of a server with an AI gateway'
     expect(run).toMatchObject({ code: 0, stderr: '' })
     expect(run.stdout).toBe(text)
     expect((JSON.parse(run.stdout) as StatsReport).ai?.totals).toMatchObject({ hits: 1243, misses: 405, tokensSaved: 1_235_606 })
+  })
+
+  it('prints an HTTP cache block for a report with the http section: the totals, then a row per route group', async () => {
+    const rows = [
+      { group: '/products', outcome: 'hit' as const, count: 1200 },
+      { group: '/products', outcome: 'miss' as const, count: 300 },
+      { group: '/products', outcome: 'revalidated' as const, count: 12 },
+      { group: '/', outcome: 'stale' as const, count: 3 },
+      { group: '/', outcome: 'miss' as const, count: 1 },
+      { group: '/', outcome: 'pass' as const, count: 2 },
+    ]
+    await serve(service, { http: httpStatsOf(rows) })
+    const run = await inProcess(['stats', '--url', stubUrl, '--token', service])
+    expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(run.stdout.slice(run.stdout.indexOf('\nHTTP cache') + 1)).toBe(
+      [
+        'HTTP cache (this instance, since it started)',
+        'responses 1,518 (hit 1,200, stale 3, revalidated 12, miss 301, pass 2), hit ratio 80.15%',
+        'route group  responses    hit  stale  revalidated  collapsed  miss  pass  error  hit ratio',
+        '/products        1,512  1,200      0           12          0   300     0      0     80.16%',
+        '/                    6      0      3            0          0     1     2      0     75.00%',
+        '',
+      ].join('\n'),
+    )
+    await serve(service, { http: httpStatsOf([]) })
+    expect((await inProcess(['stats', '--url', stubUrl, '--token', service])).stdout).toMatch(/\n\nHTTP cache \(this instance, since it started\): no responses yet\n$/)
   })
 
   it('shows dollars to the cent from $1 up, three significant digits below, as the dashboard does', () => {

@@ -20,7 +20,8 @@ export interface Reply {
   readonly body?: string
 }
 
-type Route = (req: IncomingMessage, n: number) => Reply | Promise<Reply>
+/** The reply to the `n`th request for a path (from 1), given the request and its body as text. */
+type Route = (req: IncomingMessage, n: number, body: string) => Reply | Promise<Reply>
 
 /** A scripted origin. */
 export interface TestOrigin {
@@ -55,12 +56,14 @@ export async function startOrigin(): Promise<TestOrigin> {
     list.push(req.headers)
     seen.set(path, list)
     const route = routes.get(path)
-    req.resume()
-    void Promise.resolve(route === undefined ? { status: 404, body: 'no route' } : route(req, list.length)).then((reply) => {
+    const n = list.length
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => void Promise.resolve(route === undefined ? { status: 404, body: 'no route' } : route(req, n, Buffer.concat(chunks).toString())).then((reply) => {
       const headers = Object.fromEntries(Object.entries(reply.headers ?? {}).filter((entry): entry is [string, string | string[]] => entry[1] !== undefined))
       res.writeHead(reply.status ?? 200, headers)
       res.end(reply.body ?? '')
-    })
+    }))
   })
   const url = await listen(server)
   return {
@@ -94,10 +97,14 @@ export interface Mounted {
   close(): Promise<void>
 }
 
-/** An origin, and a memory-only cache with its HTTP cache mounted on a node:http server in front of it. */
-export async function mount(options: Omit<HttpCacheOptions, 'cache'> = {}): Promise<Mounted> {
-  const origin = await startOrigin()
-  const cache = createCache({ l3: false })
+/**
+ * An origin, and a cache (memory-only unless `shared.cache`) with its HTTP cache mounted on a
+ * node:http server in front of it. With `shared.origin`, two mounts are two instances in front of
+ * one origin; `close()` closes the cache, not a shared origin.
+ */
+export async function mount(options: Omit<HttpCacheOptions, 'cache'> = {}, shared: { readonly cache?: Cache; readonly origin?: TestOrigin } = {}): Promise<Mounted> {
+  const origin = shared.origin ?? (await startOrigin())
+  const cache = shared.cache ?? createCache({ l3: false })
   let now = Date.now()
   const httpCache = new HttpCache({ ...options, cache, now: () => now })
   const agent = new Agent()
@@ -125,7 +132,7 @@ export async function mount(options: Omit<HttpCacheOptions, 'cache'> = {}): Prom
       await closeServer(server)
       await httpCache.idle()
       await agent.close()
-      await origin.close()
+      if (shared.origin === undefined) await origin.close()
       await cache.close()
     },
   }

@@ -94,6 +94,26 @@ describe('tiercache proxy', () => {
     }
   })
 
+  it('--cache-post: a declared POST is stored by its body through the SQLite tier; a 304 without a body keeps the stored one (RFC 9110 §8.6)', async () => {
+    origin.on('/find', (_req, n, body) => ({ headers: { 'cache-control': 'max-age=60' }, body: `${n}: ${body}` }))
+    origin.on('/cl304', (req, n) => (req.headers['if-none-match'] === '"a"' ? { status: 304, headers: { etag: '"a"', 'content-length': '10' } } : { headers: { etag: '"a"', 'cache-control': 'max-age=0' }, body: `cl ${n}` }))
+    const { child, url } = await proxy(['--cache-post', '/find'])
+    try {
+      const post = (body: string) => request(`${url}/find`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((answer) => answer.body.text())
+      expect(await post('{"a":1,"b":2}')).toBe('1: {"a":1,"b":2}')
+      expect(await post('{"b":2,"a":1}')).toBe('1: {"a":1,"b":2}')
+      expect(await (await request(`${url}/cl304`)).body.text()).toBe('cl 1')
+      const revalidated = await request(`${url}/cl304`)
+      expect(await revalidated.body.text()).toBe('cl 1')
+      expect(revalidated.headers['cache-status']).toBe('tiercache; fwd=stale; fwd-status=304; ttl=0; stored')
+    } finally {
+      expect(await stop(child)).toBe(0)
+    }
+    const bad = spawnTiercache(['proxy', '--origin', origin.url, '--cache-post', 'search', '--sqlite', join(dir, 'bad.db')], dir)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--cache-post must be paths starting with /')
+  })
+
   it('exits 2 naming the port when it cannot listen, and 2 for an origin that is not an http URL', async () => {
     const busy = createServer()
     const port = await new Promise<number>((resolve) => busy.listen(0, '127.0.0.1', () => resolve((busy.address() as { port: number }).port)))

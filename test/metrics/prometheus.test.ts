@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import type { MetricFamily, MetricsSnapshot } from '../../src/cache/instruments/snapshot.js'
 import { CacheClosedError, InvalidOptionsError } from '../../src/errors.js'
 import { createCache } from '../../src/index.js'
-import { AI_METRIC_CATALOGUE, METRIC_CATALOGUE, type MetricsSource, createPrometheusRegistry } from '../../src/metrics/prometheus.js'
+import { AI_METRIC_CATALOGUE, HTTP_METRIC_CATALOGUE, HTTP_RESPONSE_OUTCOMES, METRIC_CATALOGUE, type MetricsSource, createPrometheusRegistry } from '../../src/metrics/prometheus.js'
 import { Exposition } from './exposition.js'
 
 const BUCKETS = [0.001, 0.01, 0.1]
@@ -193,8 +193,8 @@ describe('the catalogue', () => {
     const documented = Object.entries(types).flatMap(([section, type]) => (sections.get(section) ?? []).map((name) => ({ name, type })))
     expect(documented.length).toBeGreaterThan(20)
     expect(METRIC_CATALOGUE.map(({ name, type }) => ({ name, type }))).toEqual(documented)
-    // Every table of the page is one of those, or the AI gateway's.
-    expect([...sections.keys()]).toEqual(['Counters', 'Gauges', 'Histograms', 'AI gateway'])
+    // Every table of the page is one of those, the AI gateway's or the HTTP cache's.
+    expect([...sections.keys()]).toEqual(['Counters', 'Gauges', 'Histograms', 'AI gateway', 'HTTP cache'])
   })
 
   it("lists the AI gateway's families in docs/metrics.md, and exposes them as counters", async () => {
@@ -210,6 +210,35 @@ describe('the catalogue', () => {
       expect(exposition.value('tiercache_ai_answers_total', { ...labels, status: 'SEMANTIC-HIT' })).toBe(0)
       expect(exposition.value('tiercache_ai_tokens_saved_total', { ...labels, kind: 'completion' })).toBe(60)
       expect(exposition.value('tiercache_ai_cost_saved_usd_total', labels)).toBe(0.000_04)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it("lists the HTTP cache's family in docs/metrics.md, and exposes it as a counter read at scrape time, every outcome of a group present", async () => {
+    expect(documentedBySection().get('HTTP cache')).toEqual(HTTP_METRIC_CATALOGUE.map(({ name }) => name))
+    const cache = createCache({ l3: false })
+    try {
+      let rows = [
+        { group: '/products', outcome: 'hit' as const, count: 7 },
+        { group: '/products', outcome: 'miss' as const, count: 2 },
+        { group: 'other', outcome: 'revalidated' as const, count: 1 },
+      ]
+      const registry = createPrometheusRegistry({ cache, http: { counts: { rows: () => rows } } })
+      const exposition = new Exposition(await registry.metrics())
+      expect(exposition.family('tiercache_http_responses_total').type).toBe('COUNTER')
+      expect(exposition.value('tiercache_http_responses_total', { group: '/products', outcome: 'hit' })).toBe(7)
+      expect(exposition.value('tiercache_http_responses_total', { group: '/products', outcome: 'miss' })).toBe(2)
+      for (const outcome of HTTP_RESPONSE_OUTCOMES.filter((name) => name !== 'hit' && name !== 'miss')) {
+        expect(exposition.value('tiercache_http_responses_total', { group: '/products', outcome })).toBe(0)
+      }
+      expect(exposition.value('tiercache_http_responses_total', { group: 'other', outcome: 'revalidated' })).toBe(1)
+      expect(exposition.labelNames('tiercache_http_responses_total')).toEqual(new Set(['group', 'outcome']))
+      rows = [{ group: '/products', outcome: 'hit', count: 8 }]
+      expect(new Exposition(await registry.metrics()).value('tiercache_http_responses_total', { group: '/products', outcome: 'hit' })).toBe(8)
+      // Without the option, no HTTP family; with something that is not an HTTP cache, a refusal.
+      expect(new Exposition(await createPrometheusRegistry({ cache }).metrics()).families.has('tiercache_http_responses_total')).toBe(false)
+      expect(() => createPrometheusRegistry({ cache, http: {} as never })).toThrow(InvalidOptionsError)
     } finally {
       await cache.close()
     }

@@ -239,6 +239,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/rules',
         'POST /v1/warm',
         'GET /v1/warm/{id}',
+        'POST /v1/http/purge',
         'GET /metrics',
         'GET /health',
       ].sort(),
@@ -249,6 +250,7 @@ describe('GET /openapi.json', () => {
     expect(entry?.put?.requestBody).toBeDefined()
     expect(Object.keys(entry?.put?.responses ?? {}).sort()).toEqual(['204', '4XX', '5XX'])
     expect(doc.paths['/v1/invalidate']?.post?.requestBody).toBeDefined()
+    expect(doc.paths['/v1/http/purge']?.post?.requestBody).toMatchObject({ content: { 'application/json': { schema: { properties: { keys: {}, urls: {}, prefixes: {}, soft: {}, namespace: {} } } } } })
     expect(doc.paths['/v1/entries/{namespace}']?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:namespace', 'query:after', 'query:limit'])
     expect(doc.paths['/v1/audit']?.get?.parameters?.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['query:limit', 'query:since'])
     expect(doc.paths['/v1/erase']?.post?.requestBody).toBeDefined()

@@ -168,10 +168,11 @@ describe('the dashboard in Chromium', () => {
     // Headings for every panel, for screen readers' navigation.
     expect(await page.locator('h2').allInnerTexts()).toEqual([
       'Overview', 'Hit ratio per tier', 'Requests per second', 'Latency', 'Miss reasons', 'Origin calls and cost saved',
-      'Suggestions', 'Tier health and the bus', 'Busiest namespaces', 'AI gateway', 'Top keys',
+      'Suggestions', 'Tier health and the bus', 'Busiest namespaces', 'AI gateway', 'HTTP cache', 'Top keys',
     ])
-    // Without an AI gateway (no ai section in the answer), its panel stays hidden.
+    // Without an AI gateway (no ai section in the answer), its panel stays hidden; so does the HTTP cache's.
     expect(await page.locator('#ai').isHidden()).toBe(true)
+    expect(await page.locator('#http').isHidden()).toBe(true)
 
     // Live: it asks again, and for the range chosen.
     const asked = sent.length

@@ -16,6 +16,7 @@ interface ProxyFlags extends StorageFlags {
   readonly namespace: string
   readonly targeted?: readonly string[]
   readonly heuristic?: number
+  readonly cachePost?: readonly string[]
   readonly quiet?: boolean
 }
 
@@ -28,6 +29,14 @@ function fieldsFlag(value: string): string[] {
     throw new InvalidOptionsError(`--targeted must be header field names separated by commas, e.g. cdn-cache-control,surrogate-control, not '${value}'`)
   }
   return names
+}
+
+function pathsFlag(value: string): string[] {
+  const paths = value.split(',').map((path) => path.trim()).filter((path) => path !== '')
+  if (paths.length === 0 || paths.some((path) => !path.startsWith('/'))) {
+    throw new InvalidOptionsError(`--cache-post must be paths starting with /, separated by commas (a trailing * for a prefix), e.g. /search,/api/recommend/*, not '${value}'`)
+  }
+  return paths
 }
 
 function fractionFlag(value: string): number {
@@ -58,6 +67,7 @@ export function registerProxy(program: Command, ctx: CliContext): void {
     .addOption(new Option('--namespace <namespace>', 'namespace of the stored responses').default('http'))
     .addOption(new Option('--targeted <fields>', 'targeted cache-control fields to honour, in order, e.g. cdn-cache-control,surrogate-control (default none)').argParser(fieldsFlag))
     .addOption(new Option('--heuristic <fraction>', 'heuristic freshness (RFC 9111 §4.2.2): this fraction of the time since Last-Modified (default 0: none)').argParser(fractionFlag))
+    .addOption(new Option('--cache-post <paths>', 'POST routes that are reads, cached by a signature of the body: paths, or prefixes ending in *, separated by commas (default none)').argParser(pathsFlag))
     .option('--quiet', 'do not report errors the proxy survives')
     .action(async (flags: ProxyFlags, command: Command) => {
       if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
@@ -79,6 +89,7 @@ export function registerProxy(program: Command, ctx: CliContext): void {
             namespace: flags.namespace,
             ...(flags.targeted === undefined ? {} : { targetedFields: flags.targeted }),
             ...(flags.heuristic === undefined ? {} : { heuristic: flags.heuristic }),
+            ...(flags.cachePost === undefined ? {} : { cachePost: flags.cachePost }),
             ...(flags.quiet === true ? {} : { onError: (error: unknown) => void ctx.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\n`) }),
           },
         })

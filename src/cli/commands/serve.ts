@@ -14,6 +14,8 @@ import type { Plans } from '../../security/rate-limit/index.js'
 import type { RateLimitOptions } from '../../server/index.js'
 import type { CliContext } from '../context.js'
 import { type AiFlags, addAiOptions, checkAiFlags, openAiCache } from '../ai-gateway.js'
+import { type HttpProxyFlags, addHttpOptions, checkHttpFlags, startHttpProxy } from '../http-proxy.js'
+import type { RunningProxy } from '../../http-cache/proxy.js'
 import { policyFileOption } from '../policy-file.js'
 import { closeOnSignals } from '../signals.js'
 import { CliError, ExitCode } from '../errors.js'
@@ -22,7 +24,7 @@ import { type StorageFlags, chooseL3, postgresOption, sqliteOption } from '../st
 
 export { DEFAULT_SQLITE_PATH } from '../storage.js'
 
-interface ServeFlags extends StorageFlags, AiFlags {
+interface ServeFlags extends StorageFlags, AiFlags, HttpProxyFlags {
   readonly host: string
   readonly port: number
   readonly redis?: string
@@ -85,6 +87,11 @@ export const DEFAULT_METRICS_TENANTS = 100
  * key is never stored, logged or answered). `--ai-prices`/TIERCACHE_AI_PRICES prices its models
  * (`{"gpt-4o-mini":{"inputPerMillion":0.15,"outputPerMillion":0.6}}`, US dollars per million tokens),
  * for the money `/v1/stats`, `/metrics` and the dashboard say it saved; it needs `--ai-upstream`.
+ *
+ * `--http-origin`/TIERCACHE_HTTP_ORIGIN also runs the caching reverse proxy (docs/http-cache.md) in
+ * front of that origin, in this process and on this cache, on `--http-host` (default `--host`) and
+ * `--http-port` (default 4200): `/v1/stats`, `/metrics` and the dashboard show how it served, and
+ * `POST /v1/http/purge` purges its responses. A signal stops the proxy first, then the server.
  */
 export function registerServe(program: Command, ctx: CliContext): void {
   const serve = program
@@ -128,21 +135,24 @@ export function registerServe(program: Command, ctx: CliContext): void {
         .argParser(portFlag('--metrics-port')),
     )
     .addOption(new Option('--metrics-host <host>', 'interface of the --metrics-port listener; whoever reaches it reads every tenant\'s metrics (default 127.0.0.1)').env('TIERCACHE_METRICS_HOST'))
-  addAiOptions(serve).action(async (flags: ServeFlags, command: Command) => {
+  addHttpOptions(addAiOptions(serve)).action(async (flags: ServeFlags, command: Command) => {
     const location = chooseL3(flags, command)
     if (flags.redisPrefix !== undefined && flags.redis === undefined) throw new InvalidOptionsError('--redis-prefix needs --redis (or REDIS_URL)')
     if (flags.metricsHost !== undefined && flags.metricsPort === undefined) throw new InvalidOptionsError('--metrics-host needs --metrics-port (or TIERCACHE_METRICS_PORT)')
     checkAiFlags(flags)
+    checkHttpFlags(flags)
     const policy = flags.policyFile === undefined ? undefined : await loadPolicy(flags.policyFile)
     const { cache, redis, closeRedis } = await openCache(cacheOptions(flags, command, policy))
     let credentials: CredentialStore | undefined
     let audit: AuditLog | undefined
     let history: StatsHistory | undefined
     let ai: AiCache | undefined
+    let proxy: RunningProxy | undefined
     let server: RunningServer & { readonly app: { readonly log: { warn(details: object, message: string): void } } }
     // Until the server's logger exists, a lost audit event is reported on stderr.
     let reportAuditError = (error: Error): void => void ctx.stderr.write(`warning: an audit event could not be recorded: ${error.message}\n`)
     let reportHistoryError = (error: Error): void => void ctx.stderr.write(`warning: the stats history could not be written: ${error.message}\n`)
+    let reportProxyError = (error: unknown): void => void ctx.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\n`)
     try {
       checkKeyRing(cache, flags, 'postgres' in location)
       credentials = await openCredentialStore(location)
@@ -155,11 +165,13 @@ export function registerServe(program: Command, ctx: CliContext): void {
         })
       }
       ai = await openAiCache(cache, flags, policy, redis === undefined ? undefined : { client: redis, ...(flags.redisPrefix === undefined ? {} : { prefix: flags.redisPrefix }) })
+      proxy = await startHttpProxy(cache, flags, flags.host, flags.quiet === true ? undefined : (error) => reportProxyError(error))
       // Loaded on demand: the other commands do not need Fastify.
       const { startServer } = await import('../../server/index.js')
       server = await startServer({
         cache,
         ...(ai === undefined ? {} : { ai }),
+        ...(proxy === undefined ? {} : { http: proxy.httpCache }),
         credentials,
         audit,
         ...(policy === undefined ? {} : { policy }),
@@ -172,7 +184,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         ...(flags.metricsPort === undefined ? {} : { metricsListener: { port: flags.metricsPort, ...(flags.metricsHost === undefined ? {} : { host: flags.metricsHost }) } }),
       })
     } catch (error) {
-      await Promise.all([history?.close(), credentials?.close(), audit?.close(), ai?.upstream.close()])
+      await Promise.all([history?.close(), credentials?.close(), audit?.close(), ai?.upstream.close(), proxy?.close()])
       await cache.close().then(closeRedis)
       if (isTiercacheError(error, 'TC_LISTEN_FAILED')) {
         // startServer names the metrics listener's port in its message ('... for the metrics listener: ...').
@@ -184,10 +196,18 @@ export function registerServe(program: Command, ctx: CliContext): void {
     const { log } = server.app
     reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
     reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
+    reportProxyError = (error) => log.warn({ err: error }, 'the HTTP proxy survived an error')
     ctx.stdout.write(`tiercache listening on ${server.url}\n`)
     if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
-    // The app closes the cache on close; closing it again is a no-op, and covers a server that does not.
-    closeOnSignals('the server and the cache', () => Promise.resolve(server.app.close()).then(() => cache.close()).then(closeRedis), ctx)
+    if (proxy !== undefined) ctx.stdout.write(`HTTP cache proxy on ${proxy.url} (for ${flags.httpOrigin ?? ''})\n`)
+    const running = proxy
+    // The proxy first: no request it takes meets a closed cache. The app closes the cache on close;
+    // closing it again is a no-op, and covers a server that does not.
+    closeOnSignals(
+      running === undefined ? 'the server and the cache' : 'the HTTP proxy, the server and the cache',
+      () => Promise.resolve(running?.close()).then(() => server.app.close()).then(() => cache.close()).then(closeRedis),
+      ctx,
+    )
   })
 }
 

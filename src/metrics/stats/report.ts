@@ -9,6 +9,7 @@
 import { z } from 'zod'
 import type { HistoryRange } from '../history/ranges.js'
 import { aiStatsSchema } from './ai.js'
+import { httpStatsSchema } from './http.js'
 
 /** The ranges a report covers: those of the history (its steps: 1 min, 5 min, 1 h, 6 h). */
 export const STATS_RANGES = ['1h', '24h', '7d', '30d'] as const satisfies readonly HistoryRange[]
@@ -199,6 +200,9 @@ export const statsReportSchema = z.object({
   largestEntries: z.array(largeEntrySchema),
   suggestions: z.array(suggestionSchema),
   ai: aiStatsSchema.optional().describe('With an AI gateway only: what the AI cache answered and saved, this instance since it started.'),
+  http: httpStatsSchema
+    .optional()
+    .describe('With an HTTP cache only, in deployment reports (a service key): how it served its responses per route group, this instance since it started.'),
 })
 
 /** The answer of `GET /v1/stats`, as `statsReportSchema` defines it field by field (docs/stats.md). */
@@ -214,3 +218,4 @@ export type Suggestion = z.infer<typeof suggestionSchema>
 export type Latency = z.infer<typeof latencySchema>
 export type MissReasons = z.infer<typeof missReasonsSchema>
 export type { AiStats, AiStatsRow } from './ai.js'
+export type { HttpStats, HttpStatsRow } from './http.js'

@@ -187,6 +187,21 @@
     ]), 'no AI answers yet')
   }
 
+  const HTTP_OUTCOMES = ['hit', 'stale', 'revalidated', 'collapsed', 'miss', 'pass', 'error']
+
+  /** The HTTP cache's panel, shown only when the report has an `http` section (a server with an HTTP cache, to a service key). */
+  function renderHttp(stats) {
+    const http = stats.http
+    const panel = $('#http')
+    panel.hidden = http === undefined || http === null
+    if (panel.hidden) return
+    const totals = http.totals ?? {}
+    setStat('http.responses', count(totals.responses))
+    setStat('http.hitRatio', ratio(totals.hitRatio))
+    for (const outcome of HTTP_OUTCOMES) setStat(`http.${outcome}`, count(totals[outcome]))
+    fillTable('http', (http.rows ?? []).map((r) => [r.group, count(r.responses), ...HTTP_OUTCOMES.map((outcome) => count(r[outcome])), ratio(r.hitRatio)]), 'no HTTP responses yet')
+  }
+
   // Charts: what each shows, as [label, values(stats), format of a value].
   const CHARTS = {
     hits: {
@@ -278,6 +293,7 @@
     renderFigures(stats)
     renderNow(stats)
     renderAi(stats)
+    renderHttp(stats)
     for (const name of Object.keys(CHARTS)) renderChart(name, stats)
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`
     body.dataset.fetchedAt = String(fetchedAt)

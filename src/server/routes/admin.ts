@@ -35,6 +35,7 @@ const security = [{ bearerAuth: [] }]
  * - `GET /v1/stats[?range=1h|24h|7d|30d&namespace=]` (read) → 200 `StatsReport` (docs/stats.md): the
  *   key's tenant over the range, every instance summed; a service key's, the whole deployment's, or
  *   the tenant it names in `X-Tiercache-Tenant`; with an AI gateway, its `ai` section, of the same scope;
+ *   with an HTTP cache, in deployment reports only, its `http` section;
  * - `GET /health` (open) → 200 `{ status: 'ok' | 'degraded', bus, tiers }`. `degraded` (some tier's
  *   circuit is not closed, or the bus is deaf) still answers 200: the cache keeps serving from the
  *   tiers that work, so taking the instance out of a load balancer would only lose capacity. Monitor
@@ -145,7 +146,8 @@ export const adminRoutes: FastifyPluginAsyncZod<AdminRoutesOptions> = async (app
           "Hit ratios overall, per tier and per namespace, latency percentiles, miss reasons, origin calls and cost saved over the range " +
           '(every instance sharing the SQL tier summed), this instance\'s tiers and top keys, and suggestions. ' +
           "The key's tenant only; a service key sees the whole deployment, or the tenant it names in X-Tiercache-Tenant. " +
-          'With an AI gateway, an ai section: its answers and the tokens and dollars they saved, this instance since it started. Role read.',
+          'With an AI gateway, an ai section: its answers and the tokens and dollars they saved, this instance since it started. ' +
+          'With an HTTP cache, in deployment reports, an http section: its responses per route group and how they were served, this instance since it started. Role read.',
         tags: ['admin'],
         security,
         querystring: schemas.statsQuery,
