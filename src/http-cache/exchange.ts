@@ -7,7 +7,7 @@ import type CachePolicy from 'http-cache-semantics'
 import { MAX_DURATION_MS } from '../core/duration.js'
 import { updatedHeaders, unconditional, validationHeaders, hasValidator } from './conditional.js'
 import { makePolicy, staleWindow } from './freshness.js'
-import { type HttpHeaders, normalizeHeaders, withoutHopByHop } from './headers.js'
+import { type HttpHeaders, field, normalizeHeaders, parseDirectives, without, withoutHopByHop } from './headers.js'
 import type { ResolvedHttpCacheOptions } from './options.js'
 import { type StoredResponse, save } from './store.js'
 import { bodyOf } from './post.js'
@@ -30,7 +30,14 @@ export interface Fetched {
 /** What a trip to the origin for a variant gave. */
 export type Exchanged =
   /** Stored (or updated from a 304: `fwdStatus` 304), with its policy; `collapsed` when another request made the trip. */
-  | { readonly kind: 'stored'; readonly stored: StoredResponse; readonly fwdStatus: number; readonly collapsed: boolean }
+  | {
+      readonly kind: 'stored'
+      readonly stored: StoredResponse
+      readonly fwdStatus: number
+      readonly collapsed: boolean
+      /** The origin's fields, for the request that made the trip, when the stored ones omit some ({@link storedFields}). */
+      readonly answered?: HttpHeaders
+    }
   /** Not storable (or refused by the engine): answered as the origin gave it, to this request only. */
   | { readonly kind: 'pass'; readonly response: Fetched }
 
@@ -64,6 +71,27 @@ function worthStoring(policy: CachePolicy, status: number, headers: HttpHeaders)
   return policy.maxAge() > policy.age() || hasValidator(headers) || staleWindow(policy) > 0
 }
 
+/** The response directives whose argument lists fields that a shared cache does not store (RFC 9111 §5.2.2.4, §5.2.2.7). */
+const QUALIFIED = ['private', 'no-cache']
+
+/**
+ * The fields to store of a response: without those that a qualified `private="..."` (RFC 9111
+ * §5.2.2.7: a shared cache MUST NOT store them) or `no-cache="..."` (§5.2.2.4: the response may be
+ * reused without them) lists, and without those directives, so that the rest is stored and reused as
+ * its other directives allow. `private="set-cookie"` stores the page, not the cookie. The same
+ * headers when no directive is qualified (an unqualified one keeps its meaning).
+ */
+export function storedFields(headers: HttpHeaders): HttpHeaders {
+  const directives = parseDirectives(field(headers, 'cache-control'))
+  const listed = QUALIFIED.flatMap((name) => {
+    const argument = directives.get(name)
+    return typeof argument === 'string' ? argument.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '') : []
+  })
+  if (listed.length === 0) return headers
+  const kept = [...directives].filter(([name, argument]) => !(QUALIFIED.includes(name) && typeof argument === 'string'))
+  return { ...without(headers, listed), 'cache-control': kept.map(([name, argument]) => (argument === true ? name : `${name}=${argument}`)).join(', ') }
+}
+
 /**
  * One trip to the origin: unconditional for a miss, conditional on the stored validators for a
  * validation; a 304 updates the stored headers (RFC 9111 §4.3.4); a storable answer is stored with
@@ -79,15 +107,16 @@ async function trip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip)
   const base = validated !== undefined && fetched.status === 304 ? { ...validated, headers: updatedHeaders(validated.headers, fetched.headers) } : fetched
   if (base.status === 304) return { kind: 'pass', response: fetched }
   const request = { method: 'GET', url: at.url, headers: at.headers }
-  const policy = makePolicy(request, base, options)
-  if (!worthStoring(policy, base.status, base.headers)) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
-  const stored: StoredResponse = { status: base.status, headers: base.headers, body: base.body, policy: policy.toObject(), storedAt: Math.max(options.now(), at.notBefore ?? 0), vary: varyNames(base.headers) }
+  const kept = storedFields(base.headers)
+  const policy = makePolicy(request, { status: base.status, headers: kept }, options)
+  if (!worthStoring(policy, base.status, kept)) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
+  const stored: StoredResponse = { status: base.status, headers: kept, body: base.body, policy: policy.toObject(), storedAt: Math.max(options.now(), at.notBefore ?? 0), vary: varyNames(kept) }
   // Capped: the engine refuses a ttl past 100 years (max-age=99999999999, an Expires in 2286).
-  const keepMs = Math.min(MAX_KEEP_MS, (Math.max(0, policy.maxAge() - policy.age()) + staleWindow(policy)) * 1000 + (hasValidator(base.headers) ? options.keepStaleMs : 0))
-  const tags = responseTags(at.url, base.headers, options.surrogateKeyHeader, options.cache.limits)
+  const keepMs = Math.min(MAX_KEEP_MS, (Math.max(0, policy.maxAge() - policy.age()) + staleWindow(policy)) * 1000 + (hasValidator(kept) ? options.keepStaleMs : 0))
+  const tags = responseTags(at.url, kept, options.surrogateKeyHeader, options.cache.limits)
   const key = await save(options.cache, at.post?.label ?? 'GET', at.url, at.headers, stored, { keepMs, tags })
   if (key === undefined) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
-  return { kind: 'stored', stored, fwdStatus: fetched.status, collapsed: false, tags, key }
+  return { kind: 'stored', stored, fwdStatus: fetched.status, collapsed: false, tags, key, ...(kept === base.headers ? {} : { answered: base.headers }) }
 }
 
 function isStored(value: unknown): value is StoredResponse {

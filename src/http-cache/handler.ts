@@ -171,7 +171,8 @@ export class HttpCache {
   private answerMade(asked: Asked, made: Exchanged, parts: { readonly fwd: 'miss' | 'vary-miss' | 'request' | 'stale' }): HttpCacheAnswer {
     if (made.kind === 'pass') return passed(this.options.name, made.response, asked.method, parts)
     const policy = restorePolicy(made.stored.policy, this.options)
-    return fromStored(this.options.name, made.stored, policy, asked.method, asked.headers, { ...parts, fwdStatus: made.fwdStatus, stored: !made.collapsed, collapsed: made.collapsed })
+    const shown = made.answered === undefined ? made.stored : { ...made.stored, headers: made.answered }
+    return fromStored(this.options.name, shown, policy, asked.method, asked.headers, { ...parts, fwdStatus: made.fwdStatus, stored: !made.collapsed, collapsed: made.collapsed })
   }
 
   /** To the origin as asked, not stored. */

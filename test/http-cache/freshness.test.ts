@@ -151,4 +151,25 @@ describe('http-cache: storing and freshness', () => {
     expect(cookie.second.headers.get('set-cookie')).toBe('session=2')
     expect((await twice(env, '/public-cookie')).second.text).toBe('body 1')
   })
+
+  it('RFC 9111 §5.2.2.7: private with field names: the rest of the response is stored, never the listed fields; the first client gets them', async () => {
+    env = await mount()
+    env.origin.on('/page', (_req, n) => ({ headers: { 'cache-control': 'private="set-cookie", max-age=60', 'set-cookie': `session=${n}`, 'x-kept': 'yes' }, body: `page ${n}` }))
+    const { first, second } = await twice(env, '/page')
+    expect(first.headers.get('set-cookie')).toBe('session=1')
+    expect(second.text).toBe('page 1')
+    expect(second.headers.get('cache-status')).toMatch(/^tiercache; hit/)
+    expect(second.headers.get('set-cookie')).toBeNull()
+    expect(second.headers.get('x-kept')).toBe('yes')
+  })
+
+  it('RFC 9111 §5.2.2.4: no-cache with field names: the response is reused without the listed fields; unqualified no-cache still revalidates', async () => {
+    env = await mount()
+    env.origin.on('/listed', (_req, n) => ({ headers: { 'cache-control': 'no-cache="a, b", max-age=3600', a: '1', b: '2', c: '3' }, body: `listed ${n}` }))
+    env.origin.on('/both', (_req, n) => ({ headers: { 'cache-control': 'no-cache, no-cache="a", max-age=3600', a: '1' }, body: `both ${n}` }))
+    const { second } = await twice(env, '/listed')
+    expect(second.text).toBe('listed 1')
+    expect([second.headers.get('a'), second.headers.get('b'), second.headers.get('c')]).toEqual([null, null, '3'])
+    expect((await twice(env, '/both')).second.text).toBe('both 2')
+  })
 })

@@ -100,7 +100,8 @@ export function registerProxy(program: Command, ctx: CliContext): void {
         }
         throw error
       }
-      ctx.stdout.write(`tiercache listening on ${proxy.url} (proxy for ${flags.origin})\n`)
+      // The signals handled first: whoever waits for the line below may stop the proxy at once.
       closeOnSignals('the proxy and the cache', () => proxy.close().then(() => cache.close()), ctx)
+      ctx.stdout.write(`tiercache listening on ${proxy.url} (proxy for ${flags.origin})\n`)
     })
 }

@@ -197,9 +197,6 @@ export function registerServe(program: Command, ctx: CliContext): void {
     reportAuditError = (error) => log.warn({ err: error }, 'an audit event could not be recorded')
     reportHistoryError = (error) => log.warn({ err: error }, 'the stats history could not be written')
     reportProxyError = (error) => log.warn({ err: error }, 'the HTTP proxy survived an error')
-    ctx.stdout.write(`tiercache listening on ${server.url}\n`)
-    if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
-    if (proxy !== undefined) ctx.stdout.write(`HTTP cache proxy on ${proxy.url} (for ${flags.httpOrigin ?? ''})\n`)
     const running = proxy
     // The proxy first: no request it takes meets a closed cache. The app closes the cache on close;
     // closing it again is a no-op, and covers a server that does not.
@@ -208,6 +205,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       () => Promise.resolve(running?.close()).then(() => server.app.close()).then(() => cache.close()).then(closeRedis),
       ctx,
     )
+    // Printed once the signals are handled: whoever waits for these lines may stop the server at once.
+    ctx.stdout.write(`tiercache listening on ${server.url}\n`)
+    if (server.metricsUrl !== undefined) ctx.stdout.write(`metrics (no key) on ${server.metricsUrl}/metrics\n`)
+    if (proxy !== undefined) ctx.stdout.write(`HTTP cache proxy on ${proxy.url} (for ${flags.httpOrigin ?? ''})\n`)
   })
 }
 
