@@ -2,7 +2,7 @@
 //
 //   node --expose-gc bench/run.js [--only <suite>[,<suite>...]] [--quick]
 //
-// Suites: l1, sqlite, postgres, stack, l2, rest, http-cache, ai-gateway, top-keys, history, ai-semantic. Env: BENCH_POSTGRES_URL (default
+// Suites: l1, sqlite, postgres, stack, l2, rest, http-cache, ai-gateway, top-keys, history, ai-semantic, eviction. Env: BENCH_POSTGRES_URL (default
 // postgres://postgres@127.0.0.1:5432/test), BENCH_REDIS_URL (default redis://127.0.0.1:6379). The tables are markdown, ready to paste into
 // docs/benchmarks.md. See that page for what each row measures.
 import { readFileSync } from 'node:fs'
@@ -21,8 +21,9 @@ import topKeys from './suites/top-keys.js'
 import history from './suites/history.js'
 import aiSemantic from './suites/ai-semantic.js'
 import aiGateway from './suites/ai-gateway.js'
+import eviction from './suites/eviction.js'
 
-const SUITES = [l1, sqlite, postgres, stack, l2, rest, httpCache, aiGateway, topKeys, history, aiSemantic]
+const SUITES = [l1, sqlite, postgres, stack, l2, rest, httpCache, aiGateway, topKeys, history, aiSemantic, eviction]
 
 // Per-task budgets. The full run has ~45 tasks: about 2 s each with warm-up, plus filling the
 // databases, keeps it under two minutes on 2 cores. --quick is for checking the suites work.

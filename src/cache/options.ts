@@ -33,6 +33,7 @@ const l1Schema = z.union([
     .object({
       maxEntries: positiveInt.default(10_000),
       maxBytes: positiveInt.default(64 * 1024 * 1024),
+      eviction: z.enum(['lru', 'tinylfu']).default('lru'),
     })
     .strict(),
 ])
@@ -189,7 +190,7 @@ export const cacheOptionsSchema = z
  * | `grace` | `0` | how long past its ttl an entry is kept and may be served stale |
  * | `timeout` | none | soft timeout of a factory when a stale value exists: serve it, refresh in background (`0` = stale-while-revalidate) |
  * | `hardTimeout` | none | give up on a factory: serve stale if any, else throw `TC_FACTORY_TIMEOUT` |
- * | `l1` | `{ maxEntries: 10_000, maxBytes: 64 MiB }` | in-process tier, or `false` |
+ * | `l1` | `{ maxEntries: 10_000, maxBytes: 64 MiB, eviction: 'lru' }` | in-process tier, or `false`; `eviction: 'tinylfu'`: adaptive W-TinyLFU, which may refuse to admit a new entry |
  * | `l2` | `false` | `{ redis: url \| Redis \| Cluster, prefix?, bus?, lock?, lockTtl?, commandTimeout? }`: Redis tier, bus, cross-process lock |
  * | `l3` | `{ sqlite: './.tiercache/cache.db' }` | `{ sqlite: path }`, `{ postgres: url }` or `false` |
  * | `limits` | key 1024 chars, value 1 MiB, 64 tags of 256 chars | input limits |

@@ -21,6 +21,10 @@ function traceOf(keys: readonly string[], name = 'test'): Trace {
         yield key
       }
     },
+    async *batches() {
+      done = keys.length
+      yield keys
+    },
   }
 }
 

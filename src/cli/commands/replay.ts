@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { SingleBar } from 'cli-progress'
 import { type Command, Option } from 'commander'
 import { type ContextRole, InvalidOptionsError, loadPolicy } from '../../index.js'
@@ -6,7 +7,11 @@ import { CliError, ExitCode } from '../errors.js'
 import { bytesFlag, contextPairFlag, dateFlag, durationMsFlag, integerFlag, l3Flag } from '../flags.js'
 import { formatInteger } from '../format.js'
 import { policyFileOption } from '../policy-file.js'
+import { L1_EVICTIONS, type L1Eviction } from '../../tiers/memory.js'
+import { hitRatioChart } from '../replay/chart.js'
 import { formatComparison } from '../replay/compare-report.js'
+import { runSizing } from '../replay/sizes.js'
+import { formatSizing } from '../replay/sizes-report.js'
 import { DEFAULT_REPLAY_RATE, type ReplayVariant, runComparison } from '../replay/compare.js'
 import { formatReport } from '../replay/report.js'
 import { DEFAULT_REPLAY_CONCURRENCY, DEFAULT_REPLAY_L1, type ReplayL3, type ReplayProgress, runReplay } from '../replay/run.js'
@@ -31,7 +36,13 @@ interface ReplayFlags {
   readonly role?: ContextRole
   readonly rate: number
   readonly start?: number
+  readonly sizes?: readonly number[]
+  readonly eviction?: readonly L1Eviction[]
+  readonly chart?: string
 }
+
+/** The flags that a sizing replay (--sizes) takes besides the trace's; it refuses the others. */
+const SIZING_FLAGS = new Set(['sizes', 'eviction', 'chart', 'json', 'limit', 'requests', 'seed'])
 
 /** The flags that only a comparison (--ttl, --policy) takes, and those it refuses. */
 const COMPARISON_ONLY = ['policyFile', 'context', 'role', 'rate', 'start'] as const
@@ -48,6 +59,10 @@ order but a missed key enters L1 only when its answer arrives, and a request for
 whose origin call is in flight joins it (reported as "coalesced", not as a hit): use
 --concurrency 1 for figures comparable to a cache simulator's.
 
+With --sizes, the trace is replayed once through an L1 per size and per --eviction policy
+(lru, tinylfu), unit-size entries bounded by count, and the hit ratio of each is printed: where
+more memory stops paying. --chart draws those hit ratios against the size as an SVG file.
+
 With --ttl and/or --policy, the trace is replayed once per ttl and per policy, each on a fresh
 cache, and their hit ratios are printed side by side. Traces carry no timestamps: request i is
 made at --start + i / --rate on a virtual clock, one request at a time, and the origin answers at
@@ -56,6 +71,7 @@ once. Policies are read from --policy-file; --role and --context give every call
 Examples:
   tiercache replay ./traces/oltp.keys.gz --l1-entries 1000
   tiercache replay zipf:0.99:1000000 --requests 2000000 --l3 none --json
+  tiercache replay ./traces/oltp.keys.gz --sizes 1000,2000,5000,10000 --eviction lru,tinylfu --chart oltp.svg
   tiercache replay ./traces/oltp.keys.gz --l3 none --ttl 1m,1h --rate 1000
   tiercache replay ./search.keys --policy search,quote --policy-file ./policies.json --start 2027-06-01`
 
@@ -92,18 +108,21 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .addOption(new Option('--context <key=value>', 'a context field of the calls naming a policy; repeatable').argParser(contextPairFlag('--context')).default({}, 'none'))
     .addOption(new Option('--rate <n>', 'requests per second of the virtual clock of a comparison').argParser(integerFlag('--rate', 1, 1_000_000_000)).default(DEFAULT_REPLAY_RATE))
     .addOption(new Option('--start <date>', 'virtual time of the first request of a comparison, e.g. 2027-06-01 (default: now)').argParser(dateFlag('--start')))
+    .addOption(new Option('--sizes <list>', 'L1 sizes to compare in one pass, in entries, e.g. 1000,2000,5000').argParser(listFlag('--sizes', integerFlag('--sizes'))))
+    .addOption(new Option('--eviction <list>', 'eviction policies of --sizes: lru, tinylfu (default tinylfu)').argParser(listFlag('--eviction', evictionFlag)))
+    .addOption(new Option('--chart <file>', 'with --sizes: write the hit ratio against the size to this SVG file'))
     .addHelpText('after', HELP)
     .action(async (trace: string, flags: ReplayFlags, command: Command) => {
+      if (flags.sizes !== undefined || flags.eviction !== undefined || flags.chart !== undefined) {
+        await sizing(trace, flags, command, ctx)
+        return
+      }
       checkFlags(trace, flags, command)
       if (flags.ttl !== undefined || flags.policy !== undefined) {
         await compare(trace, flags, ctx)
         return
       }
-      const controller = new AbortController()
-      const onSigint = () => controller.abort()
-      process.once('SIGINT', onSigint)
-      const bar = ctx.stderr.isTTY === true && flags.json !== true ? progressBar(ctx) : undefined
-      try {
+      await interruptible(ctx, flags.json !== true, async (signal, bar) => {
         const report = await runReplay({
           trace,
           workload: { requests: flags.requests, seed: flags.seed },
@@ -114,28 +133,50 @@ export function registerReplay(program: Command, ctx: CliContext): void {
           limit: flags.limit,
           valueBytes: flags.valueBytes,
           onProgress: bar?.update,
-          signal: controller.signal,
+          signal,
         })
         bar?.stop()
         ctx.stdout.write((flags.json === true ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n')
-      } catch (error) {
-        bar?.stop()
-        if (controller.signal.aborted) throw new CliError('replay interrupted', ExitCode.interrupted, undefined, { cause: error })
-        throw error
-      } finally {
-        process.off('SIGINT', onSigint)
-      }
+      })
     })
+}
+
+function evictionFlag(value: string): L1Eviction {
+  if (!(L1_EVICTIONS as readonly string[]).includes(value)) throw new InvalidOptionsError(`--eviction takes ${L1_EVICTIONS.join(', ')}, not '${value}'`)
+  return value as L1Eviction
+}
+
+/** `tiercache replay <trace> --sizes ... [--eviction ...] [--chart <file>]`: one pass, an L1 per size and policy. */
+async function sizing(trace: string, flags: ReplayFlags, command: Command, ctx: CliContext): Promise<void> {
+  const sizes = flags.sizes
+  if (sizes === undefined) throw new InvalidOptionsError('--eviction and --chart apply to a sizing replay: add --sizes')
+  const flagName = (name: string) => '--' + name.replace(/[A-Z]/g, (letter) => '-' + letter.toLowerCase())
+  const stray = command.options.map((option) => option.attributeName()).filter((name) => command.getOptionValueSource(name) === 'cli' && !SIZING_FLAGS.has(name))
+  if (stray.length > 0) throw new InvalidOptionsError(`${stray.map(flagName).join(' and ')}: a sizing replay (--sizes) drives L1s alone, one request at a time`)
+  if (!isWorkloadSpec(trace) && (command.getOptionValueSource('requests') === 'cli' || command.getOptionValueSource('seed') === 'cli')) {
+    throw new InvalidOptionsError('--requests and --seed apply to zipf:<s>:<keys> workloads, not to trace files (use --limit)')
+  }
+  await interruptible(ctx, flags.json !== true, async (signal, bar) => {
+    const report = await runSizing({
+      trace,
+      workload: { requests: flags.requests, seed: flags.seed },
+      sizes,
+      ...(flags.eviction === undefined ? {} : { evictions: flags.eviction }),
+      ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+      onProgress: (fraction, requests) => bar?.update({ fraction, requests }),
+      signal,
+    })
+    bar?.stop()
+    if (flags.chart !== undefined) await writeFile(flags.chart, hitRatioChart(report))
+    ctx.stdout.write((flags.json === true ? JSON.stringify(report, null, 2) : formatSizing(report) + (flags.chart === undefined ? '' : `\nchart: ${flags.chart}`)) + '\n')
+  })
 }
 
 /** `tiercache replay <trace> --ttl ... --policy ...`: the runs side by side. */
 async function compare(trace: string, flags: ReplayFlags, ctx: CliContext): Promise<void> {
   const variants: ReplayVariant[] = [...(flags.ttl ?? []).map((ttlMs) => ({ ttlMs })), ...(flags.policy ?? []).map((policy) => ({ policy }))]
   if (flags.policy !== undefined && flags.policyFile === undefined) throw new InvalidOptionsError('--policy needs --policy-file (or TIERCACHE_POLICY_FILE)')
-  const controller = new AbortController()
-  const onSigint = () => controller.abort()
-  process.once('SIGINT', onSigint)
-  try {
+  await interruptible(ctx, false, async (signal) => {
     const report = await runComparison({
       trace,
       workload: { requests: flags.requests, seed: flags.seed },
@@ -149,10 +190,25 @@ async function compare(trace: string, flags: ReplayFlags, ctx: CliContext): Prom
       l3: flags.l3,
       limit: flags.limit,
       valueBytes: flags.valueBytes,
-      signal: controller.signal,
+      signal,
     })
     ctx.stdout.write((flags.json === true ? JSON.stringify(report, null, 2) : formatComparison(report)) + '\n')
+  })
+}
+
+/**
+ * Runs a replay that SIGINT stops (requests in flight finish; exit 130), with a progress bar on
+ * stderr when it is a terminal and `withBar`.
+ */
+async function interruptible(ctx: CliContext, withBar: boolean, run: (signal: AbortSignal, bar: ReturnType<typeof progressBar> | undefined) => Promise<void>): Promise<void> {
+  const controller = new AbortController()
+  const onSigint = () => controller.abort()
+  process.once('SIGINT', onSigint)
+  const bar = ctx.stderr.isTTY === true && withBar ? progressBar(ctx) : undefined
+  try {
+    await run(controller.signal, bar)
   } catch (error) {
+    bar?.stop()
     if (controller.signal.aborted) throw new CliError('replay interrupted', ExitCode.interrupted, undefined, { cause: error })
     throw error
   } finally {
