@@ -3,29 +3,14 @@
  * ratio of the metrics and the dashboard, read off each answer's own `Cache-Status` (RFC 9211), so
  * that what is counted is what the client was told.
  */
+import { HTTP_RESPONSE_OUTCOMES, type HttpCountFigures, type HttpResponseOutcome } from '../metrics/http-outcomes.js'
 
-/**
- * How one response was served:
- * - `hit`: from the cache, fresh (or within the request's `max-stale`);
- * - `stale`: from the cache, stale: under `stale-while-revalidate` (RFC 5861 §3), `stale-if-error`
- *   (§4) or the request's `max-stale`;
- * - `revalidated`: the stored response, after the origin answered a conditional request with 304
- *   (RFC 9111 §4.3.3);
- * - `collapsed`: the answer of another request's origin trip (request collapsing);
- * - `miss`: the origin's full answer (stored or not);
- * - `pass`: a method the cache does not store, passed on (RFC 9111 §4.4 invalidations aside);
- * - `error`: the origin could not be reached and nothing stored could answer (502, or 504 for
- *   `only-if-cached`).
- */
-export const HTTP_OUTCOMES = ['hit', 'stale', 'revalidated', 'collapsed', 'miss', 'pass', 'error'] as const
-export type HttpOutcome = (typeof HTTP_OUTCOMES)[number]
+/** How one response was served: see {@link HTTP_RESPONSE_OUTCOMES}. */
+export const HTTP_OUTCOMES = HTTP_RESPONSE_OUTCOMES
+export type HttpOutcome = HttpResponseOutcome
 
-/** The responses served as {@link HttpOutcome} in one route group. */
-export interface HttpCountRow {
-  readonly group: string
-  readonly outcome: HttpOutcome
-  readonly count: number
-}
+/** The responses served as one {@link HttpOutcome} in one route group. */
+export type HttpCountRow = HttpCountFigures
 
 /** More route groups than this are counted together as `other`, so that a URL scheme cannot grow the series without bound. */
 export const MAX_ROUTE_GROUPS = 100

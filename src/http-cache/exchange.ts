@@ -9,8 +9,8 @@ import { updatedHeaders, unconditional, validationHeaders, hasValidator } from '
 import { makePolicy, staleWindow } from './freshness.js'
 import { type HttpHeaders, field, normalizeHeaders, parseDirectives, without, withoutHopByHop } from './headers.js'
 import type { ResolvedHttpCacheOptions } from './options.js'
-import { type StoredResponse, save } from './store.js'
-import { bodyOf } from './post.js'
+import { type StoredResponse, isStored, save } from './store.js'
+import { asyncBody } from './post.js'
 import type { Origin } from './types.js'
 import { responseTags, varyNames } from './variants.js'
 
@@ -102,7 +102,7 @@ async function trip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip)
   // A POST is not validated: a 304 answers a GET or HEAD only (RFC 9110 §15.4.5).
   const validated = at.post === undefined ? at.previous : undefined
   const asked = validated === undefined ? unconditional(at.headers) : validationHeaders(at.headers, validated.headers)
-  const answer = await origin({ method: at.post === undefined ? 'GET' : 'POST', url: at.url, headers: asked, ...(at.post === undefined ? {} : { body: bodyOf(at.post.body) }) })
+  const answer = await origin({ method: at.post === undefined ? 'GET' : 'POST', url: at.url, headers: asked, ...(at.post === undefined ? {} : { body: asyncBody([at.post.body]) }) })
   const fetched: Fetched = { status: answer.status, headers: withoutHopByHop(normalizeHeaders(answer.headers)), body: answer.body }
   const base = validated !== undefined && fetched.status === 304 ? { ...validated, headers: updatedHeaders(validated.headers, fetched.headers) } : fetched
   if (base.status === 304) return { kind: 'pass', response: fetched }
@@ -117,10 +117,6 @@ async function trip(options: ResolvedHttpCacheOptions, origin: Origin, at: Trip)
   const key = await save(options.cache, at.post?.label ?? 'GET', at.url, at.headers, stored, { keepMs, tags })
   if (key === undefined) return { kind: 'pass', response: { status: base.status, headers: base.headers, body: base.body } }
   return { kind: 'stored', stored, fwdStatus: fetched.status, collapsed: false, tags, key, ...(kept === base.headers ? {} : { answered: base.headers }) }
-}
-
-function isStored(value: unknown): value is StoredResponse {
-  return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && value.body instanceof Uint8Array
 }
 
 /**

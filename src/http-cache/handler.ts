@@ -11,7 +11,7 @@ import { type HttpHeaders, normalizeHeaders, parseDirectives, field, withoutHopB
 import { HttpCounts } from './counts.js'
 import { invalidateAfter } from './invalidation.js'
 import { type HttpCacheOptions, type ResolvedHttpCacheOptions, resolveHttpCacheOptions } from './options.js'
-import { asyncBody, bodyOf, bodySignature, readBody } from './post.js'
+import { asyncBody, bodySignature, readBody } from './post.js'
 import { type HttpPurge, type HttpPurged, purgeHttp, softPurgedAt } from './purge.js'
 import { type StoredResponse, lookup } from './store.js'
 import type { HttpCacheAnswer, HttpCacheRequest, Origin } from './types.js'
@@ -79,7 +79,7 @@ export class HttpCache {
     const read = await readBody(asked.body)
     if (read.kind === 'too-long') return this.pass({ ...asked, body: read.body }, origin, 'miss')
     const post = { label: `POST ${bodySignature(read.bytes, field(asked.headers, 'content-type'))}`, body: read.bytes }
-    return this.read({ ...asked, headers: unconditional(asked.headers), body: bodyOf(read.bytes) }, origin, post)
+    return this.read({ ...asked, headers: unconditional(asked.headers), body: asyncBody([read.bytes]) }, origin, post)
   }
 
   /**

@@ -31,16 +31,10 @@ async function* replay(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Arr
   for (let next = await rest.next(); next.done !== true; next = await rest.next()) yield next.value
 }
 
-/** `bytes` as a body the origin may read (once per trip: a background revalidation reads it again). */
-export function bodyOf(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      yield bytes
-    },
-  }
-}
-
-/** `body` as an async iterable: chunks given as an array are read as a stream would be. */
+/**
+ * `body` as an async iterable: chunks given as an array are read as a stream would be, and may be
+ * read again (a declared POST's body is sent again by a background revalidation).
+ */
 export function asyncBody(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncIterable<Uint8Array> {
   if (Symbol.asyncIterator in body) return body
   return {

@@ -10,7 +10,6 @@ import { z } from 'zod'
 import type { Cache } from '../cache/cache.js'
 import { MAX_DURATION_MS } from '../core/duration.js'
 import { InvalidOptionsError } from '../errors.js'
-import type { HttpHeaders } from './headers.js'
 import type { StoredResponse } from './store.js'
 import { MAX_PREFIX_DEPTH, prefixTag, responseTags, urlTag } from './variants.js'
 
@@ -103,11 +102,7 @@ export async function purgeHttp(cache: Cache, purge: HttpPurge, now: () => numbe
 export async function softPurgedAt(cache: Cache, url: string, stored: StoredResponse, keyHeader: string): Promise<number | undefined> {
   const epoch = await cache.getOrSet<number>(EPOCH_KEY, () => 0, { ttl: MARK_TTL_MS })
   if (epoch < stored.storedAt) return undefined
-  const marks = await cache.getMany<number>(tagsOf(url, stored.headers, keyHeader, cache).map(markKey))
+  const marks = await cache.getMany<number>(responseTags(url, stored.headers, keyHeader, cache.limits).map(markKey))
   const latest = Math.max(...marks.map((mark) => (typeof mark === 'number' ? mark : -Infinity)))
   return latest >= stored.storedAt ? latest : undefined
-}
-
-function tagsOf(url: string, headers: HttpHeaders, keyHeader: string, cache: Cache): string[] {
-  return responseTags(url, headers, keyHeader, cache.limits)
 }

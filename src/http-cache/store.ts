@@ -29,7 +29,8 @@ export type Lookup =
   | { readonly state: 'vary-miss'; readonly key: string }
   | { readonly state: 'hit'; readonly key: string; readonly stored: StoredResponse }
 
-function isStored(value: unknown): value is StoredResponse {
+/** Whether a value read from the tiers is a stored response (a flight marker or a `Vary` record is not). */
+export function isStored(value: unknown): value is StoredResponse {
   return typeof value === 'object' && value !== null && 'status' in value && 'body' in value && value.body instanceof Uint8Array
 }
 

@@ -4,25 +4,10 @@
  * sits below `http-cache/`, so the cache is described here by its shape only; `HttpCache` has it.
  */
 import { Counter } from 'prom-client'
+import { HTTP_RESPONSE_OUTCOMES, type HttpCountFigures, type HttpResponseOutcome } from './http-outcomes.js'
 import type { AnyRegistry } from './prometheus.js'
 
-/**
- * How one response was served, as `Cache-Status` told the client (see `HttpOutcome` in
- * `tiercache/http-cache`): from the cache fresh (`hit`) or stale (`stale`), after a 304 from the
- * origin (`revalidated`), from another request's origin trip (`collapsed`), the origin's full answer
- * (`miss`), a method passed on (`pass`), or the origin unreachable (`error`).
- */
-export const HTTP_RESPONSE_OUTCOMES = ['hit', 'stale', 'revalidated', 'collapsed', 'miss', 'pass', 'error'] as const
-export type HttpResponseOutcome = (typeof HTTP_RESPONSE_OUTCOMES)[number]
-
-/** One route group and outcome, as `httpCache.counts.rows()` gives them. */
-export interface HttpCountFigures {
-  /** The route group (by default `/` and the first path segment; `other` past 100 groups). */
-  readonly group: string
-  readonly outcome: HttpResponseOutcome
-  /** Responses, since the HTTP cache was made. */
-  readonly count: number
-}
+export { HTTP_RESPONSE_OUTCOMES, type HttpCountFigures, type HttpResponseOutcome } from './http-outcomes.js'
 
 /** What the HTTP figures are read from: an `HttpCache` (from `tiercache/http-cache`), or anything with its `counts`. */
 export interface HttpUsageSource {
